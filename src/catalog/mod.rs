@@ -1,0 +1,254 @@
+//! The status catalogue: status definitions plus the rule table that turns an agent
+//! snapshot into a status label (SPEC §4).
+//!
+//! The catalogue is data. The two shipped catalogues live in `scripts/catalogs/*.toml` and
+//! are embedded in the binary; the Rust here only evaluates them. Classification is pure:
+//! the same snapshot always gets the same label, so `ingest` classifies each event once, as
+//! it is read, and the reducer only compares labels.
+
+pub mod definition;
+pub mod rules;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use crate::diagnostic::{Located, closest, did_you_mean};
+use crate::event::{RawContact, RawSnapshot, StatusType, Str};
+use definition::StatusToml;
+pub use definition::{DefinitionType, StatusDefinition};
+pub use rules::ContactRule;
+use rules::ContactRuleToml;
+
+/// The catalogues shipped in the binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CatalogName {
+    /// The seed document's labels (the default).
+    #[default]
+    Connect,
+    /// The labels Connect uses since 2026-03-09.
+    Connect2026,
+}
+
+impl CatalogName {
+    pub const ALL: [CatalogName; 2] = [CatalogName::Connect, CatalogName::Connect2026];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogName::Connect => "connect",
+            CatalogName::Connect2026 => "connect-2026",
+        }
+    }
+
+    /// The catalogue's TOML source as shipped in `scripts/catalogs/`.
+    pub fn source(self) -> (&'static str, &'static str) {
+        match self {
+            CatalogName::Connect => (
+                "scripts/catalogs/connect.toml",
+                include_str!("../../scripts/catalogs/connect.toml"),
+            ),
+            CatalogName::Connect2026 => (
+                "scripts/catalogs/connect-2026.toml",
+                include_str!("../../scripts/catalogs/connect-2026.toml"),
+            ),
+        }
+    }
+}
+
+impl fmt::Display for CatalogName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CatalogName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CatalogName::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                let names = CatalogName::ALL.map(|c| c.as_str());
+                format!(
+                    "unknown catalogue `{s}`{}",
+                    did_you_mean(&closest(s, names))
+                )
+            })
+    }
+}
+
+/// Where a label came from: the agent's own status or a contact's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LabelSource<'a> {
+    Status(StatusType),
+    Contact {
+        channel: &'a str,
+        contact_id: &'a str,
+    },
+}
+
+/// The label of one snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Classification<'a> {
+    pub label: Cow<'a, str>,
+    pub source: LabelSource<'a>,
+}
+
+impl Classification<'_> {
+    /// Whether the label comes from an OFFLINE-type agent status (no `open`/`gap` flags).
+    pub fn offline(&self) -> bool {
+        self.source == LabelSource::Status(StatusType::Offline)
+    }
+}
+
+/// A loaded catalogue.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    pub name: String,
+    pub description: String,
+    definitions: Vec<StatusDefinition>,
+    by_name: HashMap<String, usize>,
+    by_arn: HashMap<String, usize>,
+    rules: Vec<ContactRule>,
+    outbound_methods: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogToml {
+    catalog: Option<HeaderToml>,
+    #[serde(default)]
+    status: Vec<StatusToml>,
+    #[serde(default)]
+    contact_rule: Vec<ContactRuleToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderToml {
+    name: String,
+    #[serde(default)]
+    description: String,
+    outbound_methods: Vec<String>,
+}
+
+impl Catalog {
+    /// One of the shipped catalogues.
+    pub fn builtin(name: CatalogName) -> Result<Catalog, Located> {
+        let (file, text) = name.source();
+        Catalog::from_toml(&format!("<built-in {name}> {file}"), text)
+    }
+
+    /// Parses and validates a catalogue file: a `[catalog]` header, `[[status]]` definitions
+    /// and `[[contact_rule]]` rows.
+    pub fn from_toml(file: &str, text: &str) -> Result<Catalog, Located> {
+        let parsed: CatalogToml =
+            toml::from_str(text).map_err(|e| Located::from_toml(file, text, &e))?;
+        let header = parsed
+            .catalog
+            .ok_or_else(|| Located::new(file, 1, 1, "a catalogue needs a `[catalog]` table"))?;
+        let mut catalog = Catalog {
+            name: header.name,
+            description: header.description,
+            definitions: Vec::new(),
+            by_name: HashMap::new(),
+            by_arn: HashMap::new(),
+            rules: Vec::new(),
+            outbound_methods: header.outbound_methods,
+        };
+        for status in parsed.status {
+            let def = status.validate(file, text)?;
+            catalog.add_definition(def, file)?;
+        }
+        for rule in parsed.contact_rule {
+            catalog.rules.push(rule.validate(file, text)?);
+        }
+        Ok(catalog)
+    }
+
+    fn add_definition(&mut self, def: StatusDefinition, file: &str) -> Result<(), Located> {
+        if self.by_name.contains_key(&def.name) {
+            return Err(Located::new(
+                file,
+                1,
+                1,
+                format!("status `{}` is defined twice", def.name),
+            ));
+        }
+        let i = self.definitions.len();
+        self.by_name.insert(def.name.clone(), i);
+        if let Some(arn) = &def.arn {
+            self.by_arn.insert(arn.clone(), i);
+        }
+        self.definitions.push(def);
+        Ok(())
+    }
+
+    pub fn definitions(&self) -> &[StatusDefinition] {
+        &self.definitions
+    }
+
+    pub fn rules(&self) -> &[ContactRule] {
+        &self.rules
+    }
+
+    /// The label of a snapshot, or `None` when it carries neither a contact with a known
+    /// state nor an agent status.
+    pub fn classify<'a>(&'a self, snap: &'a RawSnapshot<'_>) -> Option<Classification<'a>> {
+        let mut best: Option<(&ContactRule, &RawContact<'_>)> = None;
+        for contact in snap.contacts() {
+            let rule = self
+                .rules
+                .iter()
+                .find(|r| r.matches(contact, &self.outbound_methods));
+            if let Some(rule) = rule
+                && best.is_none_or(|(b, _)| rule.tier < b.tier)
+            {
+                best = Some((rule, contact));
+            }
+        }
+        if let Some((rule, contact)) = best {
+            return Some(Classification {
+                label: Cow::Borrowed(rule.label.as_str()),
+                source: LabelSource::Contact {
+                    channel: contact.channel(),
+                    contact_id: contact.id.as_ref().map(Str::as_str).unwrap_or(""),
+                },
+            });
+        }
+
+        let status = snap.status.as_ref()?;
+        let kind = StatusType::of(status);
+        let pinned = status
+            .arn
+            .as_ref()
+            .and_then(|arn| self.by_arn.get(arn.as_str()))
+            .map(|&i| self.definitions[i].name.as_str());
+        let label = match (pinned, status.name.as_ref()) {
+            (Some(name), _) => name,
+            (None, Some(name)) if !name.as_str().is_empty() => name.as_str(),
+            _ => return None,
+        };
+        Some(Classification {
+            label: Cow::Borrowed(label),
+            source: LabelSource::Status(kind),
+        })
+    }
+
+    /// The definition of a label. A renamed system status (a ROUTABLE or OFFLINE status
+    /// with a name the catalogue does not define) takes the definition of its type.
+    pub fn definition(&self, label: &str, source: Option<StatusType>) -> Option<&StatusDefinition> {
+        if let Some(&i) = self.by_name.get(label) {
+            return Some(&self.definitions[i]);
+        }
+        let kind = match source? {
+            StatusType::Routable => DefinitionType::Routable,
+            StatusType::Offline => DefinitionType::Offline,
+            StatusType::Custom => return None,
+        };
+        self.definitions.iter().find(|d| d.kind == kind)
+    }
+}

@@ -1,0 +1,105 @@
+//! Command-line types (clap). No logic: `commands` turns these into validated settings.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::diagnostic::{closest, did_you_mean};
+
+/// Rebuilds Amazon Connect's agent activity audit report from agent event stream files.
+#[derive(Debug, Parser)]
+#[command(name = "agent-audit", version, propagate_version = true)]
+#[command(
+    long_about = "Rebuilds Amazon Connect's agent activity audit report from agent event \
+stream files: for one agent, one local date and one time zone, the timeline of status rows \
+(Available, Busy, After contact work, custom statuses, ...) with start time, end time and \
+duration, as Connect's console shows it, but from your own files and for any agent and day."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the activity audit report of one agent for one local day.
+    #[command(
+        after_help = "Examples:\n  agent-audit report --events examples/events --agent jdoe \
+--date 2026-11-02 --timezone America/New_York\n  agent-audit report --events s3-export/2026/11 \
+--agent jdoe --date 2026-11-02 --timezone Europe/London --format json --out jdoe.json\n\n\
+Exit status: 0 the report was written; 1 the report failed (unreadable input, agent not \
+found, a malformed record with --strict); 2 a usage or configuration error."
+    )]
+    Report(ReportArgs),
+}
+
+/// Output formats of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Comma-separated values, one row per status.
+    Csv,
+    /// One JSON document with the rows and any warnings.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Event files or folders to read (JSON lines, concatenated JSON as Kinesis Firehose
+    /// writes it, JSON arrays; gzip or not). Folders are read recursively; `-` reads
+    /// standard input. Give several paths after one --events, or repeat --events.
+    #[arg(long = "events", value_name = "PATH", num_args = 1.., required = true, action = ArgAction::Append)]
+    pub events: Vec<PathBuf>,
+
+    /// The agent's login (their Amazon Connect user name), or their agent ARN.
+    #[arg(long, value_name = "LOGIN")]
+    pub agent: String,
+
+    /// The local date of the report.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub date: NaiveDate,
+
+    /// The time zone the day is taken in, as an IANA name such as America/New_York or
+    /// Europe/London. The report runs from local midnight to local midnight, so a day when
+    /// clocks change lasts 23 or 25 hours.
+    #[arg(long, value_name = "ZONE", value_parser = parse_timezone)]
+    pub timezone: Tz,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+
+    /// Write the report to this file (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Fail on the first malformed record instead of skipping it with a warning.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `YYYY-MM-DD`, nothing else.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    let ok_shape = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) if ok_shape => Ok(d),
+        Ok(_) => Err(format!("`{s}` is not a date in the form YYYY-MM-DD")),
+        Err(e) => Err(format!("`{s}` is not a valid date (YYYY-MM-DD): {e}")),
+    }
+}
+
+/// An IANA zone name, in any letter case.
+pub fn parse_timezone(s: &str) -> Result<Tz, String> {
+    if let Ok(tz) = s.parse::<Tz>() {
+        return Ok(tz);
+    }
+    if let Ok(tz) = Tz::from_str_insensitive(s) {
+        return Ok(tz);
+    }
+    let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
+    Err(format!(
+        "unknown time zone `{s}` (expected an IANA name such as America/New_York){}",
+        did_you_mean(&closest(s, names))
+    ))
+}

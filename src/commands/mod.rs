@@ -1,0 +1,14 @@
+//! One module per subcommand: each turns validated arguments into library calls and prints
+//! what the user must see. `main` maps the result to an exit code.
+
+pub mod report;
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Report(args) => report::run(&args),
+    }
+}

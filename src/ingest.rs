@@ -1,0 +1,568 @@
+//! Event records → compact per-agent event lists.
+//!
+//! Each source is framed (`input`), each record parsed into a borrowed [`RawEvent`], and
+//! each snapshot classified by the catalogue right away, so what is kept per event is a
+//! few dozen bytes ([`EventRecord`]) whatever the size of the JSON. Sources are read in
+//! parallel and merged in input order, which is what "first occurrence wins" and "ties keep
+//! input order" are defined against. Ordering and de-duplication happen in `reduce`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::num::NonZeroU32;
+
+use rayon::prelude::*;
+
+use crate::catalog::{Catalog, Classification, LabelSource};
+use crate::event::{EventKind, RawConfiguration, RawEvent, StatusType, Str};
+use crate::input::framing::{self, Flow, Outcome, Position};
+use crate::input::{self, InputError, Source};
+use crate::time::Timestamp;
+
+/// Options for reading input.
+#[derive(Clone, Debug, Default)]
+pub struct IngestOptions {
+    /// Fail on the first malformed record instead of skipping it.
+    pub strict: bool,
+}
+
+/// A record or region of a source that was skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputProblem {
+    pub source: String,
+    pub at: Position,
+    pub message: String,
+}
+
+impl fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.source, self.at.line, self.at.column, self.message
+        )
+    }
+}
+
+/// Why reading the input failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A malformed record under `--strict`.
+    #[error("{0} (--strict stops at the first malformed record)")]
+    Malformed(InputProblem),
+}
+
+/// An interned string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(u32);
+
+/// An interned [`Class`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClassId(NonZeroU32);
+
+/// A classification, interned: the label and where it came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Class {
+    pub label: Sym,
+    pub source: ClassSource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClassSource {
+    Status(StatusType),
+    Contact { channel: Sym, contact: Sym },
+}
+
+/// The interned classifications of a run.
+#[derive(Debug, Default)]
+pub struct Classes {
+    strings: Vec<Box<str>>,
+    string_index: HashMap<Box<str>, Sym>,
+    classes: Vec<Class>,
+    class_index: HashMap<Class, ClassId>,
+}
+
+impl Classes {
+    pub fn sym(&mut self, s: &str) -> Sym {
+        if let Some(&sym) = self.string_index.get(s) {
+            return sym;
+        }
+        let sym = Sym(self.strings.len() as u32);
+        self.strings.push(s.into());
+        self.string_index.insert(s.into(), sym);
+        sym
+    }
+
+    pub fn str(&self, sym: Sym) -> &str {
+        &self.strings[sym.0 as usize]
+    }
+
+    pub fn intern(&mut self, c: &Classification<'_>) -> ClassId {
+        let label = self.sym(&c.label);
+        let source = match c.source {
+            LabelSource::Status(kind) => ClassSource::Status(kind),
+            LabelSource::Contact {
+                channel,
+                contact_id,
+            } => ClassSource::Contact {
+                channel: self.sym(channel),
+                contact: self.sym(contact_id),
+            },
+        };
+        self.intern_class(Class { label, source })
+    }
+
+    fn intern_class(&mut self, class: Class) -> ClassId {
+        if let Some(&id) = self.class_index.get(&class) {
+            return id;
+        }
+        self.classes.push(class);
+        let id = ClassId(NonZeroU32::MIN.saturating_add(self.classes.len() as u32 - 1));
+        self.class_index.insert(class, id);
+        id
+    }
+
+    /// The label `Offline` from an OFFLINE-type status: the state before a `LOGIN`.
+    pub fn offline(&mut self) -> ClassId {
+        let label = self.sym("Offline");
+        self.intern_class(Class {
+            label,
+            source: ClassSource::Status(StatusType::Offline),
+        })
+    }
+
+    /// [`Classes::offline`] without interning; `None` only if it was never interned, which
+    /// [`ingest`] rules out.
+    pub fn offline_if_known(&self) -> Option<ClassId> {
+        let label = *self.string_index.get("Offline")?;
+        let class = Class {
+            label,
+            source: ClassSource::Status(StatusType::Offline),
+        };
+        self.class_index.get(&class).copied()
+    }
+
+    pub fn get(&self, id: ClassId) -> &Class {
+        &self.classes[id.0.get() as usize - 1]
+    }
+
+    pub fn label(&self, id: ClassId) -> &str {
+        self.str(self.get(id).label)
+    }
+
+    /// Whether the label comes from an OFFLINE-type agent status.
+    pub fn is_offline(&self, id: ClassId) -> bool {
+        self.get(id).source == ClassSource::Status(StatusType::Offline)
+    }
+
+    /// The agent status type behind a label, when it came from the agent's status.
+    pub fn status_type(&self, id: ClassId) -> Option<StatusType> {
+        match self.get(id).source {
+            ClassSource::Status(kind) => Some(kind),
+            ClassSource::Contact { .. } => None,
+        }
+    }
+
+    /// Channel and contact id, when a contact decided the label.
+    pub fn contact(&self, id: ClassId) -> Option<(&str, &str)> {
+        match self.get(id).source {
+            ClassSource::Contact { channel, contact } => {
+                Some((self.str(channel), self.str(contact)))
+            }
+            ClassSource::Status(_) => None,
+        }
+    }
+
+    /// Copies `other`'s class into this table.
+    fn import(&mut self, other: &Classes, id: ClassId) -> ClassId {
+        let c = other.get(id);
+        let label = self.sym(other.str(c.label));
+        let source = match c.source {
+            ClassSource::Status(k) => ClassSource::Status(k),
+            ClassSource::Contact { channel, contact } => ClassSource::Contact {
+                channel: self.sym(other.str(channel)),
+                contact: self.sym(other.str(contact)),
+            },
+        };
+        self.intern_class(Class { label, source })
+    }
+}
+
+/// One event, as the reducer needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventRecord {
+    pub at: Timestamp,
+    /// Input order: source index in the high bits, record index in the low 40.
+    pub seq: u64,
+    /// `EventId` as 128 bits (exact for UUIDs); a missing id gets a unique value.
+    pub id: [u64; 2],
+    pub kind: EventKind,
+    pub current: Option<ClassId>,
+    pub previous: Option<ClassId>,
+}
+
+/// Who an agent is, from their latest snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentProfile {
+    pub login: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Hierarchy groups, top level first.
+    pub hierarchy: Vec<Group>,
+    pub routing_profile: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub arn: String,
+}
+
+impl AgentProfile {
+    fn same_as(&self, c: &RawConfiguration<'_>) -> bool {
+        let eq = |a: &str, b: &Option<Str<'_>>| a == b.as_ref().map(Str::as_str).unwrap_or("");
+        eq(&self.login, &c.username)
+            && eq(&self.first_name, &c.first_name)
+            && eq(&self.last_name, &c.last_name)
+            && eq(
+                &self.routing_profile,
+                &c.routing_profile.as_ref().and_then(|r| r.name.clone()),
+            )
+            && {
+                let levels: Vec<_> = c.hierarchy.iter().flat_map(|h| h.levels()).collect();
+                levels.len() == self.hierarchy.len()
+                    && levels
+                        .iter()
+                        .zip(&self.hierarchy)
+                        .all(|(l, g)| eq(&g.name, &l.name) && eq(&g.arn, &l.arn))
+            }
+    }
+
+    fn from_raw(c: &RawConfiguration<'_>) -> AgentProfile {
+        let s = |v: &Option<Str<'_>>| v.as_ref().map(Str::as_str).unwrap_or("").to_string();
+        AgentProfile {
+            login: s(&c.username),
+            first_name: s(&c.first_name),
+            last_name: s(&c.last_name),
+            hierarchy: c
+                .hierarchy
+                .iter()
+                .flat_map(|h| h.levels())
+                .map(|l| Group {
+                    name: s(&l.name),
+                    arn: s(&l.arn),
+                })
+                .collect(),
+            routing_profile: c
+                .routing_profile
+                .as_ref()
+                .map(|r| s(&r.name))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// One agent's events, in input order until `reduce` sorts them.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub arn: String,
+    pub profile: AgentProfile,
+    /// When the profile was last seen, and in which record.
+    profile_at: Option<(Timestamp, u64)>,
+    pub events: Vec<EventRecord>,
+}
+
+/// Counts for a whole read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    pub sources: u64,
+    pub bytes: u64,
+    pub records: u64,
+    pub problems: u64,
+}
+
+/// Everything read from the input.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub agents: Vec<Agent>,
+    by_arn: HashMap<Box<str>, usize>,
+    pub classes: Classes,
+    /// Skipped records and regions, in input order.
+    pub problems: Vec<InputProblem>,
+    /// Remarks about whole sources (an empty file, for example).
+    pub notes: Vec<String>,
+    pub stats: IngestStats,
+}
+
+impl Ingested {
+    /// The agent whose latest login is `wanted`, or whose ARN is `wanted`.
+    pub fn find_agent(&self, wanted: &str) -> Result<&Agent, crate::Error> {
+        let matches: Vec<&Agent> = self
+            .agents
+            .iter()
+            .filter(|a| a.profile.login == wanted)
+            .collect();
+        match matches.as_slice() {
+            [one] => return Ok(one),
+            [] => {}
+            many => {
+                return Err(crate::Error::AmbiguousAgent {
+                    login: wanted.to_string(),
+                    arns: many.iter().map(|a| a.arn.clone()).collect(),
+                });
+            }
+        }
+        if let Some(agent) = self.agent_by_arn(wanted) {
+            return Ok(agent);
+        }
+        let logins = self
+            .agents
+            .iter()
+            .map(|a| a.profile.login.as_str())
+            .filter(|l| !l.is_empty());
+        let suggestions = crate::diagnostic::closest(wanted, logins);
+        let hint = if suggestions.is_empty() {
+            format!(" ({} agents in the events)", self.agents.len())
+        } else {
+            format!(
+                "; closest logins: {}",
+                suggestions
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        Err(crate::Error::AgentNotFound {
+            login: wanted.to_string(),
+            hint,
+        })
+    }
+
+    pub fn agent_by_arn(&self, arn: &str) -> Option<&Agent> {
+        self.by_arn.get(arn).map(|&i| &self.agents[i])
+    }
+
+    fn agent_slot(&mut self, arn: &str) -> usize {
+        if let Some(&i) = self.by_arn.get(arn) {
+            return i;
+        }
+        let i = self.agents.len();
+        self.agents.push(Agent {
+            arn: arn.to_string(),
+            profile: AgentProfile::default(),
+            profile_at: None,
+            events: Vec::new(),
+        });
+        self.by_arn.insert(arn.into(), i);
+        i
+    }
+
+    /// Adds one parsed event; an error is the reason to skip the record.
+    fn add(&mut self, catalog: &Catalog, ev: &RawEvent<'_>, seq: u64) -> Result<(), String> {
+        let at = Timestamp::parse_rfc3339(ev.event_timestamp.as_str()).map_err(|e| {
+            format!(
+                "malformed record: bad `EventTimestamp` `{}`: {e}",
+                ev.event_timestamp.as_str()
+            )
+        })?;
+        let arn = ev.agent_arn.as_str();
+        if arn.is_empty() {
+            return Err("malformed record: `AgentARN` is empty".to_string());
+        }
+        let current = ev
+            .current
+            .as_ref()
+            .and_then(|s| catalog.classify(s))
+            .map(|c| self.classes.intern(&c));
+        let previous = ev
+            .previous
+            .as_ref()
+            .and_then(|s| catalog.classify(s))
+            .map(|c| self.classes.intern(&c));
+        let slot = self.agent_slot(arn);
+        let agent = &mut self.agents[slot];
+        let config = ev
+            .current
+            .as_ref()
+            .and_then(|s| s.configuration.as_ref())
+            .or_else(|| ev.previous.as_ref().and_then(|s| s.configuration.as_ref()));
+        if let Some(config) = config
+            && agent.profile_at.is_none_or(|p| (at, seq) >= p)
+        {
+            agent.profile_at = Some((at, seq));
+            if !agent.profile.same_as(config) {
+                agent.profile = AgentProfile::from_raw(config);
+            }
+        }
+        agent.events.push(EventRecord {
+            at,
+            seq,
+            id: event_key(ev.event_id.as_ref().map(Str::as_str), seq),
+            kind: EventKind::parse(ev.event_type.as_ref().map(Str::as_str)),
+            current,
+            previous,
+        });
+        Ok(())
+    }
+
+    /// Appends a later source's events, keeping input order.
+    fn merge(&mut self, other: Ingested) {
+        for agent in other.agents {
+            let slot = self.agent_slot(&agent.arn);
+            let mut map: HashMap<ClassId, ClassId> = HashMap::new();
+            let mut remap = |id: Option<ClassId>, this: &mut Classes| {
+                id.map(|id| {
+                    *map.entry(id)
+                        .or_insert_with(|| this.import(&other.classes, id))
+                })
+            };
+            let mut events = Vec::with_capacity(agent.events.len());
+            for e in &agent.events {
+                events.push(EventRecord {
+                    current: remap(e.current, &mut self.classes),
+                    previous: remap(e.previous, &mut self.classes),
+                    ..*e
+                });
+            }
+            let target = &mut self.agents[slot];
+            target.events.append(&mut events);
+            if let Some(at) = agent.profile_at
+                && target.profile_at.is_none_or(|p| at >= p)
+            {
+                target.profile_at = Some(at);
+                target.profile = agent.profile;
+            }
+        }
+        self.problems.extend(other.problems);
+        self.notes.extend(other.notes);
+        self.stats.sources += other.stats.sources;
+        self.stats.bytes += other.stats.bytes;
+        self.stats.records += other.stats.records;
+        self.stats.problems += other.stats.problems;
+    }
+}
+
+/// Reads every source (in parallel) and returns their events merged in input order.
+pub fn ingest(
+    sources: &[Source],
+    catalog: &Catalog,
+    options: &IngestOptions,
+) -> Result<Ingested, IngestError> {
+    let batches: Vec<Result<Ingested, InputError>> = sources
+        .par_iter()
+        .enumerate()
+        .map(|(i, source)| read_source(i as u64, source, catalog, options))
+        .collect();
+    let mut all = Ingested::default();
+    for batch in batches {
+        let batch = batch?;
+        if options.strict
+            && let Some(p) = batch.problems.first()
+        {
+            return Err(IngestError::Malformed(p.clone()));
+        }
+        all.merge(batch);
+    }
+    // The state before a LOGIN with no previous snapshot.
+    all.classes.offline();
+    Ok(all)
+}
+
+/// Reads one source into its own table.
+pub fn read_source(
+    index: u64,
+    source: &Source,
+    catalog: &Catalog,
+    options: &IngestOptions,
+) -> Result<Ingested, InputError> {
+    let name = source.display();
+    let reader = input::open(source)?;
+    let mut batch = Ingested::default();
+    let mut problems = Vec::new();
+    let mut record = 0u64;
+    let base = index << 40;
+    let stats = framing::read_records(
+        reader,
+        |bytes| {
+            let mut stream =
+                serde_json::Deserializer::from_slice(bytes).into_iter::<RawEvent<'_>>();
+            match stream.next() {
+                Some(Ok(ev)) => {
+                    let used = stream.byte_offset();
+                    record += 1;
+                    match batch.add(catalog, &ev, base | record) {
+                        Ok(()) => Outcome::Accepted(used),
+                        Err(why) => Outcome::Rejected(used, why),
+                    }
+                }
+                Some(Err(e)) => Outcome::Invalid(e),
+                None => Outcome::Accepted(bytes.len()),
+            }
+        },
+        |p| {
+            problems.push(InputProblem {
+                source: name.clone(),
+                at: p.at,
+                message: p.message,
+            });
+            if options.strict {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        },
+    );
+    if stats.bytes == 0 && problems.is_empty() {
+        batch.notes.push(format!("{name}: empty file, no events"));
+    } else if stats.records == 0 && problems.is_empty() {
+        batch.notes.push(format!("{name}: no events in file"));
+    }
+    batch.stats = IngestStats {
+        sources: 1,
+        bytes: stats.bytes,
+        records: batch.agents.iter().map(|a| a.events.len() as u64).sum(),
+        problems: problems.len() as u64,
+    };
+    batch.problems = problems;
+    Ok(batch)
+}
+
+/// `EventId` as a 128-bit key: the UUID's own bits when it is one, else a 128-bit hash.
+fn event_key(id: Option<&str>, seq: u64) -> [u64; 2] {
+    let Some(id) = id else {
+        return [u64::MAX, seq];
+    };
+    if let Some(v) = parse_uuid(id) {
+        return [(v >> 64) as u64, v as u64];
+    }
+    let mut a = DefaultHasher::new();
+    (0u8, id).hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (1u8, id).hash(&mut b);
+    [a.finish(), b.finish()]
+}
+
+fn parse_uuid(s: &str) -> Option<u128> {
+    if s.len() != 36 && s.len() != 32 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    let mut digits = 0;
+    for (i, c) in s.bytes().enumerate() {
+        if c == b'-' && s.len() == 36 && matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        // Only the canonical lower-case form: `EventId`s are compared as strings.
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | u128::from(d);
+        digits += 1;
+    }
+    (digits == 32).then_some(v)
+}

@@ -1,0 +1,17 @@
+//! The `agent-audit` binary: parse arguments, run the library, map the outcome to an exit
+//! code. Everything else lives in the library so tests and benchmarks call the same code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = agent_audit::cli::Cli::parse();
+    match agent_audit::commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Segments → one agent's rows for one local day, and the rendered report.
+//!
+//! A day's rows are the agent's segments clipped to the day's window (SPEC §3.5), flagged
+//! `continued`, `truncated`, `open` and `gap`. Rendering lives in one module per format;
+//! all of them read the same [`Report`], so the formats cannot disagree.
+
+pub mod csv;
+pub mod json;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::catalog::Catalog;
+use crate::ingest::{Agent, AgentProfile, Classes};
+use crate::reduce::Timeline;
+use crate::time::{Timestamp, Window};
+
+/// Row flags, printed in this order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Flags(u8);
+
+impl Flags {
+    /// The row's segment began before the window: the row starts at 00:00.
+    pub const CONTINUED: Flags = Flags(1);
+    /// The row's segment ends after the window, or has no end: the row ends at midnight.
+    pub const TRUNCATED: Flags = Flags(2);
+    /// The data ended while the agent was logged in (the last, not-offline segment).
+    pub const OPEN: Flags = Flags(4);
+    /// Two consecutive events inside the row are further apart than `stale_after`.
+    pub const GAP: Flags = Flags(8);
+
+    const NAMES: [(Flags, &'static str); 4] = [
+        (Flags::CONTINUED, "continued"),
+        (Flags::TRUNCATED, "truncated"),
+        (Flags::OPEN, "open"),
+        (Flags::GAP, "gap"),
+    ];
+
+    pub fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn insert(&mut self, other: Flags) {
+        self.0 |= other.0;
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        Flags::NAMES
+            .iter()
+            .filter(|(f, _)| self.contains(*f))
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
+/// One row of the audit report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub status: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub flags: Flags,
+    /// Channel and contact id when a contact decided the status.
+    pub contact: Option<(String, String)>,
+}
+
+impl Row {
+    pub fn duration_ms(&self) -> i64 {
+        self.end.0 - self.start.0
+    }
+}
+
+/// One agent, one local day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub agent_arn: String,
+    pub agent: AgentProfile,
+    pub window: Window,
+    pub rows: Vec<Row>,
+    pub warnings: Vec<String>,
+}
+
+/// The timeline's rows inside `window`, in time order.
+pub fn rows(timeline: &Timeline, classes: &Classes, window: &Window) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let last = timeline.segments.len().saturating_sub(1);
+    // Segments are in time order: skip the ones that end before the window.
+    let first = timeline
+        .segments
+        .partition_point(|s| s.end.is_some_and(|end| end <= window.start));
+    for (i, segment) in timeline.segments.iter().enumerate().skip(first) {
+        let seg_start = segment.start.unwrap_or(Timestamp(i64::MIN));
+        if seg_start >= window.end {
+            break;
+        }
+        let seg_end = segment.end.unwrap_or(Timestamp(i64::MAX));
+        let start = seg_start.max(window.start);
+        let end = seg_end.min(window.end);
+        if start >= end {
+            continue;
+        }
+        let mut flags = Flags::default();
+        if seg_start < window.start {
+            flags.insert(Flags::CONTINUED);
+        }
+        if seg_end > window.end {
+            flags.insert(Flags::TRUNCATED);
+        }
+        if i == last && timeline.open {
+            flags.insert(Flags::OPEN);
+        }
+        if segment.silences.iter().any(|&(a, b)| a < end && b > start) {
+            flags.insert(Flags::GAP);
+        }
+        rows.push(Row {
+            status: classes.label(segment.class).to_string(),
+            start,
+            end,
+            flags,
+            contact: classes
+                .contact(segment.class)
+                .map(|(channel, id)| (channel.to_string(), id.to_string())),
+        });
+    }
+    rows
+}
+
+/// Builds the report of `agent` for `window`, with the warnings that concern it.
+pub fn build(
+    agent: &Agent,
+    timeline: &Timeline,
+    classes: &Classes,
+    catalog: &Catalog,
+    window: Window,
+) -> Report {
+    let rows = rows(timeline, classes, &window);
+    let mut warnings = Vec::new();
+
+    let mut undefined: Vec<&str> = Vec::new();
+    for segment in &timeline.segments {
+        let label = classes.label(segment.class);
+        let shown = rows.iter().any(|r| r.status == label);
+        if shown
+            && catalog
+                .definition(label, classes.status_type(segment.class))
+                .is_none()
+            && !undefined.contains(&label)
+        {
+            undefined.push(label);
+        }
+    }
+    if !undefined.is_empty() {
+        warnings.push(format!(
+            "undefined custom status: {} (no definition in the `{}` catalogue)",
+            undefined.join(", "),
+            catalog.name
+        ));
+    }
+    if timeline.conflicting_duplicates > 0 {
+        warnings.push(format!(
+            "{} event(s) share an `EventId` with an earlier event but differ from it; the first occurrence was kept",
+            timeline.conflicting_duplicates
+        ));
+    }
+    if rows.is_empty() {
+        let why = match timeline.first_event {
+            Some(first) if first >= window.end => "the agent's first event is after this day",
+            _ => "no status is known for this day",
+        };
+        warnings.push(format!("no rows: {why}"));
+    }
+    Report {
+        agent_arn: agent.arn.clone(),
+        agent: agent.profile.clone(),
+        window,
+        rows,
+        warnings,
+    }
+}
+
+/// `HH:MM:SS`, truncated (a 25-hour day's row can reach `25:00:00`).
+pub fn format_hms(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Seconds with millisecond precision (`300.125`).
+pub fn format_seconds(ms: i64) -> String {
+    let ms = ms.max(0);
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
+/// an interrupted run never leaves a half-written report under the final name.
+pub fn save_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".agent-audit-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! Instants and local days.
+//!
+//! Every instant is kept as whole milliseconds since the Unix epoch in UTC ([`Timestamp`]);
+//! time zones are applied only to cut a report window ([`Window`]) and to print a row.
+//! Event timestamps are parsed by a fixed-format RFC 3339 parser because the reducer parses
+//! one per event and chrono's general parser costs more than the rest of the record.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+
+/// Milliseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+/// Why a timestamp string was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TimestampError(&'static str);
+
+impl Timestamp {
+    /// Parses RFC 3339 (`2026-11-03T13:00:00.125Z`, 0–9 fractional digits, `Z` or a numeric
+    /// offset). Digits beyond the millisecond are truncated, never rounded.
+    pub fn parse_rfc3339(s: &str) -> Result<Timestamp, TimestampError> {
+        let b = s.as_bytes();
+        if b.len() < 20 {
+            return Err(TimestampError("too short for an RFC 3339 timestamp"));
+        }
+        let year = digits(b, 0, 4).ok_or(TimestampError("year is not four digits"))?;
+        expect(b, 4, b'-')?;
+        let month = digits(b, 5, 2).ok_or(TimestampError("month is not two digits"))?;
+        expect(b, 7, b'-')?;
+        let day = digits(b, 8, 2).ok_or(TimestampError("day is not two digits"))?;
+        if !matches!(b[10], b'T' | b't' | b' ') {
+            return Err(TimestampError("expected `T` between date and time"));
+        }
+        let hour = digits(b, 11, 2).ok_or(TimestampError("hour is not two digits"))?;
+        expect(b, 13, b':')?;
+        let minute = digits(b, 14, 2).ok_or(TimestampError("minute is not two digits"))?;
+        expect(b, 16, b':')?;
+        let second = digits(b, 17, 2).ok_or(TimestampError("second is not two digits"))?;
+        if !(1..=12).contains(&month) {
+            return Err(TimestampError("month out of range"));
+        }
+        if day == 0 || day > days_in_month(year, month) {
+            return Err(TimestampError("day out of range"));
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return Err(TimestampError("time of day out of range"));
+        }
+
+        let mut i = 19;
+        let mut millis = 0i64;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                if i - start < 3 {
+                    millis = millis * 10 + i64::from(b[i] - b'0');
+                }
+                i += 1;
+            }
+            let n = i - start;
+            if n == 0 || n > 9 {
+                return Err(TimestampError(
+                    "fraction of a second must have 1 to 9 digits",
+                ));
+            }
+            for _ in n..3 {
+                millis *= 10;
+            }
+        }
+
+        let offset_secs = match b.get(i) {
+            Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+            Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() => {
+                let oh = digits(b, i + 1, 2).ok_or(TimestampError("bad UTC offset"))?;
+                expect(b, i + 3, b':')?;
+                let om = digits(b, i + 4, 2).ok_or(TimestampError("bad UTC offset"))?;
+                if oh > 23 || om > 59 {
+                    return Err(TimestampError("UTC offset out of range"));
+                }
+                let secs = i64::from(oh * 3600 + om * 60);
+                if sign == b'+' { secs } else { -secs }
+            }
+            _ => {
+                return Err(TimestampError(
+                    "expected `Z` or a UTC offset such as `+00:00`",
+                ));
+            }
+        };
+
+        let days = days_from_civil(i64::from(year), month, day);
+        let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
+        Ok(Timestamp(secs * 1000 + millis))
+    }
+
+    /// This instant as a chrono time in `tz`.
+    pub fn in_zone(self, tz: Tz) -> DateTime<Tz> {
+        // Any i64 of milliseconds past ±262,000 years is out of chrono's range; such an
+        // instant cannot come from a parsed timestamp, so the epoch stands in for it.
+        DateTime::from_timestamp_millis(self.0)
+            .unwrap_or(DateTime::UNIX_EPOCH)
+            .with_timezone(&tz)
+    }
+
+    /// ISO 8601 in `tz`, three fractional digits and a numeric offset
+    /// (`2026-11-03T08:00:00.000-05:00`, never `Z`).
+    pub fn format_local(self, tz: Tz) -> String {
+        self.in_zone(tz)
+            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .to_string()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.format_local(Tz::UTC))
+    }
+}
+
+fn expect(b: &[u8], i: usize, c: u8) -> Result<(), TimestampError> {
+    if b.get(i) == Some(&c) {
+        Ok(())
+    } else {
+        Err(TimestampError(
+            "not an RFC 3339 timestamp (YYYY-MM-DDTHH:MM:SS.sssZ)",
+        ))
+    }
+}
+
+fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let mut v = 0u32;
+    for &c in b.get(at..at + n)? {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+fn is_leap(year: u32) -> bool {
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The report window of one local date in one zone: `[D 00:00, D+1 00:00)`, 23, 24 or
+/// 25 hours long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub date: NaiveDate,
+    pub tz: Tz,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+impl Window {
+    /// The local day `date` in `tz`.
+    pub fn local_day(date: NaiveDate, tz: Tz) -> Option<Window> {
+        let next = date.succ_opt()?;
+        let start = local_midnight(date, tz)?;
+        let end = local_midnight(next, tz)?;
+        Some(Window {
+            date,
+            tz,
+            start,
+            end,
+        })
+    }
+
+    /// Length of the window in milliseconds.
+    pub fn len_ms(&self) -> i64 {
+        self.end.0 - self.start.0
+    }
+}
+
+/// The first instant of `date` in `tz`. In the autumn fold the earlier midnight counts;
+/// where clocks skip midnight (some zones start DST at 00:00) the day starts at the first
+/// local time that exists, which is the instant of the transition.
+fn local_midnight(date: NaiveDate, tz: Tz) -> Option<Timestamp> {
+    let midnight = date.and_time(NaiveTime::MIN);
+    if let Some(t) = tz.from_local_datetime(&midnight).earliest() {
+        return Some(Timestamp(t.timestamp_millis()));
+    }
+    // Transitions fall on whole minutes in every zone of the tz database.
+    for minute in 1..=24 * 60 {
+        let probe = midnight + chrono::Duration::minutes(minute);
+        if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+            return Some(Timestamp(t.timestamp_millis()));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> i64 {
+        Timestamp::parse_rfc3339(s).map(|t| t.0).unwrap_or(i64::MIN)
+    }
+
+    #[test]
+    fn parses_fractions_and_offsets() {
+        assert_eq!(ts("1970-01-01T00:00:00Z"), 0);
+        assert_eq!(ts("1970-01-01T00:00:01.5Z"), 1500);
+        assert_eq!(ts("1970-01-01T00:00:01.123999999Z"), 1123);
+        assert_eq!(ts("1970-01-01T01:00:00+01:00"), 0);
+        assert_eq!(ts("2019-05-25T18:55:32.022Z"), 1_558_810_532_022);
+        assert!(Timestamp::parse_rfc3339("2026-02-29T00:00:00Z").is_err());
+        assert!(Timestamp::parse_rfc3339("2026-11-03 08:00").is_err());
+        assert!(Timestamp::parse_rfc3339("2026-11-03T08:00:00.Z").is_err());
+    }
+
+    #[test]
+    fn dst_days_are_23_and_25_hours() {
+        let ny: Tz = "America/New_York".parse().unwrap_or(Tz::UTC);
+        let spring = Window::local_day(NaiveDate::from_ymd_opt(2026, 3, 8).unwrap_or_default(), ny);
+        let autumn =
+            Window::local_day(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default(), ny);
+        assert_eq!(spring.map(|w| w.len_ms()), Some(23 * 3_600_000));
+        assert_eq!(autumn.map(|w| w.len_ms()), Some(25 * 3_600_000));
+    }
+
+    #[test]
+    fn a_day_that_skips_midnight_starts_at_the_transition() {
+        // Chile (America/Santiago) starts DST at 00:00 local, jumping to 01:00.
+        let santiago: Tz = "America/Santiago".parse().unwrap_or(Tz::UTC);
+        let date = NaiveDate::from_ymd_opt(2026, 9, 6).unwrap_or_default();
+        let w = Window::local_day(date, santiago);
+        assert_eq!(w.map(|w| w.len_ms()), Some(23 * 3_600_000));
+        assert_eq!(
+            w.map(|w| w.start.format_local(santiago)),
+            Some("2026-09-06T01:00:00.000-03:00".to_string())
+        );
+    }
+}
