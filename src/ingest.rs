@@ -471,15 +471,31 @@ pub fn ingest(
     Ok(all)
 }
 
-/// Reads one source into its own table.
+/// Reads one source into its own table; `index` is its place in input order.
 pub fn read_source(
     index: u64,
     source: &Source,
     catalog: &Catalog,
     options: &IngestOptions,
 ) -> Result<Ingested, InputError> {
-    let name = source.display();
     let reader = input::open(source)?;
+    Ok(read_stream(
+        index,
+        &source.display(),
+        reader,
+        catalog,
+        options,
+    ))
+}
+
+/// Reads one stream (already decompressed) into its own table. `name` is used in messages.
+pub fn read_stream<R: std::io::Read>(
+    index: u64,
+    name: &str,
+    reader: R,
+    catalog: &Catalog,
+    options: &IngestOptions,
+) -> Ingested {
     let mut batch = Ingested::default();
     let mut problems = Vec::new();
     let mut record = 0u64;
@@ -504,7 +520,7 @@ pub fn read_source(
         },
         |p| {
             problems.push(InputProblem {
-                source: name.clone(),
+                source: name.to_string(),
                 at: p.at,
                 message: p.message,
             });
@@ -527,7 +543,8 @@ pub fn read_source(
         problems: problems.len() as u64,
     };
     batch.problems = problems;
-    Ok(batch)
+    batch.classes.offline();
+    batch
 }
 
 /// `EventId` as a 128-bit key: the UUID's own bits when it is one, else a 128-bit hash.

@@ -91,6 +91,9 @@ struct Framer<R, S, P> {
     last_newline: Option<u64>,
     /// Set while skipping a broken region: the region's start and its first error.
     broken: Option<Problem>,
+    /// A read error that came after some bytes of the same read: those bytes are framed
+    /// first, then the error ends the stream.
+    pending_error: Option<io::Error>,
     stats: FrameStats,
 }
 
@@ -114,6 +117,7 @@ where
             lines: 0,
             last_newline: None,
             broken: None,
+            pending_error: None,
             stats: FrameStats::default(),
         }
     }
@@ -294,6 +298,9 @@ where
 
     /// Moves the unconsumed tail to the front of the buffer and reads more after it.
     fn fill(&mut self) -> io::Result<()> {
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
         if self.start > 0 {
             self.count_lines_to(self.base + self.start as u64);
             self.buf.copy_within(self.start..self.end, 0);
@@ -305,6 +312,7 @@ where
         if self.buf.len() < want {
             self.buf.resize(want, 0);
         }
+        let before = self.end;
         loop {
             match self.reader.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
@@ -319,6 +327,10 @@ where
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.end > before => {
+                    self.pending_error = Some(e);
+                    return Ok(());
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -393,8 +405,8 @@ fn strip_position(e: &serde_json::Error) -> String {
 }
 
 fn describe_syntax(e: &serde_json::Error, record: Position) -> String {
-    let line = record.line + e.line() as u64 - 1;
-    format!("{} (at line {line})", strip_position(e))
+    let line = record.line + (e.line() as u64).max(1) - 1;
+    format!("{} at line {line}", strip_position(e))
 }
 
 fn describe_byte(b: u8) -> String {

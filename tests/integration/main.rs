@@ -1,1 +1,14 @@
+//! All integration tests, compiled into one binary (two cores do not want twenty links).
 
+// Tests may unwrap: a failure there is a failed test, not a user-facing panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod cli;
+mod examples;
+mod framings;
+mod malformed;
+mod properties;
+mod reducer;
+mod tiers;

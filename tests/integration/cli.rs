@@ -1,0 +1,194 @@
+//! The command line: errors a contact-centre admin can act on, exit codes, output files.
+
+use std::fs;
+
+use predicates::prelude::*;
+use predicates::str::contains;
+use tempfile::TempDir;
+
+use crate::support::*;
+
+/// `report` for `agent` on 2026-11-03 in `zone`, over a small events file in `dir`.
+fn cmd(dir: &TempDir, agent: &str, zone: &str) -> assert_cmd::Command {
+    cmd_on(dir, agent, "2026-11-03", zone)
+}
+
+fn cmd_on(dir: &TempDir, agent: &str, date: &str, zone: &str) -> assert_cmd::Command {
+    let path = dir.path().join("events.jsonl");
+    let events = [
+        event("jdoe", "LOGIN", "2026-11-03T13:00:00.000Z").status("Available"),
+        event("jsmith", "LOGIN", "2026-11-03T13:00:00.000Z").status("Available"),
+        event("jdoe", "LOGOUT", "2026-11-03T21:00:00.000Z").status("Offline"),
+    ];
+    fs::write(&path, lines(&events)).unwrap();
+    report_cmd(path, agent, date, zone)
+}
+
+#[test]
+fn an_unknown_time_zone_is_a_usage_error_with_suggestions() {
+    let dir = TempDir::new().unwrap();
+    cmd(&dir, "jdoe", "America/New_Yrok")
+        .assert()
+        .code(2)
+        .stderr(contains("unknown time zone `America/New_Yrok`"))
+        .stderr(contains("did you mean `America/New_York`"));
+}
+
+#[test]
+fn time_zones_are_accepted_in_any_letter_case() {
+    let dir = TempDir::new().unwrap();
+    cmd(&dir, "jdoe", "europe/london")
+        .assert()
+        .success()
+        .stdout(contains("2026-11-03T13:00:00.000+00:00"));
+}
+
+#[test]
+fn a_bad_date_is_a_usage_error() {
+    let dir = TempDir::new().unwrap();
+    for bad in ["2026-02-30", "03/11/2026", "2026-11-3", "tomorrow"] {
+        cmd_on(&dir, "jdoe", bad, "UTC")
+            .assert()
+            .code(2)
+            .stderr(contains(format!("`{bad}`")))
+            .stderr(contains("YYYY-MM-DD"));
+    }
+}
+
+#[test]
+fn an_agent_not_in_the_events_fails_with_the_closest_logins() {
+    let dir = TempDir::new().unwrap();
+    cmd(&dir, "jdeo", "UTC")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(contains(
+            "error: agent `jdeo` not found in the events; closest logins: `jdoe`",
+        ));
+}
+
+#[test]
+fn an_agent_may_be_given_by_arn() {
+    let dir = TempDir::new().unwrap();
+    cmd(&dir, &arn("jsmith"), "UTC")
+        .assert()
+        .success()
+        .stdout(contains("jsmith,Available"));
+}
+
+#[test]
+fn an_unreadable_path_fails_the_report() {
+    report_cmd("/no/such/dir/events.json", "jdoe", "2026-11-03", "UTC")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::diff(
+            "error: no such file or directory: `/no/such/dir/events.json`\n",
+        ));
+}
+
+#[test]
+fn missing_arguments_are_usage_errors() {
+    bin()
+        .args(["report", "--agent", "jdoe"])
+        .assert()
+        .code(2)
+        .stderr(contains("--events"));
+}
+
+#[test]
+fn out_writes_the_file_and_nothing_else() {
+    let dir = TempDir::new().unwrap();
+    let out_dir = TempDir::new().unwrap();
+    let out = out_dir.path().join("jdoe.csv");
+    cmd(&dir, "jdoe", "UTC")
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+    let csv = fs::read_to_string(&out).unwrap();
+    assert!(
+        csv.starts_with("Agent login,Status,Start time,End time,Duration,Duration (s),Flags\n")
+    );
+    // Written through a temporary file and a rename: nothing else is left behind.
+    let names: Vec<_> = fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, [std::ffi::OsString::from("jdoe.csv")]);
+}
+
+#[test]
+fn an_unwritable_out_path_fails_the_report() {
+    let dir = TempDir::new().unwrap();
+    cmd(&dir, "jdoe", "UTC")
+        .args(["--out", "/no/such/dir/x.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("cannot write `/no/such/dir/x.csv`"));
+}
+
+#[test]
+fn json_output_matches_the_spec_field_for_field() {
+    let dir = TempDir::new().unwrap();
+    let out = cmd(&dir, "jdoe", "America/New_York")
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    // In the order the spec lists them.
+    keys.sort_by_key(|k| text.find(&format!("\n  \"{k}\":")));
+    assert_eq!(keys, ["agent", "date", "timezone", "rows", "warnings"]);
+    assert_eq!(doc["agent"], "jdoe");
+    assert_eq!(doc["date"], "2026-11-03");
+    assert_eq!(doc["timezone"], "America/New_York");
+    assert_eq!(doc["warnings"], serde_json::json!([]));
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(
+        rows[1],
+        serde_json::json!({
+            "status": "Available",
+            "start": "2026-11-03T08:00:00.000-05:00",
+            "end": "2026-11-03T16:00:00.000-05:00",
+            "duration_ms": 28_800_000,
+            // Eight hours without a heartbeat in this test data.
+            "flags": ["gap"]
+        })
+    );
+    assert_eq!(rows[0]["flags"], serde_json::json!(["continued"]));
+    for row in rows {
+        let mut keys: Vec<&str> = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(keys, ["duration_ms", "end", "flags", "start", "status"]);
+        assert!(row["duration_ms"].is_i64());
+    }
+    let first_row = &text[text.find("\"rows\"").unwrap()..];
+    let order: Vec<usize> = ["status", "start", "end", "duration_ms", "flags"]
+        .iter()
+        .map(|k| first_row.find(&format!("\"{k}\":")).unwrap())
+        .collect();
+    assert!(order.is_sorted(), "row fields out of order: {first_row}");
+}
+
+#[test]
+fn help_explains_the_command_in_plain_words() {
+    bin()
+        .args(["report", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("IANA name such as America/New_York"))
+        .stdout(contains("Exit status"));
+}

@@ -1,0 +1,252 @@
+//! Builders for agent events and helpers that run the real pipeline on them.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use agent_audit::catalog::{Catalog, CatalogName};
+use agent_audit::commands::report::audit;
+use agent_audit::ingest::{IngestOptions, Ingested, read_stream};
+use agent_audit::reduce::DEFAULT_STALE_AFTER_MS;
+use agent_audit::report::Report;
+use agent_audit::time::Window;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde_json::{Value, json};
+
+pub fn arn(login: &str) -> String {
+    format!("arn:aws:connect:us-east-1:111122223333:instance/test-instance/agent/{login}-id")
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_id() -> String {
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+/// One agent event under construction, and the login it is for.
+#[derive(Clone, Debug)]
+pub struct Event(pub Value, String);
+
+/// An event of `kind` at `ts` (RFC 3339) for `login`, with a current snapshot carrying the
+/// agent's configuration and no status yet.
+pub fn event(login: &str, kind: &str, ts: &str) -> Event {
+    Event(
+        json!({
+            "AWSAccountId": "111122223333",
+            "AgentARN": arn(login),
+            "EventId": fresh_id(),
+            "EventTimestamp": ts,
+            "EventType": kind,
+            "InstanceARN": "arn:aws:connect:us-east-1:111122223333:instance/test-instance",
+            "Version": "2019-05-25",
+            "CurrentAgentSnapshot": snapshot(login),
+            "PreviousAgentSnapshot": null,
+        }),
+        login.to_string(),
+    )
+}
+
+fn snapshot(login: &str) -> Value {
+    json!({
+        "AgentStatus": null,
+        "NextAgentStatus": null,
+        "Configuration": {
+            "Username": login,
+            "FirstName": "Test",
+            "LastName": login,
+            "AgentHierarchyGroups": null,
+            "RoutingProfile": {"ARN": "arn:rp", "Name": "Basic", "Concurrency": []}
+        },
+        "Contacts": []
+    })
+}
+
+fn status_json(name: &str, kind: Option<&str>) -> Value {
+    let mut s = json!({"ARN": format!("arn:status/{name}"), "Name": name, "StartTimestamp": "2026-01-01T00:00:00.000Z"});
+    if let Some(k) = kind {
+        s["Type"] = json!(k);
+    }
+    s
+}
+
+impl Event {
+    /// Current status by name, with `Type` inferred the way Connect's old samples need.
+    pub fn status(self, name: &str) -> Event {
+        let kind = match name {
+            "Available" => "ROUTABLE",
+            "Offline" => "OFFLINE",
+            _ => "CUSTOM",
+        };
+        self.status_typed(name, Some(kind))
+    }
+
+    pub fn status_typed(mut self, name: &str, kind: Option<&str>) -> Event {
+        self.0["CurrentAgentSnapshot"]["AgentStatus"] = status_json(name, kind);
+        self
+    }
+
+    pub fn contact(mut self, contact: Value) -> Event {
+        if let Some(list) = self.0["CurrentAgentSnapshot"]["Contacts"].as_array_mut() {
+            list.push(contact);
+        }
+        self
+    }
+
+    pub fn next_status(mut self, name: &str) -> Event {
+        self.0["CurrentAgentSnapshot"]["NextAgentStatus"] = json!({"ARN": "arn:next", "Name": name, "EnqueuedTimestamp": "2026-01-01T00:00:00.000Z"});
+        self
+    }
+
+    pub fn routing_profile(mut self, name: &str) -> Event {
+        self.0["CurrentAgentSnapshot"]["Configuration"]["RoutingProfile"]["Name"] = json!(name);
+        self
+    }
+
+    /// A previous snapshot with this status.
+    pub fn previous(mut self, name: &str) -> Event {
+        let mut prev = snapshot(&self.1);
+        let kind = match name {
+            "Available" => "ROUTABLE",
+            "Offline" => "OFFLINE",
+            _ => "CUSTOM",
+        };
+        prev["AgentStatus"] = status_json(name, Some(kind));
+        self.0["PreviousAgentSnapshot"] = prev;
+        self
+    }
+
+    /// No current snapshot at all.
+    pub fn without_current(mut self) -> Event {
+        self.0["CurrentAgentSnapshot"] = Value::Null;
+        self
+    }
+
+    pub fn id(mut self, id: &str) -> Event {
+        self.0["EventId"] = json!(id);
+        self
+    }
+
+    pub fn line(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// A contact in a snapshot.
+pub fn contact(id: &str, channel: &str, method: &str, state: &str) -> Value {
+    json!({
+        "ContactId": id,
+        "InitialContactId": null,
+        "Channel": channel,
+        "InitiationMethod": method,
+        "State": state,
+        "StateStartTimestamp": "2026-01-01T00:00:00.000Z",
+        "ConnectedToAgentTimestamp": null,
+        "QueueTimestamp": null,
+        "Queue": {"ARN": "arn:queue", "Name": "Support"}
+    })
+}
+
+/// The same contact, connected to the agent at some point.
+pub fn connected(mut c: Value) -> Value {
+    c["ConnectedToAgentTimestamp"] = json!("2026-01-01T00:00:00.000Z");
+    c
+}
+
+/// Events as JSON lines.
+pub fn lines(events: &[Event]) -> String {
+    events.iter().map(|e| e.line() + "\n").collect()
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+pub fn tz(s: &str) -> Tz {
+    s.parse().unwrap()
+}
+
+pub fn ingest_with(catalog: &Catalog, events: &[Event]) -> Ingested {
+    let text = lines(events);
+    read_stream(
+        0,
+        "test.jsonl",
+        text.as_bytes(),
+        catalog,
+        &IngestOptions::default(),
+    )
+}
+
+/// The report of `login` for `day` in `zone`, through the library.
+pub fn report(events: &[Event], login: &str, day: &str, zone: &str) -> Report {
+    report_with(CatalogName::Connect, events, login, day, zone)
+}
+
+pub fn report_with(
+    catalog: CatalogName,
+    events: &[Event],
+    login: &str,
+    day: &str,
+    zone: &str,
+) -> Report {
+    report_full(catalog, events, login, day, zone, DEFAULT_STALE_AFTER_MS)
+}
+
+/// `stale_after` so long that sparse test data shows no `gap`: for tests of other rules.
+pub const NO_GAPS: i64 = i64::MAX;
+
+pub fn report_full(
+    catalog: CatalogName,
+    events: &[Event],
+    login: &str,
+    day: &str,
+    zone: &str,
+    stale_after_ms: i64,
+) -> Report {
+    let catalog = Catalog::builtin(catalog).unwrap();
+    let ingested = ingest_with(&catalog, events);
+    let window = Window::local_day(date(day), tz(zone)).unwrap();
+    audit(&ingested, &catalog, login, window, stale_after_ms).unwrap()
+}
+
+/// Rows as `Status HH:MM:SS.mmm-HH:MM:SS.mmm flags` in the report's zone.
+pub fn rows(report: &Report) -> Vec<String> {
+    let tz = report.window.tz;
+    report
+        .rows
+        .iter()
+        .map(|r| {
+            let t = |ts: agent_audit::time::Timestamp| {
+                ts.in_zone(tz).format("%H:%M:%S%.3f").to_string()
+            };
+            let flags = r.flags.names().join(";");
+            format!("{} {}-{} {}", r.status, t(r.start), t(r.end), flags)
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Sum of the rows' durations in milliseconds.
+pub fn total_ms(report: &Report) -> i64 {
+    report.rows.iter().map(|r| r.duration_ms()).sum()
+}
+
+/// The `agent-audit` binary built for these tests.
+pub fn bin() -> assert_cmd::Command {
+    assert_cmd::cargo::cargo_bin_cmd!("agent-audit")
+}
+
+/// `agent-audit report --events EVENTS --agent AGENT --date DATE --timezone ZONE`.
+pub fn report_cmd(
+    events: impl AsRef<std::ffi::OsStr>,
+    agent: &str,
+    date: &str,
+    zone: &str,
+) -> assert_cmd::Command {
+    let mut cmd = bin();
+    cmd.arg("report").arg("--events").arg(events);
+    cmd.args(["--agent", agent, "--date", date, "--timezone", zone]);
+    cmd
+}
