@@ -33,6 +33,22 @@ Exit status: 0 the report was written; 1 the report failed (unreadable input, ag
 found, a malformed record with --strict); 2 a usage or configuration error."
     )]
     Report(ReportArgs),
+    /// List the effective status catalogue: every status, its type, colour and order, and
+    /// the file it came from.
+    Statuses(ConfigArgs),
+    /// Validate every configuration, status and script file and run the tests embedded in
+    /// them.
+    #[command(after_help = "Prints each problem as file:line:column: message.
+
+Exit status: 0 every file is valid and every test passes; 1 a test failed; 2 a file is invalid.")]
+    Check(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The configuration file (see the README); without it, the embedded defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Output formats of a report.
@@ -77,6 +93,11 @@ pub struct ReportArgs {
     /// Fail on the first malformed record instead of skipping it with a warning.
     #[arg(long)]
     pub strict: bool,
+
+    /// The configuration file: status scripts, catalogue, limits, report columns (see the
+    /// README). Without it, the embedded defaults apply.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `YYYY-MM-DD`, nothing else.

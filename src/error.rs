@@ -8,15 +8,25 @@ use std::io;
 
 use crate::diagnostic::Located;
 use crate::ingest::IngestError;
+use crate::script::ScriptError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
-    /// A configuration, catalogue, script or policy file is invalid.
+    /// Configuration, catalogue, script or policy files are invalid (one line each).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: "))]
+    Config(Vec<Located>),
+    /// A script failed while classifying the events of the report's agent.
     #[error("{0}")]
-    Config(Located),
+    Script(ScriptError),
+    /// `check` found invalid files (it has listed them).
+    #[error("{0} problem(s) in the configuration's files")]
+    InvalidFiles(usize),
+    /// `check` ran embedded tests and some failed.
+    #[error("{0} test(s) failed")]
+    TestsFailed(usize),
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error("agent `{login}` not found in the events{hint}")]
@@ -34,8 +44,10 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::Config(_) => 2,
+            Error::Usage(_) | Error::Config(_) | Error::InvalidFiles(_) => 2,
             Error::Ingest(_)
+            | Error::Script(_)
+            | Error::TestsFailed(_)
             | Error::AgentNotFound { .. }
             | Error::AmbiguousAgent { .. }
             | Error::Write { .. } => 1,

@@ -13,10 +13,11 @@ use std::num::NonZeroU32;
 
 use rayon::prelude::*;
 
-use crate::catalog::{Catalog, Classification, LabelSource};
+use crate::catalog::{Classification, Classifier, LabelSource};
 use crate::event::{EventKind, RawConfiguration, RawEvent, StatusType, Str};
 use crate::input::framing::{self, Flow, Outcome, Position};
 use crate::input::{self, InputError, Source};
+use crate::script::ScriptError;
 use crate::time::Timestamp;
 
 /// Options for reading input.
@@ -73,15 +74,29 @@ pub struct Class {
 pub enum ClassSource {
     Status(StatusType),
     Contact { channel: Sym, contact: Sym },
+    Script { offline: bool },
 }
 
 /// The interned classifications of a run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Classes {
     strings: Vec<Box<str>>,
     string_index: HashMap<Box<str>, Sym>,
     classes: Vec<Class>,
     class_index: HashMap<Class, ClassId>,
+    before_login: Result<Option<ClassId>, ScriptError>,
+}
+
+impl Default for Classes {
+    fn default() -> Self {
+        Classes {
+            strings: Vec::new(),
+            string_index: HashMap::new(),
+            classes: Vec::new(),
+            class_index: HashMap::new(),
+            before_login: Ok(None),
+        }
+    }
 }
 
 impl Classes {
@@ -110,6 +125,7 @@ impl Classes {
                 channel: self.sym(channel),
                 contact: self.sym(contact_id),
             },
+            LabelSource::Script { offline } => ClassSource::Script { offline },
         };
         self.intern_class(Class { label, source })
     }
@@ -124,24 +140,33 @@ impl Classes {
         id
     }
 
-    /// The label `Offline` from an OFFLINE-type status: the state before a `LOGIN`.
-    pub fn offline(&mut self) -> ClassId {
-        let label = self.sym("Offline");
-        self.intern_class(Class {
-            label,
-            source: ClassSource::Status(StatusType::Offline),
-        })
+    /// Classifies the state before a `LOGIN` that has no previous snapshot: an agent
+    /// status named `Offline` of type OFFLINE, through the same pipeline as any snapshot
+    /// (so a script that renames Offline renames it too).
+    pub fn classify_before_login(&mut self, classifier: &Classifier) {
+        use std::borrow::Cow;
+        let snapshot = crate::event::RawSnapshot {
+            status: Some(crate::event::RawStatus {
+                name: Some(Str(Cow::Borrowed("Offline"))),
+                kind: Some(Str(Cow::Borrowed("OFFLINE"))),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.before_login = match classifier.classify("LOGIN", "", &snapshot) {
+            Ok(c) => Ok(c.map(|c| self.intern(&c))),
+            Err(e) => Err(e.with_event("the state before a LOGIN (status `Offline`)".to_string())),
+        };
     }
 
-    /// [`Classes::offline`] without interning; `None` only if it was never interned, which
-    /// [`ingest`] rules out.
-    pub fn offline_if_known(&self) -> Option<ClassId> {
-        let label = *self.string_index.get("Offline")?;
-        let class = Class {
-            label,
-            source: ClassSource::Status(StatusType::Offline),
-        };
-        self.class_index.get(&class).copied()
+    /// The label before a first `LOGIN` (see [`Classes::classify_before_login`]).
+    pub fn before_login(&self) -> Option<ClassId> {
+        self.before_login.as_ref().ok().copied().flatten()
+    }
+
+    /// The script failure while classifying the state before a `LOGIN`, if any.
+    pub fn before_login_failure(&self) -> Option<&ScriptError> {
+        self.before_login.as_ref().err()
     }
 
     pub fn get(&self, id: ClassId) -> &Class {
@@ -154,14 +179,18 @@ impl Classes {
 
     /// Whether the label comes from an OFFLINE-type agent status.
     pub fn is_offline(&self, id: ClassId) -> bool {
-        self.get(id).source == ClassSource::Status(StatusType::Offline)
+        matches!(
+            self.get(id).source,
+            ClassSource::Status(StatusType::Offline) | ClassSource::Script { offline: true }
+        )
     }
 
     /// The agent status type behind a label, when it came from the agent's status.
     pub fn status_type(&self, id: ClassId) -> Option<StatusType> {
         match self.get(id).source {
             ClassSource::Status(kind) => Some(kind),
-            ClassSource::Contact { .. } => None,
+            ClassSource::Script { offline: true } => Some(StatusType::Offline),
+            ClassSource::Contact { .. } | ClassSource::Script { .. } => None,
         }
     }
 
@@ -171,7 +200,7 @@ impl Classes {
             ClassSource::Contact { channel, contact } => {
                 Some((self.str(channel), self.str(contact)))
             }
-            ClassSource::Status(_) => None,
+            ClassSource::Status(_) | ClassSource::Script { .. } => None,
         }
     }
 
@@ -185,6 +214,7 @@ impl Classes {
                 channel: self.sym(other.str(channel)),
                 contact: self.sym(other.str(contact)),
             },
+            ClassSource::Script { offline } => ClassSource::Script { offline },
         };
         self.intern_class(Class { label, source })
     }
@@ -272,6 +302,9 @@ pub struct Agent {
     /// When the profile was last seen, and in which record.
     profile_at: Option<(Timestamp, u64)>,
     pub events: Vec<EventRecord>,
+    /// The first script failure while classifying one of this agent's events: every report
+    /// of this agent fails with it (other agents' reports are unaffected).
+    pub failure: Option<ScriptError>,
 }
 
 /// Counts for a whole read.
@@ -294,6 +327,9 @@ pub struct Ingested {
     /// Remarks about whole sources (an empty file, for example).
     pub notes: Vec<String>,
     pub stats: IngestStats,
+    /// Some agent has a `LOGIN` without a previous snapshot, so the state before a login
+    /// must be classified.
+    needs_before_login: bool,
 }
 
 impl Ingested {
@@ -355,13 +391,14 @@ impl Ingested {
             profile: AgentProfile::default(),
             profile_at: None,
             events: Vec::new(),
+            failure: None,
         });
         self.by_arn.insert(arn.into(), i);
         i
     }
 
     /// Adds one parsed event; an error is the reason to skip the record.
-    fn add(&mut self, catalog: &Catalog, ev: &RawEvent<'_>, seq: u64) -> Result<(), String> {
+    fn add(&mut self, classifier: &Classifier, ev: &RawEvent<'_>, seq: u64) -> Result<(), String> {
         let at = Timestamp::parse_rfc3339(ev.event_timestamp.as_str()).map_err(|e| {
             format!(
                 "malformed record: bad `EventTimestamp` `{}`: {e}",
@@ -372,18 +409,39 @@ impl Ingested {
         if arn.is_empty() {
             return Err("malformed record: `AgentARN` is empty".to_string());
         }
-        let current = ev
-            .current
-            .as_ref()
-            .and_then(|s| catalog.classify(s))
-            .map(|c| self.classes.intern(&c));
-        let previous = ev
-            .previous
-            .as_ref()
-            .and_then(|s| catalog.classify(s))
-            .map(|c| self.classes.intern(&c));
+        let event_type = ev.event_type.as_ref().map(Str::as_str).unwrap_or("");
+        let timestamp = ev.event_timestamp.as_str();
+        let mut failure = None;
+        let mut classify = |snapshot: &Option<crate::event::RawSnapshot<'_>>,
+                            classes: &mut Classes| {
+            let snapshot = snapshot.as_ref()?;
+            match classifier.classify(event_type, timestamp, snapshot) {
+                Ok(c) => c.map(|c| classes.intern(&c)),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    None
+                }
+            }
+        };
+        let current = classify(&ev.current, &mut self.classes);
+        let previous = classify(&ev.previous, &mut self.classes);
         let slot = self.agent_slot(arn);
         let agent = &mut self.agents[slot];
+        if let Some(e) = failure
+            && agent.failure.is_none()
+        {
+            let login = ev
+                .current
+                .iter()
+                .chain(&ev.previous)
+                .find_map(|s| s.configuration.as_ref()?.username.as_ref())
+                .map(|u| format!("agent `{}`", u.as_str()))
+                .unwrap_or_else(|| format!("agent `{arn}`"));
+            let id = ev.event_id.as_ref().map(Str::as_str).unwrap_or("(none)");
+            agent.failure = Some(e.with_event(format!(
+                "{login}, EventId `{id}`, EventTimestamp `{timestamp}`"
+            )));
+        }
         let config = ev
             .current
             .as_ref()
@@ -397,14 +455,16 @@ impl Ingested {
                 agent.profile = AgentProfile::from_raw(config);
             }
         }
+        let kind = EventKind::parse(ev.event_type.as_ref().map(Str::as_str));
         agent.events.push(EventRecord {
             at,
             seq,
             id: event_key(ev.event_id.as_ref().map(Str::as_str), seq),
-            kind: EventKind::parse(ev.event_type.as_ref().map(Str::as_str)),
+            kind,
             current,
             previous,
         });
+        self.needs_before_login |= kind == EventKind::Login && previous.is_none();
         Ok(())
     }
 
@@ -429,6 +489,9 @@ impl Ingested {
             }
             let target = &mut self.agents[slot];
             target.events.append(&mut events);
+            if target.failure.is_none() {
+                target.failure = agent.failure;
+            }
             if let Some(at) = agent.profile_at
                 && target.profile_at.is_none_or(|p| at >= p)
             {
@@ -438,6 +501,7 @@ impl Ingested {
         }
         self.problems.extend(other.problems);
         self.notes.extend(other.notes);
+        self.needs_before_login |= other.needs_before_login;
         self.stats.sources += other.stats.sources;
         self.stats.bytes += other.stats.bytes;
         self.stats.records += other.stats.records;
@@ -448,13 +512,13 @@ impl Ingested {
 /// Reads every source (in parallel) and returns their events merged in input order.
 pub fn ingest(
     sources: &[Source],
-    catalog: &Catalog,
+    classifier: &Classifier,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
     let batches: Vec<Result<Ingested, InputError>> = sources
         .par_iter()
         .enumerate()
-        .map(|(i, source)| read_source(i as u64, source, catalog, options))
+        .map(|(i, source)| read_source(i as u64, source, classifier, options))
         .collect();
     let mut all = Ingested::default();
     for batch in batches {
@@ -466,8 +530,9 @@ pub fn ingest(
         }
         all.merge(batch);
     }
-    // The state before a LOGIN with no previous snapshot.
-    all.classes.offline();
+    if all.needs_before_login {
+        all.classes.classify_before_login(classifier);
+    }
     Ok(all)
 }
 
@@ -475,25 +540,40 @@ pub fn ingest(
 pub fn read_source(
     index: u64,
     source: &Source,
-    catalog: &Catalog,
+    classifier: &Classifier,
     options: &IngestOptions,
 ) -> Result<Ingested, InputError> {
     let reader = input::open(source)?;
-    Ok(read_stream(
+    Ok(read_batch(
         index,
         &source.display(),
         reader,
-        catalog,
+        classifier,
         options,
     ))
 }
 
-/// Reads one stream (already decompressed) into its own table. `name` is used in messages.
+/// Reads one whole input from a stream (already decompressed); `name` is used in messages.
 pub fn read_stream<R: std::io::Read>(
     index: u64,
     name: &str,
     reader: R,
-    catalog: &Catalog,
+    classifier: &Classifier,
+    options: &IngestOptions,
+) -> Ingested {
+    let mut all = read_batch(index, name, reader, classifier, options);
+    if all.needs_before_login {
+        all.classes.classify_before_login(classifier);
+    }
+    all
+}
+
+/// Reads one stream into its own table, to be merged with others.
+fn read_batch<R: std::io::Read>(
+    index: u64,
+    name: &str,
+    reader: R,
+    classifier: &Classifier,
     options: &IngestOptions,
 ) -> Ingested {
     let mut batch = Ingested::default();
@@ -509,7 +589,7 @@ pub fn read_stream<R: std::io::Read>(
                 Some(Ok(ev)) => {
                     let used = stream.byte_offset();
                     record += 1;
-                    match batch.add(catalog, &ev, base | record) {
+                    match batch.add(classifier, &ev, base | record) {
                         Ok(()) => Outcome::Accepted(used),
                         Err(why) => Outcome::Rejected(used, why),
                     }
@@ -543,7 +623,6 @@ pub fn read_stream<R: std::io::Read>(
         problems: problems.len() as u64,
     };
     batch.problems = problems;
-    batch.classes.offline();
     batch
 }
 

@@ -16,13 +16,16 @@
 pub mod catalog;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod diagnostic;
 pub mod error;
 pub mod event;
+pub mod generation;
 pub mod ingest;
 pub mod input;
 pub mod reduce;
 pub mod report;
+pub mod script;
 pub mod time;
 
 pub use error::Error;

@@ -7,6 +7,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = agent_audit::cli::Cli::parse();
+    // Script engines recurse on the native stack: give the worker threads room (untouched
+    // pages cost nothing) so scripts never need a stack segment of their own.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(64 << 20)
+        .build_global();
     match agent_audit::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -57,7 +57,7 @@ pub fn reduce(events: &[EventRecord], classes: &Classes, stale_after_ms: i64) ->
     let mut segments: Vec<Segment> = Vec::new();
     let before_first = match (first.previous, first.kind) {
         (Some(previous), _) => Some(previous),
-        (None, EventKind::Login) => classes.offline_if_known(),
+        (None, EventKind::Login) => classes.before_login(),
         (None, _) => None,
     };
     if let Some(class) = before_first {

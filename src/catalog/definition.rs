@@ -29,7 +29,7 @@ impl DefinitionType {
         }
     }
 
-    fn parse(s: &str) -> Option<DefinitionType> {
+    pub fn parse(s: &str) -> Option<DefinitionType> {
         match s {
             "ROUTABLE" => Some(DefinitionType::Routable),
             "CUSTOM" => Some(DefinitionType::Custom),
@@ -56,7 +56,101 @@ pub struct StatusDefinition {
     pub origin: String,
 }
 
-/// `[[status]]` as written in TOML.
+/// The fields of a status definition, before validation: what a `statuses()` hook returns.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusFields {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub arn: Option<String>,
+    #[serde(default)]
+    pub display_order: Option<i64>,
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub productive: Option<bool>,
+}
+
+/// Which field a validation error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    Name,
+    Description,
+    Type,
+    DisplayOrder,
+    Color,
+}
+
+impl StatusFields {
+    /// Checks the fields against Connect's limits.
+    pub(crate) fn validate(self, origin: &str) -> Result<StatusDefinition, (Field, String)> {
+        let name = self.name;
+        let len = name.chars().count();
+        if len == 0 || len > 127 {
+            return Err((
+                Field::Name,
+                format!("status name must be 1 to 127 characters, `{name}` has {len}"),
+            ));
+        }
+        let description = self.description.unwrap_or_default();
+        if description.chars().count() > 250 {
+            return Err((
+                Field::Description,
+                format!("description of `{name}` is longer than 250 characters"),
+            ));
+        }
+        let kind = match self.kind {
+            None => DefinitionType::Custom,
+            Some(k) => DefinitionType::parse(&k).ok_or_else(|| {
+                (
+                    Field::Type,
+                    format!(
+                        "unknown status type `{k}`: expected ROUTABLE, CUSTOM, OFFLINE or SYSTEM"
+                    ),
+                )
+            })?,
+        };
+        let display_order = match self.display_order {
+            None => None,
+            Some(d) => match u8::try_from(d) {
+                Ok(v @ 1..=50) => Some(v),
+                _ => {
+                    return Err((
+                        Field::DisplayOrder,
+                        format!("display_order of `{name}` must be 1 to 50, not {d}"),
+                    ));
+                }
+            },
+        };
+        if let Some(c) = &self.color {
+            let ok = c.len() == 7
+                && c.starts_with('#')
+                && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
+            if !ok {
+                return Err((
+                    Field::Color,
+                    format!("color of `{name}` must look like `#1f77b4`, not `{c}`"),
+                ));
+            }
+        }
+        Ok(StatusDefinition {
+            name,
+            description,
+            kind,
+            arn: self.arn,
+            display_order,
+            color: self.color,
+            productive: self.productive,
+            origin: origin.to_string(),
+        })
+    }
+}
+
+/// `[[status]]` as written in TOML: the same fields, with their places in the file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatusToml {
@@ -76,82 +170,29 @@ pub(crate) struct StatusToml {
 }
 
 impl StatusToml {
-    /// Checks the definition's fields and returns it.
+    /// Checks the definition's fields and returns it; errors point at the field.
     pub(crate) fn validate(self, file: &str, text: &str) -> Result<StatusDefinition, Located> {
-        let at = |span: std::ops::Range<usize>, msg: String| {
-            Located::at_offset(file, text, span.start, msg)
+        let span_of = |field: Field| -> usize {
+            let span = match field {
+                Field::Name => Some(self.name.span()),
+                Field::Description => self.description.as_ref().map(Spanned::span),
+                Field::Type => self.kind.as_ref().map(Spanned::span),
+                Field::DisplayOrder => self.display_order.as_ref().map(Spanned::span),
+                Field::Color => self.color.as_ref().map(Spanned::span),
+            };
+            span.unwrap_or(self.name.span()).start
         };
-
-        let name = self.name.get_ref().clone();
-        let len = name.chars().count();
-        if len == 0 || len > 127 {
-            return Err(at(
-                self.name.span(),
-                format!("status name must be 1 to 127 characters, `{name}` has {len}"),
-            ));
-        }
-        let description = match self.description {
-            Some(d) if d.get_ref().chars().count() > 250 => {
-                return Err(at(
-                    d.span(),
-                    format!("description of `{name}` is longer than 250 characters"),
-                ));
-            }
-            Some(d) => d.into_inner(),
-            None => String::new(),
-        };
-        let kind = match self.kind {
-            None => DefinitionType::Custom,
-            Some(k) => DefinitionType::parse(k.get_ref()).ok_or_else(|| {
-                at(
-                    k.span(),
-                    format!(
-                        "unknown status type `{}`: expected ROUTABLE, CUSTOM, OFFLINE or SYSTEM",
-                        k.get_ref()
-                    ),
-                )
-            })?,
-        };
-        let display_order = match self.display_order {
-            None => None,
-            Some(d) => match u8::try_from(*d.get_ref()) {
-                Ok(v @ 1..=50) => Some(v),
-                _ => {
-                    return Err(at(
-                        d.span(),
-                        format!(
-                            "display_order of `{name}` must be 1 to 50, not {}",
-                            d.get_ref()
-                        ),
-                    ));
-                }
-            },
-        };
-        let color = match self.color {
-            None => None,
-            Some(c) => {
-                let v = c.get_ref();
-                let ok = v.len() == 7
-                    && v.starts_with('#')
-                    && v[1..].chars().all(|ch| ch.is_ascii_hexdigit());
-                if !ok {
-                    return Err(at(
-                        c.span(),
-                        format!("color of `{name}` must look like `#1f77b4`, not `{v}`"),
-                    ));
-                }
-                Some(c.into_inner())
-            }
-        };
-        Ok(StatusDefinition {
-            name,
-            description,
-            kind,
-            arn: self.arn,
-            display_order,
-            color,
+        let fields = StatusFields {
+            name: self.name.get_ref().clone(),
+            description: self.description.as_ref().map(|d| d.get_ref().clone()),
+            kind: self.kind.as_ref().map(|k| k.get_ref().clone()),
+            arn: self.arn.clone(),
+            display_order: self.display_order.as_ref().map(|d| *d.get_ref()),
+            color: self.color.as_ref().map(|c| c.get_ref().clone()),
             productive: self.productive,
-            origin: file.to_string(),
-        })
+        };
+        fields
+            .validate(file)
+            .map_err(|(field, msg)| Located::at_offset(file, text, span_of(field), msg))
     }
 }

@@ -7,7 +7,9 @@
 //! it is read, and the reducer only compares labels.
 
 pub mod definition;
+pub mod pipeline;
 pub mod rules;
+pub mod status_file;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -20,6 +22,7 @@ use crate::diagnostic::{Located, closest, did_you_mean};
 use crate::event::{RawContact, RawSnapshot, StatusType, Str};
 use definition::StatusToml;
 pub use definition::{DefinitionType, StatusDefinition};
+pub use pipeline::Classifier;
 pub use rules::ContactRule;
 use rules::ContactRuleToml;
 
@@ -80,13 +83,17 @@ impl FromStr for CatalogName {
     }
 }
 
-/// Where a label came from: the agent's own status or a contact's state.
+/// Where a label came from: the agent's own status, a contact's state, or a script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LabelSource<'a> {
     Status(StatusType),
     Contact {
         channel: &'a str,
         contact_id: &'a str,
+    },
+    /// A `classify` hook; `offline` when the label stands for an OFFLINE-type status.
+    Script {
+        offline: bool,
     },
 }
 
@@ -100,7 +107,10 @@ pub struct Classification<'a> {
 impl Classification<'_> {
     /// Whether the label comes from an OFFLINE-type agent status (no `open`/`gap` flags).
     pub fn offline(&self) -> bool {
-        self.source == LabelSource::Status(StatusType::Offline)
+        matches!(
+            self.source,
+            LabelSource::Status(StatusType::Offline) | LabelSource::Script { offline: true }
+        )
     }
 }
 
@@ -139,7 +149,7 @@ impl Catalog {
     /// One of the shipped catalogues.
     pub fn builtin(name: CatalogName) -> Result<Catalog, Located> {
         let (file, text) = name.source();
-        Catalog::from_toml(&format!("<built-in {name}> {file}"), text)
+        Catalog::from_toml(&format!("built-in {name} ({file})"), text)
     }
 
     /// Parses and validates a catalogue file: a `[catalog]` header, `[[status]]` definitions
@@ -185,6 +195,38 @@ impl Catalog {
         }
         self.definitions.push(def);
         Ok(())
+    }
+
+    /// The effective catalogue: the organisation's definitions first (a definition with the
+    /// name of a built-in one replaces it), then the catalogue's own.
+    pub fn with_definitions(&self, user: Vec<StatusDefinition>) -> Catalog {
+        let mut merged = Catalog {
+            definitions: Vec::new(),
+            by_name: HashMap::new(),
+            by_arn: HashMap::new(),
+            ..self.clone()
+        };
+        let builtin = self.definitions.iter().cloned();
+        for def in user.into_iter().chain(builtin) {
+            if merged.by_name.contains_key(&def.name) {
+                continue;
+            }
+            let i = merged.definitions.len();
+            merged.by_name.insert(def.name.clone(), i);
+            if let Some(arn) = &def.arn {
+                merged.by_arn.entry(arn.clone()).or_insert(i);
+            }
+            merged.definitions.push(def);
+        }
+        merged
+    }
+
+    /// Agent statuses (ROUTABLE, CUSTOM, OFFLINE) defined, the number Connect caps at 50.
+    pub fn agent_status_count(&self) -> usize {
+        self.definitions
+            .iter()
+            .filter(|d| d.kind != DefinitionType::System)
+            .count()
     }
 
     pub fn definitions(&self) -> &[StatusDefinition] {

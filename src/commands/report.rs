@@ -2,12 +2,13 @@
 
 use std::io::Write;
 
-use crate::catalog::{Catalog, CatalogName};
+use crate::catalog::Catalog;
 use crate::cli::{Format, ReportArgs};
 use crate::error::Error;
+use crate::generation::Generation;
 use crate::ingest::{IngestError, IngestOptions, Ingested, ingest};
 use crate::input;
-use crate::reduce::{DEFAULT_STALE_AFTER_MS, reduce};
+use crate::reduce::reduce;
 use crate::report::{self, Report};
 use crate::time::Window;
 
@@ -15,29 +16,22 @@ use crate::time::Window;
 const MAX_PRINTED_PROBLEMS: usize = 100;
 
 pub fn run(args: &ReportArgs) -> Result<(), Error> {
-    let catalog = Catalog::builtin(CatalogName::default()).map_err(Error::Config)?;
+    let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
     let window = Window::local_day(args.date, args.timezone)
         .ok_or_else(|| Error::Usage(format!("date `{}` is out of range", args.date)))?;
     let sources = input::expand(&args.events).map_err(IngestError::from)?;
-    let ingested = ingest(
-        &sources,
-        &catalog,
-        &IngestOptions {
-            strict: args.strict,
-        },
-    )?;
+    let options = IngestOptions {
+        strict: args.strict,
+    };
+    let ingested = ingest(&sources, &generation.classifier, &options)?;
     print_input_problems(&ingested);
 
-    let report = audit(
-        &ingested,
-        &catalog,
-        &args.agent,
-        window,
-        DEFAULT_STALE_AFTER_MS,
-    )?;
+    let catalog = &generation.classifier.catalog;
+    let stale_after = generation.config.stale_after_ms;
+    let report = audit(&ingested, catalog, &args.agent, window, stale_after)?;
     let mut bytes = Vec::new();
     let written = match args.format {
-        Format::Csv => report::csv::write(&report, &report::csv::default_columns(), &mut bytes),
+        Format::Csv => report::csv::write(&report, &generation.config.columns, &mut bytes),
         Format::Json => report::json::write(&report, &mut bytes),
     };
     let out_name = args
@@ -75,6 +69,13 @@ pub fn audit(
     stale_after_ms: i64,
 ) -> Result<Report, Error> {
     let agent = ingested.find_agent(agent)?;
+    if let Some(failure) = agent
+        .failure
+        .as_ref()
+        .or(ingested.classes.before_login_failure())
+    {
+        return Err(Error::Script(failure.clone()));
+    }
     let timeline = reduce(&agent.events, &ingested.classes, stale_after_ms);
     let mut report = report::build(agent, &timeline, &ingested.classes, catalog, window);
     if ingested.stats.problems > 0 {

@@ -11,4 +11,5 @@ mod framings;
 mod malformed;
 mod properties;
 mod reducer;
+mod scripts;
 mod tiers;

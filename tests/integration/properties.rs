@@ -2,7 +2,7 @@
 //! follow each other without holes, and their durations add up to the covered part of
 //! the window, in zones with and without DST.
 
-use agent_audit::catalog::{Catalog, CatalogName};
+use agent_audit::catalog::CatalogName;
 use agent_audit::commands::report::audit;
 use agent_audit::time::{Timestamp, Window};
 use chrono::NaiveDate;
@@ -97,16 +97,16 @@ proptest! {
 
     #[test]
     fn rows_tile_the_covered_part_of_every_window(gens in proptest::collection::vec(gen_event(), 1..40)) {
-        let catalog = Catalog::builtin(CatalogName::Connect).unwrap();
+        let classifier = rules(CatalogName::Connect);
         let events = build(&gens);
-        let ingested = ingest_with(&catalog, &events);
+        let ingested = ingest_with(&classifier, &events);
         let cover = coverage_start(&gens);
         for zone in ZONES {
             for day in 30..=34u32 {
                 let date = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + chrono::Duration::days(i64::from(day));
                 let window = Window::local_day(date, tz(zone)).unwrap();
                 // By ARN: a sequence whose events all lack snapshots carries no login.
-                let r = audit(&ingested, &catalog, &arn("a"), window, 300_000).unwrap();
+                let r = audit(&ingested, &classifier.catalog, &arn("a"), window, 300_000).unwrap();
                 for pair in r.rows.windows(2) {
                     prop_assert_eq!(pair[0].end, pair[1].start, "rows must follow each other");
                 }

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use agent_audit::catalog::{Catalog, CatalogName};
+use agent_audit::catalog::{Catalog, CatalogName, Classifier};
 use agent_audit::commands::report::audit;
 use agent_audit::ingest::{IngestOptions, Ingested, read_stream};
 use agent_audit::reduce::DEFAULT_STALE_AFTER_MS;
@@ -99,6 +99,19 @@ impl Event {
         self
     }
 
+    pub fn hierarchy(mut self, levels: &[&str]) -> Event {
+        let mut groups = serde_json::Map::new();
+        for (i, name) in levels.iter().enumerate() {
+            groups.insert(
+                format!("Level{}", i + 1),
+                json!({"ARN": format!("arn:group/{name}"), "Name": name}),
+            );
+        }
+        self.0["CurrentAgentSnapshot"]["Configuration"]["AgentHierarchyGroups"] =
+            Value::Object(groups);
+        self
+    }
+
     pub fn routing_profile(mut self, name: &str) -> Event {
         self.0["CurrentAgentSnapshot"]["Configuration"]["RoutingProfile"]["Name"] = json!(name);
         self
@@ -167,15 +180,15 @@ pub fn tz(s: &str) -> Tz {
     s.parse().unwrap()
 }
 
-pub fn ingest_with(catalog: &Catalog, events: &[Event]) -> Ingested {
+pub fn ingest_with(classifier: &Classifier, events: &[Event]) -> Ingested {
     let text = lines(events);
-    read_stream(
-        0,
-        "test.jsonl",
-        text.as_bytes(),
-        catalog,
-        &IngestOptions::default(),
-    )
+    let options = IngestOptions::default();
+    read_stream(0, "test.jsonl", text.as_bytes(), classifier, &options)
+}
+
+/// The built-in rules of a catalogue, without scripts.
+pub fn rules(catalog: CatalogName) -> Classifier {
+    Classifier::rules_only(Catalog::builtin(catalog).unwrap())
 }
 
 /// The report of `login` for `day` in `zone`, through the library.
@@ -204,10 +217,17 @@ pub fn report_full(
     zone: &str,
     stale_after_ms: i64,
 ) -> Report {
-    let catalog = Catalog::builtin(catalog).unwrap();
-    let ingested = ingest_with(&catalog, events);
+    let classifier = rules(catalog);
+    let ingested = ingest_with(&classifier, events);
     let window = Window::local_day(date(day), tz(zone)).unwrap();
-    audit(&ingested, &catalog, login, window, stale_after_ms).unwrap()
+    audit(
+        &ingested,
+        &classifier.catalog,
+        login,
+        window,
+        stale_after_ms,
+    )
+    .unwrap()
 }
 
 /// Rows as `Status HH:MM:SS.mmm-HH:MM:SS.mmm flags` in the report's zone.
@@ -249,4 +269,57 @@ pub fn report_cmd(
     cmd.arg("report").arg("--events").arg(events);
     cmd.args(["--agent", agent, "--date", date, "--timezone", zone]);
     cmd
+}
+
+/// A configuration in a temporary directory: `files` are written under `scripts/`, and
+/// `config` is the configuration file's text (its `scripts = "scripts"` line is added).
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub config: std::path::PathBuf,
+}
+
+pub fn setup(files: &[(&str, &str)], config: &str) -> Setup {
+    let dir = tempfile::TempDir::new().unwrap();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    for (name, text) in files {
+        std::fs::write(scripts.join(name), text).unwrap();
+    }
+    let path = dir.path().join("agent-audit.toml");
+    std::fs::write(&path, format!("scripts = \"scripts\"\n{config}")).unwrap();
+    Setup { dir, config: path }
+}
+
+impl Setup {
+    pub fn generation(
+        &self,
+    ) -> Result<agent_audit::generation::Generation, Vec<agent_audit::diagnostic::Located>> {
+        agent_audit::generation::Generation::load(Some(&self.config))
+    }
+
+    /// Writes `events` as a file in the setup's directory and returns its path.
+    pub fn events(&self, events: &[Event]) -> std::path::PathBuf {
+        let path = self.dir.path().join("events.jsonl");
+        std::fs::write(&path, lines(events)).unwrap();
+        path
+    }
+}
+
+/// The report of `login` for `day` in UTC under a generation.
+pub fn report_under(
+    generation: &agent_audit::generation::Generation,
+    events: &[Event],
+    login: &str,
+    day: &str,
+) -> Result<Report, agent_audit::Error> {
+    let ingested = ingest_with(&generation.classifier, events);
+    let window = Window::local_day(date(day), tz("UTC")).unwrap();
+    let catalog = &generation.classifier.catalog;
+    audit(
+        &ingested,
+        catalog,
+        login,
+        window,
+        generation.config.stale_after_ms,
+    )
 }

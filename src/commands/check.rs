@@ -1,0 +1,42 @@
+//! `agent-audit check`: parse, compile and validate every file of a configuration and run
+//! the tests embedded next to them. Exit 0 when all pass, 1 when a test fails, 2 when a
+//! file is invalid; every problem is printed as `file:line:col: message`.
+
+use crate::cli::ConfigArgs;
+use crate::error::Error;
+use crate::generation::Generation;
+
+pub fn run(args: &ConfigArgs) -> Result<(), Error> {
+    let generation = match Generation::load(args.config.as_deref()) {
+        Ok(g) => g,
+        Err(errors) => {
+            for e in &errors {
+                println!("{e}");
+            }
+            return Err(Error::InvalidFiles(errors.len()));
+        }
+    };
+    let results = generation.run_tests();
+    let mut failed = 0;
+    for r in &results {
+        if let Err(why) = &r.outcome {
+            failed += 1;
+            println!(
+                "{}:{}:{}: test `{}` failed: {why}",
+                r.case.file, r.case.line, r.case.column, r.case.name
+            );
+        }
+    }
+    println!(
+        "{} file(s), {} status(es), {} of {} test(s) passed, configuration {}",
+        generation.files.len(),
+        generation.classifier.catalog.definitions().len(),
+        results.len() - failed,
+        results.len(),
+        generation.hash
+    );
+    if failed > 0 {
+        return Err(Error::TestsFailed(failed));
+    }
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! The script host: one API, two languages (SPEC §6).
+//!
+//! A status script (`.rhai` or `.lua`) may define three hooks: `classify(snap)` returns a
+//! label or nothing; `statuses()` returns status definitions; `tests()` returns test cases
+//! (`{name, snapshot, expect}`) that `agent-audit check` runs. A script is loaded once per
+//! configuration: compiled, its top level run, `statuses()` and `tests()` called. Each
+//! worker thread then keeps its own instance of every script ([`Hooks`]), because a Lua
+//! state cannot be shared between threads, and caches `classify` results per distinct
+//! snapshot ([`snap`]).
+//!
+//! Scripts are untrusted: neither language can reach files, the network, processes or the
+//! clock; every call has an operation budget and every engine a memory limit. A script that
+//! fails, runs out of budget or returns the wrong type produces a [`ScriptError`] naming
+//! the file, line, column and hook, never a panic or a hang.
+
+mod lua;
+mod rhai;
+pub mod snap;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Deserialize;
+
+pub use snap::{Snap, TestSnap, Tree};
+
+/// Budgets for untrusted code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// Operations per hook call (Rhai operations, Lua VM instructions).
+    pub operations: u64,
+    /// Memory per engine instance, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            operations: 1_000_000,
+            memory_bytes: 64 << 20,
+        }
+    }
+}
+
+/// The language of a script, from its file extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    Rhai,
+    Lua,
+}
+
+impl Language {
+    pub fn of(path: &Path) -> Option<Language> {
+        match path.extension()?.to_str()? {
+            "rhai" => Some(Language::Rhai),
+            "lua" => Some(Language::Lua),
+            _ => None,
+        }
+    }
+}
+
+/// A failure inside a script, placed in its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// `load`, `classify`, `statuses`, `tests` (or `authorize` for policies).
+    pub hook: &'static str,
+    pub message: String,
+    /// The event being classified: agent, `EventId`, timestamp.
+    pub event: Option<String>,
+}
+
+impl ScriptError {
+    pub fn new(
+        file: &str,
+        line: usize,
+        column: usize,
+        hook: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        ScriptError {
+            file: file.to_string(),
+            line: line.max(1),
+            column: column.max(1),
+            hook,
+            message: crate::diagnostic::one_line(&message.into()),
+            event: None,
+        }
+    }
+
+    pub fn with_event(mut self, event: String) -> Self {
+        self.event = Some(event);
+        self
+    }
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {} failed: {}",
+            self.file, self.line, self.column, self.hook, self.message
+        )?;
+        if let Some(event) = &self.event {
+            write!(f, " (while classifying {event})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+/// A test case embedded next to a status file or a script: a snapshot and the label the
+/// whole configuration must give it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestCase {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub name: String,
+    pub snapshot: TestSnap,
+    /// `None`: the snapshot must get no label at all.
+    pub expect: Option<String>,
+}
+
+/// A test case as a hook returns it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestCaseValue {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    snapshot: Option<TestSnap>,
+    #[serde(default)]
+    expect: Option<String>,
+}
+
+/// A loaded script, shared by every thread.
+pub struct Script {
+    pub file: String,
+    pub language: Language,
+    source: Arc<str>,
+    compiled: Compiled,
+    limits: Limits,
+    /// Whether it defines `classify`.
+    pub classifies: bool,
+    /// Whether `snap` carries the time fields (then results are not cached).
+    pub with_times: bool,
+    /// What `statuses()` returned, with the line of the hook.
+    pub statuses: Option<(usize, Vec<serde_json::Value>)>,
+    pub tests: Vec<TestCase>,
+}
+
+enum Compiled {
+    Rhai(Arc<::rhai::AST>),
+    Lua,
+}
+
+/// One engine instance of a script, owned by one thread.
+trait Instance {
+    /// Calls `classify(snap)`: a label, or `None` to defer to the next rule.
+    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError>;
+}
+
+/// What an engine learned while loading a script.
+struct Loaded {
+    compiled: Compiled,
+    classifies: bool,
+    statuses: Option<(usize, serde_json::Value)>,
+    tests: Option<(usize, serde_json::Value)>,
+}
+
+impl Script {
+    /// Compiles a script, runs its top level and collects `statuses()` and `tests()`.
+    pub fn load(
+        file: &str,
+        source: &str,
+        limits: Limits,
+        language: Language,
+    ) -> Result<Script, ScriptError> {
+        let loaded = match language {
+            Language::Rhai => rhai::load(file, source, limits)?,
+            Language::Lua => lua::load(file, source, limits)?,
+        };
+        let statuses = match loaded.statuses {
+            None => None,
+            Some((line, serde_json::Value::Array(items))) => Some((line, items)),
+            Some((line, serde_json::Value::Null)) => Some((line, Vec::new())),
+            Some((line, other)) => {
+                return Err(ScriptError::new(
+                    file,
+                    line,
+                    1,
+                    "statuses",
+                    format!(
+                        "must return a list of status definitions, not {}",
+                        json_kind(&other)
+                    ),
+                ));
+            }
+        };
+        let tests = match loaded.tests {
+            None => Vec::new(),
+            Some((line, value)) => parse_tests(file, line, value)?,
+        };
+        Ok(Script {
+            file: file.to_string(),
+            language,
+            source: source.into(),
+            compiled: loaded.compiled,
+            limits,
+            classifies: loaded.classifies,
+            with_times: snap::needs_times(source),
+            statuses,
+            tests,
+        })
+    }
+
+    fn instantiate(&self) -> Result<Box<dyn Instance>, ScriptError> {
+        match &self.compiled {
+            Compiled::Rhai(ast) => Ok(Box::new(rhai::Instance::new(
+                &self.file,
+                self.source.clone(),
+                ast.clone(),
+                self.limits,
+            ))),
+            Compiled::Lua => Ok(Box::new(lua::Instance::new(
+                &self.file,
+                &self.source,
+                self.limits,
+            )?)),
+        }
+    }
+}
+
+fn parse_tests(
+    file: &str,
+    line: usize,
+    value: serde_json::Value,
+) -> Result<Vec<TestCase>, ScriptError> {
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Null => Vec::new(),
+        other => {
+            return Err(ScriptError::new(
+                file,
+                line,
+                1,
+                "tests",
+                format!("must return a list of tests, not {}", json_kind(&other)),
+            ));
+        }
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let case: TestCaseValue = serde_json::from_value(item).map_err(|e| {
+                ScriptError::new(file, line, 1, "tests", format!("test {}: {e}", i + 1))
+            })?;
+            Ok(TestCase {
+                file: file.to_string(),
+                line,
+                column: 1,
+                name: case.name.unwrap_or_else(|| format!("test {}", i + 1)),
+                snapshot: case.snapshot.unwrap_or_default(),
+                expect: case.expect,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "nothing",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a map",
+    }
+}
+
+/// The classify hooks of one configuration, in load order.
+pub struct Hooks {
+    /// Distinguishes configurations, so a thread never uses a stale instance.
+    id: u64,
+    scripts: Vec<Arc<Script>>,
+}
+
+static NEXT_HOOKS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Cached results per instance; cleared when it grows past this.
+const CACHE_CAPACITY: usize = 1 << 20;
+
+struct ThreadInstance {
+    instance: Box<dyn Instance>,
+    cache: HashMap<u128, Option<String>>,
+}
+
+thread_local! {
+    static POOL: RefCell<Option<(u64, Vec<ThreadInstance>)>> = const { RefCell::new(None) };
+}
+
+impl Hooks {
+    pub fn new(scripts: Vec<Arc<Script>>) -> Hooks {
+        Hooks {
+            id: NEXT_HOOKS_ID.fetch_add(1, Ordering::Relaxed),
+            scripts: scripts.into_iter().filter(|s| s.classifies).collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scripts.is_empty()
+    }
+
+    /// Asks each script's `classify` in load order; the first label wins.
+    pub fn classify(&self, snap: &Snap<'_, '_>) -> Result<Option<String>, ScriptError> {
+        if self.scripts.is_empty() {
+            return Ok(None);
+        }
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.as_ref().map(|(id, _)| *id) != Some(self.id) {
+                let instances = self
+                    .scripts
+                    .iter()
+                    .map(|s| {
+                        Ok(ThreadInstance {
+                            instance: s.instantiate()?,
+                            cache: HashMap::new(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ScriptError>>()?;
+                *pool = Some((self.id, instances));
+            }
+            let Some((_, instances)) = pool.as_mut() else {
+                return Ok(None);
+            };
+            let mut plain: Option<Tree<'_>> = None;
+            let mut timed: Option<Tree<'_>> = None;
+            for (script, inst) in self.scripts.iter().zip(instances.iter_mut()) {
+                let label = if script.with_times {
+                    let tree = timed.get_or_insert_with(|| snap.tree(true));
+                    inst.instance.classify(tree)?
+                } else {
+                    let tree = plain.get_or_insert_with(|| snap.tree(false));
+                    let key = tree.fingerprint();
+                    match inst.cache.get(&key) {
+                        Some(hit) => hit.clone(),
+                        None => {
+                            let label = inst.instance.classify(tree)?;
+                            if inst.cache.len() >= CACHE_CAPACITY {
+                                inst.cache.clear();
+                            }
+                            inst.cache.insert(key, label.clone());
+                            label
+                        }
+                    }
+                };
+                if label.is_some() {
+                    return Ok(label);
+                }
+            }
+            Ok(None)
+        })
+    }
+}
+
+/// Line and column of the first `needle` in `source` (for errors that carry no position).
+pub(crate) fn find_line(source: &str, needle: &str) -> (usize, usize) {
+    match source.find(needle) {
+        Some(i) => crate::diagnostic::line_col(source, i),
+        None => (1, 1),
+    }
+}

@@ -1,0 +1,261 @@
+//! Rhai behind the script host.
+//!
+//! The engine is built from `Engine::new_raw` with the standard package only: no module
+//! imports, no `eval`, no clock (`no_time`), `print` and `debug` to stderr; operations,
+//! call depth, expression depth and string/array/map sizes are limited.
+
+use std::sync::Arc;
+
+use rhai::packages::{Package, StandardPackage};
+use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError, Position, Scope};
+
+use super::{Compiled, Limits, Loaded, ScriptError, Tree, find_line};
+
+/// Rhai walks its syntax tree recursively, and in a debug build one script call level takes
+/// tens of kilobytes of native stack: every compile and call runs with at least this much
+/// stack left, on a fresh segment if the thread's own is shorter (`stacker`), so no script
+/// can overflow the host's stack.
+const RED_ZONE: usize = 16 << 20;
+const SEGMENT: usize = 32 << 20;
+
+fn with_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+}
+
+fn engine(file: &str, limits: Limits) -> Engine {
+    let mut e = Engine::new_raw();
+    e.register_global_module(StandardPackage::new().as_shared_module());
+    e.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    e.disable_symbol("eval");
+    let name = file.to_string();
+    e.on_print(move |s| eprintln!("{name}: {s}"));
+    let name = file.to_string();
+    e.on_debug(move |s, _, pos| eprintln!("{name}:{pos}: {s}"));
+    e.set_max_operations(limits.operations.max(1));
+    e.set_max_call_levels(64);
+    // Set explicitly: the defaults differ between debug and release builds.
+    e.set_max_expr_depths(64, 64);
+    e.set_max_string_size(limits.memory_bytes);
+    e.set_max_array_size(limits.memory_bytes / 64);
+    e.set_max_map_size(limits.memory_bytes / 64);
+    e.set_max_variables(10_000);
+    e.set_max_functions(10_000);
+    e.set_strict_variables(true);
+    e.set_fail_on_invalid_map_property(true);
+    e
+}
+
+pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, ScriptError> {
+    let engine = engine(file, limits);
+    let mut ast = with_stack(|| engine.compile(source)).map_err(|e| parse_error(file, &e))?;
+    ast.set_source(file);
+    let functions: Vec<(String, usize)> = ast
+        .iter_functions()
+        .map(|f| (f.name.to_string(), f.params.len()))
+        .collect();
+    for (hook, arity) in [("classify", 1), ("statuses", 0), ("tests", 0)] {
+        if let Some((_, n)) = functions
+            .iter()
+            .find(|(name, n)| name == hook && *n != arity)
+        {
+            let (line, column) = find_line(source, &format!("fn {hook}"));
+            return Err(ScriptError::new(
+                file,
+                line,
+                column,
+                "load",
+                format!("`{hook}` must take {arity} parameter(s), not {n}"),
+            ));
+        }
+    }
+    let has = |hook: &str| functions.iter().any(|(name, _)| name == hook);
+
+    // The top level runs once, under the same budget, so a runaway there is caught now.
+    let mut scope = Scope::new();
+    with_stack(|| engine.run_ast_with_scope(&mut scope, &ast))
+        .map_err(|e| runtime_error(file, source, "load", *e))?;
+
+    let ast = Arc::new(ast);
+    let mut call0 =
+        |hook: &'static str| -> Result<Option<(usize, serde_json::Value)>, ScriptError> {
+            if !has(hook) {
+                return Ok(None);
+            }
+            let (line, _) = find_line(source, &format!("fn {hook}"));
+            let options = CallFnOptions::new().eval_ast(false);
+            let value: Dynamic =
+                with_stack(|| engine.call_fn_with_options(options, &mut scope, &ast, hook, ()))
+                    .map_err(|e| runtime_error(file, source, hook, *e))?;
+            let json = to_json(&value, 0).map_err(|m| ScriptError::new(file, line, 1, hook, m))?;
+            Ok(Some((line, json)))
+        };
+    let statuses = call0("statuses")?;
+    let tests = call0("tests")?;
+    Ok(Loaded {
+        compiled: Compiled::Rhai(ast),
+        classifies: has("classify"),
+        statuses,
+        tests,
+    })
+}
+
+/// One thread's engine for one script.
+pub(super) struct Instance {
+    file: String,
+    source: Arc<str>,
+    engine: Engine,
+    ast: Arc<AST>,
+    scope: Scope<'static>,
+}
+
+impl Instance {
+    pub(super) fn new(file: &str, source: Arc<str>, ast: Arc<AST>, limits: Limits) -> Instance {
+        Instance {
+            file: file.to_string(),
+            source,
+            engine: engine(file, limits),
+            ast,
+            scope: Scope::new(),
+        }
+    }
+}
+
+impl super::Instance for Instance {
+    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError> {
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        let arg = to_dynamic(snap);
+        let result: Result<Dynamic, _> = with_stack(|| {
+            self.engine.call_fn_with_options(
+                options,
+                &mut self.scope,
+                &self.ast,
+                "classify",
+                (arg,),
+            )
+        });
+        let value = result.map_err(|e| runtime_error(&self.file, &self.source, "classify", *e))?;
+        if value.is_unit() {
+            return Ok(None);
+        }
+        if value.is_string() {
+            return Ok(value.into_string().ok());
+        }
+        let (line, column) = find_line(&self.source, "fn classify");
+        Err(ScriptError::new(
+            &self.file,
+            line,
+            column,
+            "classify",
+            format!(
+                "must return a label (a string) or (), not {}",
+                value.type_name()
+            ),
+        ))
+    }
+}
+
+fn to_dynamic(t: &Tree<'_>) -> Dynamic {
+    match t {
+        Tree::Nothing => Dynamic::UNIT,
+        Tree::Bool(b) => Dynamic::from_bool(*b),
+        Tree::Str(s) => Dynamic::from(s.to_string()),
+        Tree::List(items) => Dynamic::from_array(items.iter().map(to_dynamic).collect()),
+        Tree::Map(fields) => {
+            let mut map = rhai::Map::new();
+            for (k, v) in fields {
+                map.insert((*k).into(), to_dynamic(v));
+            }
+            Dynamic::from_map(map)
+        }
+    }
+}
+
+/// A returned value as JSON (for `statuses()` and `tests()`).
+fn to_json(d: &Dynamic, depth: usize) -> Result<serde_json::Value, String> {
+    if depth > 32 {
+        return Err("returned value is nested too deeply".to_string());
+    }
+    if d.is_unit() {
+        return Ok(serde_json::Value::Null);
+    }
+    if let Ok(b) = d.as_bool() {
+        return Ok(b.into());
+    }
+    if let Ok(i) = d.as_int() {
+        return Ok(i.into());
+    }
+    if let Ok(f) = d.as_float() {
+        return serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .ok_or_else(|| format!("returned a number that is not finite: {f}"));
+    }
+    if d.is_string() {
+        return Ok(serde_json::Value::String(d.to_string()));
+    }
+    if let Some(array) = d.read_lock::<rhai::Array>() {
+        return array
+            .iter()
+            .map(|v| to_json(v, depth + 1))
+            .collect::<Result<Vec<_>, _>>()
+            .map(serde_json::Value::Array);
+    }
+    if let Some(map) = d.read_lock::<rhai::Map>() {
+        let mut out = serde_json::Map::new();
+        for (k, v) in map.iter() {
+            out.insert(k.to_string(), to_json(v, depth + 1)?);
+        }
+        return Ok(serde_json::Value::Object(out));
+    }
+    Err(format!(
+        "returned a value of type {} where data was expected",
+        d.type_name()
+    ))
+}
+
+fn parse_error(file: &str, e: &ParseError) -> ScriptError {
+    let (line, column) = position(e.position());
+    ScriptError::new(
+        file,
+        line,
+        column,
+        "load",
+        format!("syntax error: {}", e.err_type()),
+    )
+}
+
+/// A runtime error at its innermost position; errors without one (a budget running out)
+/// point at the hook's definition.
+fn runtime_error(
+    file: &str,
+    source: &str,
+    hook: &'static str,
+    mut e: EvalAltResult,
+) -> ScriptError {
+    while let EvalAltResult::ErrorInFunctionCall(_, _, inner, _) = e {
+        e = *inner;
+    }
+    let pos = e.take_position();
+    let (line, column) = if pos.is_none() {
+        find_line(source, &format!("fn {hook}"))
+    } else {
+        position(pos)
+    };
+    let message = match &e {
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            "operation budget exceeded (limits.operations)".to_string()
+        }
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            format!("memory limit exceeded: {what} too large (limits.memory_mb)")
+        }
+        EvalAltResult::ErrorStackOverflow(_) => {
+            "call stack too deep (more than 64 levels)".to_string()
+        }
+        EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+        _ => e.to_string(),
+    };
+    ScriptError::new(file, line, column, hook, message)
+}
+
+fn position(p: Position) -> (usize, usize) {
+    (p.line().unwrap_or(1), p.position().unwrap_or(1))
+}
