@@ -42,6 +42,62 @@ found, a malformed record with --strict); 2 a usage or configuration error."
 
 Exit status: 0 every file is valid and every test passes; 1 a test failed; 2 a file is invalid.")]
     Check(ConfigArgs),
+    /// Produce every report a batch file describes (many agents, days and time zones), the
+    /// events read once.
+    #[command(
+        after_help = "Reports go to OUT_DIR/<login>/<date>_<zone with / as ->.<ext>, with OUT_DIR/manifest.json listing each report, its status and the configuration that produced it.
+
+Exit status: 0 every report was written; 1 some report was denied or failed (the others are written); 2 a usage or configuration error."
+    )]
+    Run(BatchArgs),
+    /// Run a batch, then keep its reports current: re-emit them when the events, the status
+    /// scripts, the policies, the configuration or the batch file change.
+    Watch(BatchArgs),
+    /// Say whether a requester may audit an agent's day, and why.
+    #[command(after_help = "Exit status: 0 allowed; 1 denied; 2 a usage or configuration error.")]
+    Authorize(AuthorizeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The batch file (see the README).
+    #[arg(value_name = "BATCH.toml")]
+    pub batch: PathBuf,
+
+    /// The configuration file; wins over the batch file's `config`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// No progress bar and no warnings; denied and failed reports are still listed.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuthorizeArgs {
+    /// The requester's login.
+    #[arg(long = "as", value_name = "LOGIN")]
+    pub requester: String,
+
+    /// The agent to be audited (login, or agent ARN with --events).
+    #[arg(long, value_name = "LOGIN")]
+    pub agent: String,
+
+    /// The day to be audited (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub date: Option<NaiveDate>,
+
+    /// The report's time zone (default: UTC).
+    #[arg(long, value_name = "ZONE", value_parser = parse_timezone)]
+    pub timezone: Option<Tz>,
+
+    /// Event files to read the agent's hierarchy from, when the users file does not give it.
+    #[arg(long = "events", value_name = "PATH", num_args = 1.., action = ArgAction::Append)]
+    pub events: Vec<PathBuf>,
+
+    /// The configuration file (users, profiles, policies).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -94,10 +150,15 @@ pub struct ReportArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// The configuration file: status scripts, catalogue, limits, report columns (see the
-    /// README). Without it, the embedded defaults apply.
+    /// The configuration file: status scripts, catalogue, users and policies, limits,
+    /// report columns (see the README). Without it, the embedded defaults apply.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Who asks for the report (their login). Required once the configuration defines
+    /// users; the request is checked against their profiles and the policies.
+    #[arg(long = "as", value_name = "LOGIN")]
+    pub requester: Option<String>,
 }
 
 /// `YYYY-MM-DD`, nothing else.

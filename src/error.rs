@@ -6,6 +6,7 @@
 
 use std::io;
 
+use crate::access::Decision;
 use crate::diagnostic::Located;
 use crate::ingest::IngestError;
 use crate::script::ScriptError;
@@ -33,6 +34,22 @@ pub enum Error {
     AgentNotFound { login: String, hint: String },
     #[error("login `{login}` belongs to {} agents ({}); pass the agent's ARN to --agent instead", arns.len(), arns.join(", "))]
     AmbiguousAgent { login: String, arns: Vec<String> },
+    /// The requester may not audit this agent's day; nothing was written.
+    #[error("denied: {} (decided by {})", .0.reason, .0.rule)]
+    Denied(Box<Decision>),
+    /// A decision could not be recorded, so the report was not produced.
+    #[error("cannot record the decision in `{path}`: {source} (no report without a record)")]
+    DecisionLog {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    /// Some reports of a batch were denied or failed (the others were written).
+    #[error("{failed} report(s) failed and {denied} denied")]
+    BatchIncomplete { denied: usize, failed: usize },
+    /// The file watcher could not be started.
+    #[error("cannot watch files: {0}")]
+    Watch(String),
     #[error("cannot write `{path}`: {source}")]
     Write {
         path: String,
@@ -50,6 +67,10 @@ impl Error {
             | Error::TestsFailed(_)
             | Error::AgentNotFound { .. }
             | Error::AmbiguousAgent { .. }
+            | Error::Denied(_)
+            | Error::BatchIncomplete { .. }
+            | Error::Watch(_)
+            | Error::DecisionLog { .. }
             | Error::Write { .. } => 1,
         }
     }

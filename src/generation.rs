@@ -10,18 +10,22 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::access::log::DecisionLog;
+use crate::access::{Access, GroupPath, PolicyFile, PolicyTest, Request};
 use crate::catalog::definition::StatusFields;
 use crate::catalog::status_file::StatusFile;
 use crate::catalog::{Catalog, Classifier, StatusDefinition};
 use crate::config::{CatalogChoice, Config};
-use crate::diagnostic::{Located, line_col};
-use crate::script::{Hooks, Language, Script, ScriptError, TestCase};
+use crate::diagnostic::{Located, closest, did_you_mean, line_col};
+use crate::script::{Hooks, Language, Policies, Script, ScriptError, TestCase};
 
 /// A loaded, validated configuration.
 pub struct Generation {
     pub config: Config,
     pub classifier: Classifier,
-    /// Every embedded test, in load order.
+    pub access: Access,
+    pub decision_log: DecisionLog,
+    /// Every embedded classification test, in load order.
     pub tests: Vec<TestCase>,
     /// Every file that was read, in load order.
     pub files: Vec<PathBuf>,
@@ -31,7 +35,10 @@ pub struct Generation {
 
 /// What a test run found.
 pub struct TestResult {
-    pub case: TestCase,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub name: String,
     /// `Err` holds the failure message.
     pub outcome: Result<(), String>,
 }
@@ -114,7 +121,7 @@ impl Generation {
         let mut definitions: Vec<(StatusDefinition, Located)> = Vec::new();
         let mut scripts = Vec::new();
         let mut tests = Vec::new();
-        for path in script_files(&config, &mut errors) {
+        for path in config_files(config.file.as_deref(), &config.scripts, &mut errors) {
             let name = path.display().to_string();
             let text = match std::fs::read_to_string(&path) {
                 Ok(t) => t,
@@ -148,7 +155,12 @@ impl Generation {
                                 }
                             }
                         }
-                        tests.extend(script.tests.iter().cloned());
+                        if let Some((line, value)) = script.tests.clone() {
+                            match crate::script::parse_tests(&name, line, value) {
+                                Ok(cases) => tests.extend(cases),
+                                Err(e) => errors.push(e.into()),
+                            }
+                        }
                         scripts.push(Arc::new(script));
                     }
                     Err(e) => errors.push(e.into()),
@@ -156,22 +168,9 @@ impl Generation {
             }
         }
 
-        let mut user: Vec<StatusDefinition> = Vec::new();
-        for (def, at) in definitions {
-            if let Some(first) = user.iter().find(|d| d.name == def.name) {
-                errors.push(Located::new(
-                    &at.file,
-                    at.line,
-                    at.column,
-                    format!(
-                        "status `{}` is already defined in {}",
-                        def.name, first.origin
-                    ),
-                ));
-                continue;
-            }
-            user.push(def);
-        }
+        let access = load_policies(&config, &mut hasher, &mut files, &mut errors);
+
+        let user = first_of_each(definitions, "status", |d| (&d.name, &d.origin), &mut errors);
 
         let Some(catalog) = catalog else {
             return Err(errors);
@@ -204,6 +203,8 @@ impl Generation {
                 catalog,
                 hooks: Hooks::new(scripts),
             },
+            access,
+            decision_log: DecisionLog::new(config.decision_log.as_deref()),
             config,
             tests,
             files,
@@ -211,9 +212,11 @@ impl Generation {
         })
     }
 
-    /// Runs every embedded test against the whole classifier.
+    /// Runs every embedded test: classification tests against the whole classifier,
+    /// decision tests against the whole access configuration.
     pub fn run_tests(&self) -> Vec<TestResult> {
-        self.tests
+        let mut results: Vec<TestResult> = self
+            .tests
             .iter()
             .map(|case| {
                 let raw = case.snapshot.to_raw();
@@ -231,11 +234,53 @@ impl Generation {
                     )),
                 };
                 TestResult {
-                    case: case.clone(),
+                    file: case.file.clone(),
+                    line: case.line,
+                    column: case.column,
+                    name: case.name.clone(),
                     outcome,
                 }
             })
-            .collect()
+            .collect();
+        results.extend(self.access.tests.iter().map(|t| TestResult {
+            file: t.file.clone(),
+            line: t.line,
+            column: t.column,
+            name: t.name.clone().unwrap_or_default(),
+            outcome: self.run_policy_test(t),
+        }));
+        results
+    }
+
+    fn run_policy_test(&self, t: &PolicyTest) -> Result<(), String> {
+        let parse_date = |s: &str| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|e| format!("bad date `{s}`: {e}"))
+        };
+        let date = parse_date(t.date.as_deref().unwrap_or("2026-01-01"))?;
+        let today = match &t.today {
+            Some(d) => parse_date(d)?,
+            None => date,
+        };
+        let timezone = crate::cli::parse_timezone(t.timezone.as_deref().unwrap_or("UTC"))?;
+        let request = Request {
+            requester: t.requester.clone(),
+            agent: t.agent.clone(),
+            agent_hierarchy_from_events: t
+                .agent_hierarchy
+                .as_ref()
+                .map(|h| GroupPath::from_names(h)),
+            date,
+            timezone,
+            today,
+        };
+        let decision = self.access.decide(&request);
+        let expected = t.expect == "allow";
+        if decision.allowed == expected {
+            Ok(())
+        } else {
+            Err(format!("expected {}, got {decision}", t.expect))
+        }
     }
 }
 
@@ -253,16 +298,18 @@ fn feed(hasher: &mut Sha256, path: &Path, text: &str) {
     hasher.update([0]);
 }
 
-/// The configured status files and scripts, in load order: each configured path in turn; a
-/// directory's `.toml`, `.rhai` and `.lua` files (not its subdirectories) in name order.
-fn script_files(config: &Config, errors: &mut Vec<Located>) -> Vec<PathBuf> {
-    let origin = config
-        .file
-        .as_ref()
+/// The configured files, in load order: each configured path in turn; a directory's
+/// `.toml`, `.rhai` and `.lua` files (not its subdirectories) in name order.
+fn config_files(
+    config_file: Option<&Path>,
+    paths: &[PathBuf],
+    errors: &mut Vec<Located>,
+) -> Vec<PathBuf> {
+    let origin = config_file
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     let mut out = Vec::new();
-    for path in &config.scripts {
+    for path in paths {
         if path.is_dir() {
             match std::fs::read_dir(path) {
                 Ok(entries) => {
@@ -290,11 +337,179 @@ fn script_files(config: &Config, errors: &mut Vec<Located>) -> Vec<PathBuf> {
                 &origin,
                 1,
                 1,
-                format!("scripts path `{}` does not exist", path.display()),
+                format!("`{}` does not exist", path.display()),
             ));
         }
     }
     out
+}
+
+/// Keeps the first item of each name; a later one is an error at its own place.
+fn first_of_each<T>(
+    items: Vec<(T, Located)>,
+    what: &str,
+    key: impl Fn(&T) -> (&String, &String),
+    errors: &mut Vec<Located>,
+) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::new();
+    for (item, at) in items {
+        let (name, _) = key(&item);
+        if let Some(first) = kept.iter().find(|k| key(k).0 == name) {
+            errors.push(Located::new(
+                &at.file,
+                at.line,
+                at.column,
+                format!("{what} `{name}` is already defined in {}", key(first).1),
+            ));
+            continue;
+        }
+        kept.push(item);
+    }
+    kept
+}
+
+/// A user with the places of its definition and of its profile names.
+struct PlacedUser {
+    user: crate::access::User,
+    at: Located,
+    refs: Vec<(String, Located)>,
+}
+
+/// Loads the users, profiles, decision tests and policy scripts the configuration names.
+fn load_policies(
+    config: &Config,
+    hasher: &mut Sha256,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<Located>,
+) -> Access {
+    let mut profiles: Vec<(crate::access::Profile, Located)> = Vec::new();
+    let mut users: Vec<PlacedUser> = Vec::new();
+    let mut tests = Vec::new();
+    let mut scripts = Vec::new();
+    for path in config_files(config.file.as_deref(), &config.policies, errors) {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(Located::new(&name, 1, 1, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        feed(hasher, &path, &text);
+        files.push(path.clone());
+        let at = |offset: usize| {
+            let (line, column) = line_col(&text, offset);
+            Located::new(&name, line, column, "")
+        };
+        match Language::of(&path) {
+            None => match PolicyFile::parse(&name, &text) {
+                Ok(file) => {
+                    profiles.extend(file.profiles.into_iter().map(|(p, o)| (p, at(o))));
+                    for entry in file.users {
+                        users.push(PlacedUser {
+                            at: at(entry.at),
+                            refs: entry
+                                .profile_refs
+                                .into_iter()
+                                .map(|(r, o)| (r, at(o)))
+                                .collect(),
+                            user: entry.user,
+                        });
+                    }
+                    tests.extend(file.tests);
+                }
+                Err(e) => errors.push(e),
+            },
+            Some(language) => match Script::load(&name, &text, config.limits, language) {
+                Ok(script) if !script.authorizes => errors.push(Located::new(
+                    &name,
+                    1,
+                    1,
+                    "a policy script must define `authorize(req)`",
+                )),
+                Ok(script) => {
+                    if let Some((line, value)) = script.tests.clone() {
+                        match policy_tests(&name, line, value) {
+                            Ok(cases) => tests.extend(cases),
+                            Err(e) => errors.push(e),
+                        }
+                    }
+                    scripts.push(Arc::new(script));
+                }
+                Err(e) => errors.push(e.into()),
+            },
+        }
+    }
+    let kept_profiles = first_of_each(profiles, "profile", |p| (&p.name, &p.origin), errors);
+    let mut all_refs = Vec::new();
+    let placed: Vec<(crate::access::User, Located)> = users
+        .into_iter()
+        .map(|u| {
+            all_refs.push((u.user.login.clone(), u.refs));
+            (u.user, u.at)
+        })
+        .collect();
+    let kept_users = first_of_each(placed, "user", |u| (&u.login, &u.origin), errors);
+    for (login, refs) in all_refs {
+        for (profile, at) in refs {
+            if !kept_profiles.iter().any(|p| p.name == profile) {
+                let hint = did_you_mean(&closest(
+                    &profile,
+                    kept_profiles.iter().map(|p| p.name.as_str()),
+                ));
+                errors.push(Located::new(
+                    &at.file,
+                    at.line,
+                    at.column,
+                    format!("user `{login}` names an unknown profile `{profile}`{hint}"),
+                ));
+            }
+        }
+    }
+    Access {
+        profiles: kept_profiles,
+        users: kept_users,
+        policies: Policies::new(scripts),
+        tests,
+    }
+}
+
+/// Decision tests a policy script's `tests()` returned.
+fn policy_tests(
+    file: &str,
+    line: usize,
+    value: serde_json::Value,
+) -> Result<Vec<PolicyTest>, Located> {
+    let items = match value {
+        serde_json::Value::Null => return Ok(Vec::new()),
+        serde_json::Value::Array(items) => items,
+        other => {
+            return Err(Located::new(
+                file,
+                line,
+                1,
+                format!(
+                    "tests() must return a list of tests, not {}",
+                    crate::script::json_kind(&other)
+                ),
+            ));
+        }
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut t: PolicyTest = serde_json::from_value(item).map_err(|e| {
+                Located::new(file, line, 1, format!("tests(): test {}: {e}", i + 1))
+            })?;
+            t.file = file.to_string();
+            t.line = line;
+            t.column = 1;
+            t.name.get_or_insert_with(|| format!("test {}", i + 1));
+            crate::access::users::check_expect(&t).map_err(|m| Located::new(file, line, 1, m))?;
+            Ok(t)
+        })
+        .collect()
 }
 
 fn is_script(path: &Path) -> bool {

@@ -234,7 +234,7 @@ pub struct EventRecord {
 }
 
 /// Who an agent is, from their latest snapshot.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AgentProfile {
     pub login: String,
     pub first_name: String,
@@ -244,7 +244,7 @@ pub struct AgentProfile {
     pub routing_profile: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Group {
     pub name: String,
     pub arn: String,

@@ -13,6 +13,8 @@
 //! compact record per event; `reduce` orders, de-duplicates and folds an agent's events
 //! into segments; `report` cuts segments into a local day's rows and renders them.
 
+pub mod access;
+pub mod batch;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -26,6 +28,8 @@ pub mod input;
 pub mod reduce;
 pub mod report;
 pub mod script;
+pub mod synth;
 pub mod time;
+pub mod watch;
 
 pub use error::Error;

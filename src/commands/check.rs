@@ -23,7 +23,7 @@ pub fn run(args: &ConfigArgs) -> Result<(), Error> {
             failed += 1;
             println!(
                 "{}:{}:{}: test `{}` failed: {why}",
-                r.case.file, r.case.line, r.case.column, r.case.name
+                r.file, r.line, r.column, r.name
             );
         }
     }

@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
+use crate::access::Request;
 use crate::catalog::Catalog;
-use crate::cli::{Format, ReportArgs};
+use crate::cli::ReportArgs;
 use crate::error::Error;
 use crate::generation::Generation;
 use crate::ingest::{IngestError, IngestOptions, Ingested, ingest};
@@ -11,9 +12,6 @@ use crate::input;
 use crate::reduce::reduce;
 use crate::report::{self, Report};
 use crate::time::Window;
-
-/// At most this many skipped-record messages are printed; the rest are counted.
-const MAX_PRINTED_PROBLEMS: usize = 100;
 
 pub fn run(args: &ReportArgs) -> Result<(), Error> {
     let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
@@ -24,16 +22,19 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         strict: args.strict,
     };
     let ingested = ingest(&sources, &generation.classifier, &options)?;
-    print_input_problems(&ingested);
+    super::print_input_problems(&ingested);
+
+    let agent = ingested.find_agent(&args.agent)?;
+    let request = Request::for_agent(args.requester.as_deref(), agent, args.date, args.timezone);
+    let decision = super::decide(&generation, &request, "report")?;
+    if !decision.allowed {
+        return Err(Error::Denied(Box::new(decision)));
+    }
 
     let catalog = &generation.classifier.catalog;
     let stale_after = generation.config.stale_after_ms;
     let report = audit(&ingested, catalog, &args.agent, window, stale_after)?;
-    let mut bytes = Vec::new();
-    let written = match args.format {
-        Format::Csv => report::csv::write(&report, &generation.config.columns, &mut bytes),
-        Format::Json => report::json::write(&report, &mut bytes),
-    };
+    let rendered = report::render(&report, args.format, &generation.config.columns);
     let out_name = args
         .out
         .as_ref()
@@ -43,7 +44,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         path: out_name.clone(),
         source,
     };
-    written.map_err(write_error)?;
+    let bytes = rendered.map_err(write_error)?;
     match &args.out {
         Some(path) => report::save_atomically(path, &bytes).map_err(write_error)?,
         None => {
@@ -85,19 +86,4 @@ pub fn audit(
         ));
     }
     Ok(report)
-}
-
-fn print_input_problems(ingested: &Ingested) {
-    for p in ingested.problems.iter().take(MAX_PRINTED_PROBLEMS) {
-        eprintln!("warning: {p}");
-    }
-    if ingested.problems.len() > MAX_PRINTED_PROBLEMS {
-        eprintln!(
-            "warning: ... and {} more malformed records",
-            ingested.problems.len() - MAX_PRINTED_PROBLEMS
-        );
-    }
-    for note in &ingested.notes {
-        eprintln!("note: {note}");
-    }
 }

@@ -178,6 +178,20 @@ pub fn build(
     }
 }
 
+/// The report in `format`, as bytes.
+pub fn render(
+    report: &Report,
+    format: crate::cli::Format,
+    columns: &[csv::ColumnSpec],
+) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    match format {
+        crate::cli::Format::Csv => csv::write(report, columns, &mut bytes)?,
+        crate::cli::Format::Json => json::write(report, &mut bytes)?,
+    }
+    Ok(bytes)
+}
+
 /// `HH:MM:SS`, truncated (a 25-hour day's row can reach `25:00:00`).
 pub fn format_hms(ms: i64) -> String {
     let s = ms.max(0) / 1000;

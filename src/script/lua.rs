@@ -87,6 +87,7 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
     run_chunk(&state, file, source)?;
     let g = state.lua.globals();
     let classify = hook(&g, file, source, "classify")?;
+    let authorize = hook(&g, file, source, "authorize")?;
     let call0 = |name: &'static str| -> Result<Option<(usize, serde_json::Value)>, ScriptError> {
         let Some(f) = hook(&g, file, source, name)? else {
             return Ok(None);
@@ -104,6 +105,7 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
     Ok(Loaded {
         compiled: Compiled::Lua,
         classifies: classify.is_some(),
+        authorize: authorize.as_ref().map(defined_at),
         statuses,
         tests,
     })
@@ -149,6 +151,7 @@ pub(super) struct Instance {
     source: String,
     state: State,
     classify: Option<Function>,
+    authorize: Option<Function>,
 }
 
 impl Instance {
@@ -156,16 +159,37 @@ impl Instance {
         let state = State::new(file, limits).map_err(|e| error(file, source, "load", None, &e))?;
         run_chunk(&state, file, source)?;
         let classify = hook(&state.lua.globals(), file, source, "classify")?;
+        let authorize = hook(&state.lua.globals(), file, source, "authorize")?;
         Ok(Instance {
             file: file.to_string(),
             source: source.to_string(),
             state,
             classify,
+            authorize,
         })
     }
 }
 
 impl super::Instance for Instance {
+    fn authorize(&mut self, req: &Tree<'_>) -> Result<serde_json::Value, ScriptError> {
+        let Some(f) = &self.authorize else {
+            return Ok(serde_json::Value::Null);
+        };
+        let line = defined_at(f);
+        let fail = |e: &mlua::Error| error(&self.file, &self.source, "authorize", Some(line), e);
+        self.state.refill();
+        let result = to_lua(&self.state.lua, req)
+            .map_err(|e| fail(&e))
+            .and_then(|arg| f.call::<Value>(arg).map_err(|e| fail(&e)))
+            .and_then(|v| {
+                to_json(&v, 0).map_err(|m| ScriptError::new(&self.file, line, 1, "authorize", m))
+            });
+        if result.is_err() {
+            let _ = self.state.lua.gc_collect();
+        }
+        result
+    }
+
     fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError> {
         let Some(f) = &self.classify else {
             return Ok(None);
@@ -205,6 +229,7 @@ fn to_lua(lua: &Lua, t: &Tree<'_>) -> mlua::Result<Value> {
     Ok(match t {
         Tree::Nothing => Value::Nil,
         Tree::Bool(b) => Value::Boolean(*b),
+        Tree::Int(i) => Value::Integer(*i),
         Tree::Str(s) => Value::String(lua.create_string(s)?),
         Tree::List(items) => {
             let table = lua.create_table_with_capacity(items.len(), 0)?;

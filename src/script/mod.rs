@@ -150,11 +150,17 @@ pub struct Script {
     limits: Limits,
     /// Whether it defines `classify`.
     pub classifies: bool,
+    /// Whether it defines `authorize` (a policy).
+    pub authorizes: bool,
+    /// The line of `authorize`, for decisions.
+    pub authorize_line: usize,
     /// Whether `snap` carries the time fields (then results are not cached).
     pub with_times: bool,
     /// What `statuses()` returned, with the line of the hook.
     pub statuses: Option<(usize, Vec<serde_json::Value>)>,
-    pub tests: Vec<TestCase>,
+    /// What `tests()` returned, with the line of the hook: classification tests for a
+    /// status script ([`parse_tests`]), decision tests for a policy.
+    pub tests: Option<(usize, serde_json::Value)>,
 }
 
 enum Compiled {
@@ -166,12 +172,16 @@ enum Compiled {
 trait Instance {
     /// Calls `classify(snap)`: a label, or `None` to defer to the next rule.
     fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError>;
+    /// Calls `authorize(req)` and returns what it returned, as data.
+    fn authorize(&mut self, req: &Tree<'_>) -> Result<serde_json::Value, ScriptError>;
 }
 
 /// What an engine learned while loading a script.
 struct Loaded {
     compiled: Compiled,
     classifies: bool,
+    /// The line of `authorize`, if the script defines it.
+    authorize: Option<usize>,
     statuses: Option<(usize, serde_json::Value)>,
     tests: Option<(usize, serde_json::Value)>,
 }
@@ -205,10 +215,6 @@ impl Script {
                 ));
             }
         };
-        let tests = match loaded.tests {
-            None => Vec::new(),
-            Some((line, value)) => parse_tests(file, line, value)?,
-        };
         Ok(Script {
             file: file.to_string(),
             language,
@@ -216,9 +222,11 @@ impl Script {
             compiled: loaded.compiled,
             limits,
             classifies: loaded.classifies,
+            authorizes: loaded.authorize.is_some(),
+            authorize_line: loaded.authorize.unwrap_or(1),
             with_times: snap::needs_times(source),
             statuses,
-            tests,
+            tests: loaded.tests,
         })
     }
 
@@ -239,7 +247,7 @@ impl Script {
     }
 }
 
-fn parse_tests(
+pub fn parse_tests(
     file: &str,
     line: usize,
     value: serde_json::Value,
@@ -289,15 +297,22 @@ pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
 
 /// The classify hooks of one configuration, in load order.
 pub struct Hooks {
+    set: ScriptSet,
+}
+
+/// Scripts that run on every worker thread, each thread with its own instances.
+struct ScriptSet {
     /// Distinguishes configurations, so a thread never uses a stale instance.
     id: u64,
     scripts: Vec<Arc<Script>>,
 }
 
-static NEXT_HOOKS_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_SET_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Cached results per instance; cleared when it grows past this.
 const CACHE_CAPACITY: usize = 1 << 20;
+/// Script sets a thread keeps instances of (old generations are dropped beyond this).
+const SETS_PER_THREAD: usize = 8;
 
 struct ThreadInstance {
     instance: Box<dyn Instance>,
@@ -305,29 +320,25 @@ struct ThreadInstance {
 }
 
 thread_local! {
-    static POOL: RefCell<Option<(u64, Vec<ThreadInstance>)>> = const { RefCell::new(None) };
+    static POOL: RefCell<HashMap<u64, Vec<ThreadInstance>>> = RefCell::new(HashMap::new());
 }
 
-impl Hooks {
-    pub fn new(scripts: Vec<Arc<Script>>) -> Hooks {
-        Hooks {
-            id: NEXT_HOOKS_ID.fetch_add(1, Ordering::Relaxed),
-            scripts: scripts.into_iter().filter(|s| s.classifies).collect(),
+impl ScriptSet {
+    fn new(scripts: Vec<Arc<Script>>) -> ScriptSet {
+        ScriptSet {
+            id: NEXT_SET_ID.fetch_add(1, Ordering::Relaxed),
+            scripts,
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.scripts.is_empty()
-    }
-
-    /// Asks each script's `classify` in load order; the first label wins.
-    pub fn classify(&self, snap: &Snap<'_, '_>) -> Result<Option<String>, ScriptError> {
-        if self.scripts.is_empty() {
-            return Ok(None);
-        }
+    /// Runs `f` with this thread's instances of the set, creating them on first use.
+    fn with_instances<R>(
+        &self,
+        f: impl FnOnce(&mut [ThreadInstance]) -> Result<R, ScriptError>,
+    ) -> Result<R, ScriptError> {
         POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
-            if pool.as_ref().map(|(id, _)| *id) != Some(self.id) {
+            if !pool.contains_key(&self.id) {
                 let instances = self
                     .scripts
                     .iter()
@@ -338,14 +349,40 @@ impl Hooks {
                         })
                     })
                     .collect::<Result<Vec<_>, ScriptError>>()?;
-                *pool = Some((self.id, instances));
+                if pool.len() >= SETS_PER_THREAD {
+                    pool.clear();
+                }
+                pool.insert(self.id, instances);
             }
-            let Some((_, instances)) = pool.as_mut() else {
-                return Ok(None);
-            };
+            match pool.get_mut(&self.id) {
+                Some(instances) => f(instances),
+                None => f(&mut []),
+            }
+        })
+    }
+}
+
+impl Hooks {
+    pub fn new(scripts: Vec<Arc<Script>>) -> Hooks {
+        Hooks {
+            set: ScriptSet::new(scripts.into_iter().filter(|s| s.classifies).collect()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.scripts.is_empty()
+    }
+
+    /// Asks each script's `classify` in load order; the first label wins.
+    pub fn classify(&self, snap: &Snap<'_, '_>) -> Result<Option<String>, ScriptError> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        let scripts = &self.set.scripts;
+        self.set.with_instances(|instances| {
             let mut plain: Option<Tree<'_>> = None;
             let mut timed: Option<Tree<'_>> = None;
-            for (script, inst) in self.scripts.iter().zip(instances.iter_mut()) {
+            for (script, inst) in scripts.iter().zip(instances.iter_mut()) {
                 let label = if script.with_times {
                     let tree = timed.get_or_insert_with(|| snap.tree(true));
                     inst.instance.classify(tree)?
@@ -370,6 +407,39 @@ impl Hooks {
             }
             Ok(None)
         })
+    }
+}
+
+/// The `authorize` hooks of one configuration.
+pub struct Policies {
+    set: ScriptSet,
+}
+
+impl Policies {
+    pub fn new(scripts: Vec<Arc<Script>>) -> Policies {
+        Policies {
+            set: ScriptSet::new(scripts.into_iter().filter(|s| s.authorizes).collect()),
+        }
+    }
+
+    pub fn scripts(&self) -> &[Arc<Script>] {
+        &self.set.scripts
+    }
+
+    /// Calls every policy's `authorize(req)`; one result per script, in the set's order.
+    pub fn authorize(&self, req: &Tree<'_>) -> Vec<Result<serde_json::Value, ScriptError>> {
+        let n = self.set.scripts.len();
+        let outcome = self.set.with_instances(|instances| {
+            Ok(instances
+                .iter_mut()
+                .map(|i| i.instance.authorize(req))
+                .collect::<Vec<_>>())
+        });
+        match outcome {
+            Ok(results) => results,
+            // The instances could not even be created: every policy failed.
+            Err(e) => vec![Err(e); n],
+        }
     }
 }
 

@@ -53,7 +53,12 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
         .iter_functions()
         .map(|f| (f.name.to_string(), f.params.len()))
         .collect();
-    for (hook, arity) in [("classify", 1), ("statuses", 0), ("tests", 0)] {
+    for (hook, arity) in [
+        ("classify", 1),
+        ("authorize", 1),
+        ("statuses", 0),
+        ("tests", 0),
+    ] {
         if let Some((_, n)) = functions
             .iter()
             .find(|(name, n)| name == hook && *n != arity)
@@ -94,6 +99,7 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
     Ok(Loaded {
         compiled: Compiled::Rhai(ast),
         classifies: has("classify"),
+        authorize: has("authorize").then(|| find_line(source, "fn authorize").0),
         statuses,
         tests,
     })
@@ -121,6 +127,25 @@ impl Instance {
 }
 
 impl super::Instance for Instance {
+    fn authorize(&mut self, req: &Tree<'_>) -> Result<serde_json::Value, ScriptError> {
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        let arg = to_dynamic(req);
+        let result: Result<Dynamic, _> = with_stack(|| {
+            self.engine.call_fn_with_options(
+                options,
+                &mut self.scope,
+                &self.ast,
+                "authorize",
+                (arg,),
+            )
+        });
+        let value = result.map_err(|e| runtime_error(&self.file, &self.source, "authorize", *e))?;
+        to_json(&value, 0).map_err(|m| {
+            let (line, column) = find_line(&self.source, "fn authorize");
+            ScriptError::new(&self.file, line, column, "authorize", m)
+        })
+    }
+
     fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError> {
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         let arg = to_dynamic(snap);
@@ -158,6 +183,7 @@ fn to_dynamic(t: &Tree<'_>) -> Dynamic {
     match t {
         Tree::Nothing => Dynamic::UNIT,
         Tree::Bool(b) => Dynamic::from_bool(*b),
+        Tree::Int(i) => Dynamic::from_int(*i),
         Tree::Str(s) => Dynamic::from(s.to_string()),
         Tree::List(items) => Dynamic::from_array(items.iter().map(to_dynamic).collect()),
         Tree::Map(fields) => {

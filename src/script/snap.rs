@@ -31,6 +31,7 @@ pub enum Tree<'s> {
     /// `()` in Rhai, `nil` in Lua.
     Nothing,
     Bool(bool),
+    Int(i64),
     Str(&'s str),
     List(Vec<Tree<'s>>),
     Map(Vec<(&'static str, Tree<'s>)>),

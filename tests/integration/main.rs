@@ -5,6 +5,8 @@
 
 mod support;
 
+mod access;
+mod batch;
 mod cli;
 mod examples;
 mod framings;
@@ -13,3 +15,4 @@ mod properties;
 mod reducer;
 mod scripts;
 mod tiers;
+mod watch;

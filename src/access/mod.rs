@@ -1,0 +1,434 @@
+//! Who may audit whom (SPEC §7): users and security profiles from TOML, permission
+//! implication, hierarchy access control, compliance policies as scripts, and the decision
+//! log.
+//!
+//! A request is allowed iff the built-in check permits it — the requester holds *Agent
+//! activity audit - Access* (directly or through *Access metrics - Access*) in a profile
+//! whose access control admits the agent — and no policy forbids it. Policies can only
+//! narrow access; a policy that fails counts as forbidding (fail closed); all policies are
+//! asked and their forbids reported in file-name order, so no decision depends on load
+//! order. Access control is off while the configuration defines no users (the embedded
+//! default): then only policies can deny.
+
+pub mod hierarchy;
+pub mod log;
+pub mod permissions;
+pub mod users;
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+pub use hierarchy::{GroupPath, Level, Scope};
+pub use permissions::Permission;
+pub use users::{PolicyFile, PolicyTest, Profile, User};
+
+use crate::script::{Policies, ScriptError, Tree};
+
+/// The action every request is for.
+pub const ACTION: &str = "agent_activity_audit";
+
+/// Everything that decides access, loaded with a generation.
+pub struct Access {
+    pub profiles: Vec<Profile>,
+    pub users: Vec<User>,
+    pub policies: Policies,
+    pub tests: Vec<PolicyTest>,
+}
+
+/// A request to audit one agent's day.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub requester: Option<String>,
+    pub agent: String,
+    /// The agent's hierarchy from the events' latest snapshot, if the events were read.
+    pub agent_hierarchy_from_events: Option<GroupPath>,
+    pub date: NaiveDate,
+    pub timezone: Tz,
+    /// The current date in `timezone` (for retention policies; scripts have no clock).
+    pub today: NaiveDate,
+}
+
+impl Request {
+    /// A request to audit `agent`'s day, with the agent's hierarchy from the events.
+    pub fn for_agent(
+        requester: Option<&str>,
+        agent: &crate::ingest::Agent,
+        date: NaiveDate,
+        timezone: Tz,
+    ) -> Request {
+        Request {
+            requester: requester.map(String::from),
+            agent: if agent.profile.login.is_empty() {
+                agent.arn.clone()
+            } else {
+                agent.profile.login.clone()
+            },
+            agent_hierarchy_from_events: hierarchy_of(&agent.profile),
+            date,
+            timezone,
+            today: today(timezone),
+        }
+    }
+}
+
+/// The outcome of a request, with the rule that decided it and why, in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// The deciding rule: a profile, `access control off`, or a policy's `file:line`.
+    pub rule: String,
+    pub reason: String,
+    pub requester: Option<String>,
+    pub agent: String,
+    pub date: NaiveDate,
+    pub timezone: Tz,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.allowed { "allowed" } else { "denied" };
+        write!(f, "{verdict}: {} (rule: {})", self.reason, self.rule)
+    }
+}
+
+/// Today's date in `tz`, or `AGENT_AUDIT_TODAY` (YYYY-MM-DD) when set, so a run can be
+/// reproduced "as of" a date.
+pub fn today(tz: Tz) -> NaiveDate {
+    std::env::var("AGENT_AUDIT_TODAY")
+        .ok()
+        .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+        .unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive())
+}
+
+/// The hierarchy an agent's latest snapshot shows.
+pub fn hierarchy_of(profile: &crate::ingest::AgentProfile) -> Option<GroupPath> {
+    if profile.hierarchy.is_empty() {
+        return None;
+    }
+    Some(GroupPath(
+        profile
+            .hierarchy
+            .iter()
+            .map(|g| Level {
+                name: g.name.clone(),
+                arn: (!g.arn.is_empty()).then(|| g.arn.clone()),
+            })
+            .collect(),
+    ))
+}
+
+/// What one policy said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Opinion {
+    None,
+    Permit,
+    Forbid { reason: String },
+}
+
+impl Access {
+    /// Whether access control is on (the configuration defines at least one user).
+    pub fn enforced(&self) -> bool {
+        !self.users.is_empty()
+    }
+
+    pub fn user(&self, login: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.login == login)
+    }
+
+    fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// Decides a request.
+    pub fn decide(&self, req: &Request) -> Decision {
+        let decision = |allowed: bool, rule: String, reason: String| Decision {
+            allowed,
+            rule,
+            reason,
+            requester: req.requester.clone(),
+            agent: req.agent.clone(),
+            date: req.date,
+            timezone: req.timezone,
+        };
+        let agent_hierarchy = self.agent_hierarchy(req);
+        let builtin = self.builtin(req, agent_hierarchy.as_ref());
+        let (rule, reason) = match builtin {
+            Err((rule, reason)) => return decision(false, rule, reason),
+            Ok(ok) => ok,
+        };
+        let forbids = self.ask_policies(req, agent_hierarchy.as_ref());
+        match forbids.first() {
+            None => decision(true, rule, reason),
+            Some((_, first_reason)) => {
+                let rule = forbids
+                    .iter()
+                    .map(|(r, _)| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                decision(false, rule, first_reason.clone())
+            }
+        }
+    }
+
+    /// The agent's hierarchy: from the users file when it names the agent, otherwise from
+    /// the events.
+    fn agent_hierarchy(&self, req: &Request) -> Option<GroupPath> {
+        match self.user(&req.agent).and_then(|u| u.hierarchy.clone()) {
+            Some(h) => Some(h),
+            None => req.agent_hierarchy_from_events.clone(),
+        }
+    }
+
+    /// The permission and hierarchy check: `Ok((rule, reason))` or `Err((rule, reason))`.
+    fn builtin(
+        &self,
+        req: &Request,
+        agent_h: Option<&GroupPath>,
+    ) -> Result<(String, String), (String, String)> {
+        if !self.enforced() {
+            return Ok((
+                "access control off".to_string(),
+                "the configuration defines no users, so every report may run".to_string(),
+            ));
+        }
+        let Some(login) = &req.requester else {
+            return Err((
+                "requester required".to_string(),
+                "access control is on (users are configured): name the requester with --as or `requester`".to_string(),
+            ));
+        };
+        let Some(user) = self.user(login) else {
+            return Err((
+                "unknown requester".to_string(),
+                format!("`{login}` is not a user in the configuration"),
+            ));
+        };
+        let granting: Vec<&Profile> = user
+            .profiles
+            .iter()
+            .filter_map(|p| self.profile(p))
+            .filter(|p| {
+                permissions::effective(p.permissions.iter().copied())
+                    .contains(&Permission::AGENT_ACTIVITY_AUDIT)
+            })
+            .collect();
+        if granting.is_empty() {
+            let held = self.effective_permissions(user);
+            let held = if held.is_empty() {
+                "none".to_string()
+            } else {
+                held.iter()
+                    .map(|p| p.console_name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err((
+                "permissions".to_string(),
+                format!(
+                    "`{login}` holds neither Agent activity audit - Access nor Access metrics - Access in any profile (holds: {held})"
+                ),
+            ));
+        }
+        for p in &granting {
+            match &p.scope {
+                None => {
+                    return Ok((
+                        format!("profile {}", p.name),
+                        format!(
+                            "`{login}` may audit any agent through profile {} (no hierarchy restriction)",
+                            p.name
+                        ),
+                    ));
+                }
+                Some(scope) if scope.admits(user.hierarchy.as_ref(), agent_h) => {
+                    let agent_at = agent_h.map(ToString::to_string).unwrap_or_default();
+                    return Ok((
+                        format!("profile {} (hierarchy)", p.name),
+                        format!(
+                            "`{}` ({agent_at}) is within `{login}`'s access through profile {} ({scope})",
+                            req.agent, p.name
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let scopes: Vec<String> = granting
+            .iter()
+            .filter_map(|p| p.scope.as_ref().map(|s| format!("profile {}: {s}", p.name)))
+            .collect();
+        let agent_at = match agent_h {
+            Some(h) => format!("is in {h}"),
+            None => "has no known hierarchy (not in the users file, and no hierarchy in the events read)".to_string(),
+        };
+        let mine = match &user.hierarchy {
+            Some(h) => format!("`{login}` is in {h}"),
+            None => format!("`{login}` has no hierarchy in the users file"),
+        };
+        Err((
+            "hierarchy".to_string(),
+            format!(
+                "`{}` {agent_at}, outside `{login}`'s access ({}); {mine}",
+                req.agent,
+                scopes.join("; ")
+            ),
+        ))
+    }
+
+    /// The requester's permissions after implication, across all their profiles.
+    pub fn effective_permissions(&self, user: &User) -> Vec<Permission> {
+        permissions::effective(
+            user.profiles
+                .iter()
+                .filter_map(|p| self.profile(p))
+                .flat_map(|p| p.permissions.iter().copied()),
+        )
+    }
+
+    /// Asks every policy; returns the forbids as (file:line, reason), sorted by file.
+    fn ask_policies(&self, req: &Request, agent_h: Option<&GroupPath>) -> Vec<(String, String)> {
+        if self.policies.scripts().is_empty() {
+            return Vec::new();
+        }
+        let user = req.requester.as_deref().and_then(|l| self.user(l));
+        let profiles: Vec<&str> = user
+            .map(|u| u.profiles.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let perms: Vec<&'static str> = user
+            .map(|u| {
+                self.effective_permissions(u)
+                    .into_iter()
+                    .map(Permission::api_name)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let requester_h: Vec<String> = user
+            .and_then(|u| u.hierarchy.as_ref())
+            .map(GroupPath::names)
+            .unwrap_or_default();
+        let agent_names: Vec<String> = agent_h.map(GroupPath::names).unwrap_or_default();
+        let date = req.date.format("%Y-%m-%d").to_string();
+        let today = req.today.format("%Y-%m-%d").to_string();
+        let days_ago = (req.today - req.date).num_days();
+        fn opt(s: Option<&str>) -> Tree<'_> {
+            s.map(Tree::Str).unwrap_or(Tree::Nothing)
+        }
+        fn list(v: &[String]) -> Tree<'_> {
+            Tree::List(v.iter().map(|s| Tree::Str(s.as_str())).collect())
+        }
+        let tree = Tree::Map(vec![
+            ("action", Tree::Str(ACTION)),
+            (
+                "requester",
+                Tree::Map(vec![
+                    ("login", opt(req.requester.as_deref())),
+                    (
+                        "profiles",
+                        Tree::List(profiles.iter().map(|p| Tree::Str(p)).collect()),
+                    ),
+                    (
+                        "permissions",
+                        Tree::List(perms.iter().map(|p| Tree::Str(p)).collect()),
+                    ),
+                    ("hierarchy", list(&requester_h)),
+                ]),
+            ),
+            (
+                "agent",
+                Tree::Map(vec![
+                    ("login", Tree::Str(&req.agent)),
+                    ("hierarchy", list(&agent_names)),
+                ]),
+            ),
+            ("date", Tree::Str(&date)),
+            ("timezone", Tree::Str(req.timezone.name())),
+            ("today", Tree::Str(&today)),
+            ("days_ago", Tree::Int(days_ago)),
+        ]);
+        let scripts = self.policies.scripts();
+        let results = self.policies.authorize(&tree);
+        let mut forbids: Vec<(String, String)> = Vec::new();
+        for (script, result) in scripts.iter().zip(results) {
+            let at = format!("{}:{}", script.file, script.authorize_line);
+            if let Opinion::Forbid { reason } = opinion(result) {
+                forbids.push((at, reason));
+            }
+        }
+        forbids.sort();
+        forbids
+    }
+}
+
+/// What a policy's result means. Anything but permit, forbid or nothing forbids.
+fn opinion(result: Result<serde_json::Value, ScriptError>) -> Opinion {
+    use serde_json::Value;
+    let value = match result {
+        Ok(v) => v,
+        Err(e) => {
+            return Opinion::Forbid {
+                reason: format!("the policy failed, which forbids (fail closed): {e}"),
+            };
+        }
+    };
+    let invalid = |what: &str| Opinion::Forbid {
+        reason: format!(
+            "the policy returned {what}, which forbids (fail closed): expected \"permit\", \"forbid\", {{decision, reason}} or nothing"
+        ),
+    };
+    let (decision, reason) = match &value {
+        Value::Null => return Opinion::None,
+        Value::String(s) => (s.as_str(), None),
+        Value::Object(m) => {
+            let reason = match m.get("reason") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(r)) => Some(r.clone()),
+                Some(_) => return invalid("a reason that is not a string"),
+            };
+            match m.get("decision") {
+                Some(Value::String(d)) => (d.as_str(), reason),
+                _ => return invalid("a map without a `decision` string"),
+            }
+        }
+        other => return invalid(crate::script::json_kind(other)),
+    };
+    match decision {
+        "permit" => Opinion::Permit,
+        "forbid" => Opinion::Forbid {
+            reason: reason.unwrap_or_else(|| "forbidden by policy".to_string()),
+        },
+        other => invalid(&format!("the decision `{other}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anything_but_permit_forbid_or_nothing_forbids() {
+        use serde_json::json;
+        assert_eq!(opinion(Ok(json!(null))), Opinion::None);
+        assert_eq!(opinion(Ok(json!("permit"))), Opinion::Permit);
+        assert!(matches!(
+            opinion(Ok(json!("forbid"))),
+            Opinion::Forbid { .. }
+        ));
+        assert_eq!(
+            opinion(Ok(json!({"decision": "forbid", "reason": "no"}))),
+            Opinion::Forbid {
+                reason: "no".into()
+            }
+        );
+        for garbage in [
+            json!(42),
+            json!("maybe"),
+            json!([1]),
+            json!({"reason": "x"}),
+            json!(true),
+        ] {
+            assert!(matches!(opinion(Ok(garbage)), Opinion::Forbid { .. }));
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! Batch runs (SPEC §8): a TOML file names the events, the reports (agents × dates ×
+//! zones) and where they go; the events are read once and every report is authorised,
+//! built and written atomically to `OUT_DIR/<login>/<date>_<zone with / as ->.<ext>`.
+//!
+//! Parsing turns the file into a validated [`Batch`] (paths resolved against the file's
+//! directory, dates and zones checked, with `file:line:col` errors). Running expands it
+//! against the agents in the events into [`Job`]s and produces them, one agent's reports at
+//! a time on the worker threads. A denied or failed report never stops the others.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::access::Request;
+use crate::cli::{Format, parse_timezone};
+use crate::config::normalize;
+use crate::diagnostic::{Located, closest, did_you_mean};
+use crate::error::Error;
+use crate::generation::Generation;
+use crate::ingest::{Agent, Ingested};
+use crate::reduce::reduce;
+use crate::report;
+use crate::time::Window;
+
+/// Which agents an entry covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Agents {
+    /// `["*"]`: every agent found in the events.
+    All,
+    List(Vec<String>),
+}
+
+/// One `[[report]]` entry, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub agents: Agents,
+    pub dates: Vec<NaiveDate>,
+    pub timezone: Tz,
+    pub format: Format,
+}
+
+/// A validated batch file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub file: PathBuf,
+    pub events: Vec<PathBuf>,
+    pub out_dir: PathBuf,
+    pub requester: Option<String>,
+    /// The configuration the batch names (`--config` wins over it).
+    pub config: Option<PathBuf>,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Paths {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchToml {
+    events: Spanned<Paths>,
+    #[serde(default)]
+    timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    format: Option<Spanned<String>>,
+    out_dir: String,
+    #[serde(default)]
+    requester: Option<String>,
+    #[serde(default)]
+    config: Option<String>,
+    #[serde(default)]
+    report: Vec<Spanned<ReportToml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportToml {
+    agents: Spanned<Vec<String>>,
+    #[serde(default)]
+    dates: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    from: Option<Spanned<String>>,
+    #[serde(default)]
+    to: Option<Spanned<String>>,
+    #[serde(default)]
+    timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    format: Option<Spanned<String>>,
+}
+
+/// The longest date range one entry may ask for (ten years).
+const MAX_DAYS: i64 = 3660;
+
+impl Batch {
+    pub fn load(path: &Path) -> Result<Batch, Located> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Located::new(&name, 1, 1, format!("cannot read the batch file: {e}")))?;
+        Batch::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Batch, Located> {
+        let name = path.display().to_string();
+        let at = |offset: usize, msg: String| Located::at_offset(&name, text, offset, msg);
+        let raw: BatchToml =
+            toml::from_str(text).map_err(|e| Located::from_toml(&name, text, &e))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &str| normalize(&base.join(p));
+
+        let events_at = raw.events.span().start;
+        let events: Vec<PathBuf> = match raw.events.into_inner() {
+            Paths::One(p) => vec![resolve(&p)],
+            Paths::Many(ps) => ps.iter().map(|p| resolve(p)).collect(),
+        };
+        if events.is_empty() {
+            return Err(at(
+                events_at,
+                "`events` names no files or directories".to_string(),
+            ));
+        }
+        let zone =
+            |z: &Spanned<String>| parse_timezone(z.get_ref()).map_err(|e| at(z.span().start, e));
+        let format = |f: &Spanned<String>| {
+            <Format as clap::ValueEnum>::from_str(f.get_ref(), false).map_err(|_| {
+                let names = ["csv", "json"];
+                at(
+                    f.span().start,
+                    format!(
+                        "unknown format `{}`{}",
+                        f.get_ref(),
+                        did_you_mean(&closest(f.get_ref(), names))
+                    ),
+                )
+            })
+        };
+        let default_zone = raw.timezone.as_ref().map(zone).transpose()?;
+        let default_format = raw
+            .format
+            .as_ref()
+            .map(format)
+            .transpose()?
+            .unwrap_or(Format::Csv);
+        if raw.report.is_empty() {
+            return Err(Located::new(
+                &name,
+                1,
+                1,
+                "a batch needs at least one [[report]]",
+            ));
+        }
+        let mut entries = Vec::new();
+        for entry in raw.report {
+            let start = entry.span().start;
+            let r = entry.into_inner();
+            let agents_at = r.agents.span().start;
+            let list = r.agents.into_inner();
+            let agents = if list.iter().any(|a| a == "*") {
+                if list.len() > 1 {
+                    return Err(at(
+                        agents_at,
+                        "`*` already means every agent; list no others with it".to_string(),
+                    ));
+                }
+                Agents::All
+            } else if list.is_empty() {
+                return Err(at(
+                    agents_at,
+                    "`agents` is empty: name agents, or `[\"*\"]` for all".to_string(),
+                ));
+            } else {
+                Agents::List(list)
+            };
+            let date = |d: &Spanned<String>| {
+                crate::cli::parse_date(d.get_ref()).map_err(|e| at(d.span().start, e))
+            };
+            let dates = match (&r.dates, &r.from, &r.to) {
+                (Some(list), None, None) if !list.is_empty() => {
+                    list.iter().map(date).collect::<Result<Vec<_>, _>>()?
+                }
+                (None, Some(from), Some(to)) => {
+                    let (a, b) = (date(from)?, date(to)?);
+                    if b < a {
+                        return Err(at(
+                            to.span().start,
+                            format!("`to` ({b}) is before `from` ({a})"),
+                        ));
+                    }
+                    if (b - a).num_days() >= MAX_DAYS {
+                        return Err(at(
+                            to.span().start,
+                            format!("a range of more than {MAX_DAYS} days"),
+                        ));
+                    }
+                    a.iter_days().take_while(|d| *d <= b).collect()
+                }
+                _ => {
+                    return Err(at(
+                        start,
+                        "a [[report]] needs either `dates = [...]` or both `from` and `to`"
+                            .to_string(),
+                    ));
+                }
+            };
+            let timezone = match (&r.timezone, default_zone) {
+                (Some(z), _) => zone(z)?,
+                (None, Some(z)) => z,
+                (None, None) => {
+                    return Err(at(
+                        start,
+                        "no time zone: set `timezone` in the batch or in this [[report]]"
+                            .to_string(),
+                    ));
+                }
+            };
+            let format = r
+                .format
+                .as_ref()
+                .map(format)
+                .transpose()?
+                .unwrap_or(default_format);
+            entries.push(Entry {
+                agents,
+                dates,
+                timezone,
+                format,
+            });
+        }
+        Ok(Batch {
+            file: path.to_path_buf(),
+            events,
+            out_dir: resolve(&raw.out_dir),
+            requester: raw.requester,
+            config: raw.config.as_deref().map(resolve),
+            entries,
+        })
+    }
+
+    /// Every report the batch asks for, given the agents in the events, without repeats.
+    pub fn jobs(&self, ingested: &Ingested) -> Vec<Job> {
+        let mut all_logins: Vec<&str> = ingested
+            .agents
+            .iter()
+            .map(|a| a.profile.login.as_str())
+            .filter(|l| !l.is_empty())
+            .collect();
+        all_logins.sort_unstable();
+        all_logins.dedup();
+        let mut seen = BTreeSet::new();
+        let mut jobs = Vec::new();
+        for entry in &self.entries {
+            let agents: Vec<String> = match &entry.agents {
+                Agents::All => all_logins.iter().map(|s| s.to_string()).collect(),
+                Agents::List(list) => list.clone(),
+            };
+            for agent in &agents {
+                for date in &entry.dates {
+                    let path =
+                        self.out_dir
+                            .join(output_name(agent, *date, entry.timezone, entry.format));
+                    if seen.insert(path.clone()) {
+                        jobs.push(Job {
+                            agent: agent.clone(),
+                            date: *date,
+                            timezone: entry.timezone,
+                            format: entry.format,
+                            path,
+                        });
+                    }
+                }
+            }
+        }
+        jobs
+    }
+}
+
+/// `<login>/<date>_<zone with / as ->.<ext>`, with path separators and leading dots in the
+/// login made harmless.
+pub fn output_name(agent: &str, date: NaiveDate, tz: Tz, format: Format) -> PathBuf {
+    let mut login: String = agent
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':' | '\0') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if login.starts_with('.') {
+        login.insert(0, '_');
+    }
+    let ext = match format {
+        Format::Csv => "csv",
+        Format::Json => "json",
+    };
+    PathBuf::from(login).join(format!(
+        "{}_{}.{ext}",
+        date.format("%Y-%m-%d"),
+        tz.name().replace('/', "-")
+    ))
+}
+
+/// One report to produce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub agent: String,
+    pub date: NaiveDate,
+    pub timezone: Tz,
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+/// What became of one job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Written,
+    Denied,
+    Failed,
+}
+
+/// One line of the manifest and of the summary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub file: String,
+    pub agent: String,
+    pub date: String,
+    pub timezone: String,
+    pub status: Status,
+    /// Why it was denied or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub warnings: Vec<String>,
+    /// The generation that produced it.
+    pub configuration: String,
+}
+
+/// Counts for a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub written: usize,
+    pub denied: usize,
+    pub failed: usize,
+    /// Distinct warning messages, with how many reports carried each.
+    pub warnings: BTreeMap<String, usize>,
+}
+
+impl Summary {
+    pub fn ok(&self) -> bool {
+        self.denied == 0 && self.failed == 0
+    }
+
+    fn add(&mut self, outcome: &Outcome) {
+        match outcome.status {
+            Status::Written => self.written += 1,
+            Status::Denied => self.denied += 1,
+            Status::Failed => self.failed += 1,
+        }
+        for w in &outcome.warnings {
+            *self.warnings.entry(w.clone()).or_insert(0) += 1;
+        }
+    }
+}
+
+/// Produces `jobs` (all of them, or those of the agents in `only`), calling `progress`
+/// after each. Returns the outcomes in job order.
+pub fn produce(
+    generation: &Generation,
+    ingested: &Ingested,
+    requester: Option<&str>,
+    jobs: &[Job],
+    command: &str,
+    progress: &(dyn Fn() + Sync),
+) -> (Vec<Outcome>, Summary) {
+    // Group by agent so each timeline is built once.
+    let mut by_agent: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, job) in jobs.iter().enumerate() {
+        by_agent.entry(job.agent.as_str()).or_default().push(i);
+    }
+    let groups: Vec<(&str, Vec<usize>)> = by_agent.into_iter().collect();
+    let slots: Vec<Mutex<Option<Outcome>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let done = AtomicUsize::new(0);
+    groups.par_iter().for_each(|(agent, indices)| {
+        let found = ingested.find_agent(agent);
+        let timeline = found.as_ref().ok().map(|a| {
+            reduce(
+                &a.events,
+                &ingested.classes,
+                generation.config.stale_after_ms,
+            )
+        });
+        for &i in indices {
+            let job = &jobs[i];
+            let outcome = match &found {
+                Err(e) => failed(job, generation, e.to_string()),
+                Ok(a) => one(
+                    generation,
+                    ingested,
+                    requester,
+                    job,
+                    a,
+                    timeline.as_ref(),
+                    command,
+                ),
+            };
+            if let Ok(mut slot) = slots[i].lock() {
+                *slot = Some(outcome);
+            }
+            done.fetch_add(1, Ordering::Relaxed);
+            progress();
+        }
+    });
+    let mut summary = Summary::default();
+    let outcomes: Vec<Outcome> = slots
+        .into_iter()
+        .zip(jobs)
+        .map(|(slot, job)| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| failed(job, generation, "not produced".to_string()))
+        })
+        .collect();
+    for o in &outcomes {
+        summary.add(o);
+    }
+    (outcomes, summary)
+}
+
+fn failed(job: &Job, generation: &Generation, reason: String) -> Outcome {
+    outcome(job, generation, Status::Failed, Some(reason), Vec::new())
+}
+
+fn outcome(
+    job: &Job,
+    generation: &Generation,
+    status: Status,
+    reason: Option<String>,
+    warnings: Vec<String>,
+) -> Outcome {
+    Outcome {
+        file: job.path.display().to_string(),
+        agent: job.agent.clone(),
+        date: job.date.format("%Y-%m-%d").to_string(),
+        timezone: job.timezone.name().to_string(),
+        status,
+        reason,
+        warnings,
+        configuration: generation.hash.clone(),
+    }
+}
+
+/// Authorises, builds and writes one report.
+fn one(
+    generation: &Generation,
+    ingested: &Ingested,
+    requester: Option<&str>,
+    job: &Job,
+    agent: &Agent,
+    timeline: Option<&crate::reduce::Timeline>,
+    command: &str,
+) -> Outcome {
+    let request = Request::for_agent(requester, agent, job.date, job.timezone);
+    let decision = match crate::commands::decide(generation, &request, command) {
+        Ok(d) => d,
+        Err(e) => return failed(job, generation, e.to_string()),
+    };
+    if !decision.allowed {
+        let reason = format!("{} (decided by {})", decision.reason, decision.rule);
+        return outcome(job, generation, Status::Denied, Some(reason), Vec::new());
+    }
+    if let Some(f) = agent
+        .failure
+        .as_ref()
+        .or(ingested.classes.before_login_failure())
+    {
+        return failed(job, generation, f.to_string());
+    }
+    let (Some(timeline), Some(window)) = (timeline, Window::local_day(job.date, job.timezone))
+    else {
+        return failed(job, generation, "date out of range".to_string());
+    };
+    let catalog = &generation.classifier.catalog;
+    let report = report::build(agent, timeline, &ingested.classes, catalog, window);
+    let bytes = match report::render(&report, job.format, &generation.config.columns) {
+        Ok(b) => b,
+        Err(e) => return failed(job, generation, e.to_string()),
+    };
+    let written = job
+        .path
+        .parent()
+        .map(std::fs::create_dir_all)
+        .unwrap_or(Ok(()))
+        .and_then(|()| report::save_atomically(&job.path, &bytes));
+    match written {
+        Ok(()) => outcome(job, generation, Status::Written, None, report.warnings),
+        Err(e) => failed(
+            job,
+            generation,
+            format!("cannot write `{}`: {e}", job.path.display()),
+        ),
+    }
+}
+
+/// Writes `OUT_DIR/manifest.json`: every report of the batch with its status and the
+/// generation that produced it (CSV and JSON reports have no room for it themselves).
+pub fn write_manifest(out_dir: &Path, hash: &str, outcomes: &[Outcome]) -> Result<(), Error> {
+    #[derive(Serialize)]
+    struct Manifest<'a> {
+        configuration: &'a str,
+        reports: &'a [Outcome],
+    }
+    let path = out_dir.join("manifest.json");
+    let write_error = |source| Error::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(out_dir).map_err(write_error)?;
+    let mut bytes = serde_json::to_vec_pretty(&Manifest {
+        configuration: hash,
+        reports: outcomes,
+    })
+    .map_err(|e| write_error(e.into()))?;
+    bytes.push(b'\n');
+    report::save_atomically(&path, &bytes).map_err(write_error)
+}

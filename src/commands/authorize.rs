@@ -1,0 +1,71 @@
+//! `agent-audit authorize`: whether a requester may audit an agent's day, and why, in
+//! words an auditor understands. The decision is recorded like any other.
+
+use crate::access::{GroupPath, Request, hierarchy_of, today};
+use crate::cli::AuthorizeArgs;
+use crate::error::Error;
+use crate::generation::Generation;
+use crate::ingest::{IngestError, IngestOptions, ingest};
+use crate::input;
+
+pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
+    let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
+    let timezone = args.timezone.unwrap_or(chrono_tz::Tz::UTC);
+    let date = args.date.unwrap_or_else(|| today(timezone));
+
+    let mut agent = args.agent.clone();
+    let mut from_events: Option<GroupPath> = None;
+    let mut note = None;
+    if !args.events.is_empty() {
+        let sources = input::expand(&args.events).map_err(IngestError::from)?;
+        let ingested = ingest(&sources, &generation.classifier, &IngestOptions::default())?;
+        match ingested.find_agent(&args.agent) {
+            Ok(a) => {
+                if !a.profile.login.is_empty() {
+                    agent = a.profile.login.clone();
+                }
+                from_events = hierarchy_of(&a.profile);
+            }
+            Err(e) => {
+                note = Some(format!(
+                    "note: {e}; the agent's hierarchy is taken from the users file only"
+                ))
+            }
+        }
+    }
+    let request = Request {
+        requester: Some(args.requester.clone()),
+        agent: agent.clone(),
+        agent_hierarchy_from_events: from_events,
+        date,
+        timezone,
+        today: today(timezone),
+    };
+    let decision = super::decide(&generation, &request, "authorize")?;
+    let verdict = if decision.allowed {
+        "ALLOWED"
+    } else {
+        "DENIED"
+    };
+    let verb = if decision.allowed { "may" } else { "may not" };
+    println!(
+        "{verdict}: `{}` {verb} audit `{agent}` on {} ({})",
+        args.requester,
+        date.format("%Y-%m-%d"),
+        timezone.name()
+    );
+    println!("  why:           {}", decision.reason);
+    println!("  decided by:    {}", decision.rule);
+    println!("  configuration: {}", generation.hash);
+    if let Some(path) = generation.decision_log.path() {
+        println!("  recorded in:   {}", path.display());
+    }
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(Error::Denied(Box::new(decision)))
+    }
+}

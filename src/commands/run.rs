@@ -1,0 +1,132 @@
+//! `agent-audit run BATCH.toml`: every report a batch file asks for, the events read once.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::batch::{Batch, Job, Outcome, Status, Summary, produce, write_manifest};
+use crate::cli::BatchArgs;
+use crate::error::Error;
+use crate::generation::Generation;
+use crate::ingest::{IngestError, IngestOptions, Ingested, ingest};
+use crate::input;
+
+/// A batch with everything it was run against.
+pub struct Loaded {
+    pub batch: Batch,
+    /// Shared with the next state when only the events change.
+    pub generation: Arc<Generation>,
+    pub ingested: Ingested,
+    pub jobs: Vec<Job>,
+}
+
+/// Loads a batch, its configuration (`--config` wins over the batch's `config`) and its
+/// events.
+pub fn load(batch_file: &Path, config: Option<&Path>) -> Result<Loaded, Error> {
+    let batch = Batch::load(batch_file).map_err(|e| Error::Config(vec![e]))?;
+    let config = config
+        .map(Path::to_path_buf)
+        .or_else(|| batch.config.clone());
+    let generation = Generation::load(config.as_deref()).map_err(Error::Config)?;
+    let ingested = read_events(&batch, &generation)?;
+    let jobs = batch.jobs(&ingested);
+    Ok(Loaded {
+        batch,
+        generation: Arc::new(generation),
+        ingested,
+        jobs,
+    })
+}
+
+/// Reads the batch's events with the generation's classifier.
+pub fn read_events(batch: &Batch, generation: &Generation) -> Result<Ingested, Error> {
+    let sources = input::expand(&batch.events).map_err(IngestError::from)?;
+    Ok(ingest(
+        &sources,
+        &generation.classifier,
+        &IngestOptions::default(),
+    )?)
+}
+
+pub fn run(args: &BatchArgs) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let loaded = load(&args.batch, args.config.as_deref())?;
+    super::print_input_problems(&loaded.ingested);
+    let (outcomes, summary) = produce_with_progress(&loaded, &loaded.jobs, "run", args.quiet);
+    report_outcomes(&outcomes, &summary, args.quiet);
+    write_manifest(&loaded.batch.out_dir, &loaded.generation.hash, &outcomes)?;
+    println!(
+        "{} report(s): {} written, {} denied, {} failed, {} warning(s); configuration {}, {:.2} s",
+        outcomes.len(),
+        summary.written,
+        summary.denied,
+        summary.failed,
+        summary.warnings.values().sum::<usize>(),
+        loaded.generation.hash,
+        started.elapsed().as_secs_f64()
+    );
+    if summary.ok() {
+        Ok(())
+    } else {
+        Err(Error::BatchIncomplete {
+            denied: summary.denied,
+            failed: summary.failed,
+        })
+    }
+}
+
+/// Produces `jobs` with a progress bar on a terminal (none when stderr is not one, or with
+/// `--quiet`).
+pub fn produce_with_progress(
+    loaded: &Loaded,
+    jobs: &[Job],
+    command: &str,
+    quiet: bool,
+) -> (Vec<Outcome>, Summary) {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar =
+            ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} reports {elapsed_precise} (eta {eta})",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    };
+    let result = produce(
+        &loaded.generation,
+        &loaded.ingested,
+        loaded.batch.requester.as_deref(),
+        jobs,
+        command,
+        &|| bar.inc(1),
+    );
+    bar.finish_and_clear();
+    result
+}
+
+/// Prints every denied and failed report, and each distinct warning once with a count.
+pub fn report_outcomes(outcomes: &[Outcome], summary: &Summary, quiet: bool) {
+    for o in outcomes {
+        let what = match o.status {
+            Status::Written => continue,
+            Status::Denied => "denied",
+            Status::Failed => "failed",
+        };
+        eprintln!(
+            "{what}: {} {} ({}): {}",
+            o.agent,
+            o.date,
+            o.timezone,
+            o.reason.as_deref().unwrap_or("")
+        );
+    }
+    if !quiet {
+        for (warning, count) in &summary.warnings {
+            eprintln!("warning: {warning} (in {count} report(s))");
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! `agent-audit watch BATCH.toml`: run a batch, then keep its reports current (SPEC §9).
+//!
+//! The watcher only signals; the loop does the work. File events are debounced
+//! (notify-debouncer-full), then the loop decides what changed: the configuration (batch
+//! file, config file, status scripts, policies) or the events. A configuration change
+//! builds a whole new generation off to the side; only if every file is valid and every
+//! embedded test passes does it replace the current one, and then every report is
+//! re-emitted. New or changed event files are re-read and the reports of the agents whose
+//! events changed are re-emitted. An invalid change keeps the last good generation and
+//! prints the problem; fixing the file reloads. Content that did not change (same
+//! generation hash, same events) reloads nothing.
+//!
+//! Directories are watched, never single files, so editors that save by writing a temporary
+//! file and renaming it over the original, and symlinked directories swapped in place (as
+//! Kubernetes mounts ConfigMaps), are followed; watches are re-registered after every
+//! change so a replaced directory is picked up.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+
+use crate::batch::{Batch, Job, Outcome, write_manifest};
+use crate::cli::BatchArgs;
+use crate::commands::run::{Loaded, load, produce_with_progress, read_events, report_outcomes};
+use crate::error::Error;
+use crate::generation::Generation;
+use crate::ingest::Ingested;
+
+/// Quiet period that ends a burst of file events.
+const DEBOUNCE: Duration = Duration::from_millis(300);
+
+pub fn run(args: &BatchArgs) -> Result<(), Error> {
+    let loaded = load(&args.batch, args.config.as_deref())?;
+    crate::commands::print_input_problems(&loaded.ingested);
+    let mut state = State {
+        fingerprints: fingerprints(&loaded.ingested),
+        manifest: HashMap::new(),
+        loaded,
+        generation_number: 1,
+    };
+    // Watch before the first run, so a change made while it runs is not missed.
+    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
+    let mut debouncer =
+        new_debouncer(DEBOUNCE, None, tx).map_err(|e| Error::Watch(e.to_string()))?;
+    let mut watched: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
+    register(&mut debouncer, &mut watched, &state.watch_list(args));
+
+    let (outcomes, summary) =
+        produce_with_progress(&state.loaded, &state.loaded.jobs, "watch", args.quiet);
+    report_outcomes(&outcomes, &summary, args.quiet);
+    write_manifest(
+        &state.loaded.batch.out_dir,
+        &state.loaded.generation.hash,
+        &outcomes,
+    )?;
+    state.manifest = outcomes.into_iter().map(|o| (o.file.clone(), o)).collect();
+    println!(
+        "generation 1 ({}): {} report(s) written, {} denied, {} failed; watching for changes",
+        state.loaded.generation.hash, summary.written, summary.denied, summary.failed
+    );
+
+    while let Ok(first) = rx.recv() {
+        let mut results = vec![first];
+        // Anything already queued belongs to the same burst.
+        while let Ok(more) = rx.recv_timeout(Duration::from_millis(50)) {
+            results.push(more);
+        }
+        let mut changed: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut rescan = false;
+        for result in results {
+            match result {
+                Ok(events) => {
+                    for e in events {
+                        rescan |= e.need_rescan();
+                        if matches!(e.kind, EventKind::Access(_)) {
+                            continue;
+                        }
+                        changed.extend(e.paths.iter().cloned());
+                    }
+                }
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("warning: file watcher: {e}");
+                    }
+                    rescan = true;
+                }
+            }
+        }
+        // Reading files (ours included) only produces access events: nothing to do.
+        if changed.is_empty() && !rescan {
+            continue;
+        }
+        if std::env::var_os("AGENT_AUDIT_DEBUG_WATCH").is_some() {
+            eprintln!("debug: changed {changed:?} rescan {rescan}");
+        }
+        let started = Instant::now();
+        if let Some(line) = state.reload(args, &changed, rescan) {
+            println!("{line} in {:.2} s", started.elapsed().as_secs_f64());
+        }
+        // Directories may have been replaced (renamed over, symlinks swapped).
+        register(&mut debouncer, &mut watched, &state.watch_list(args));
+    }
+    Ok(())
+}
+
+struct State {
+    loaded: Loaded,
+    /// A fingerprint of each agent's events (by ARN), to see whose reports changed.
+    fingerprints: HashMap<String, u64>,
+    manifest: HashMap<String, Outcome>,
+    generation_number: u64,
+}
+
+impl State {
+    /// What to watch: (path, recursive). Configuration files are watched through their
+    /// directories; event directories recursively.
+    fn watch_list(&self, args: &BatchArgs) -> Vec<(PathBuf, bool)> {
+        fn dir_of(list: &mut Vec<(PathBuf, bool)>, p: &Path) {
+            if let Some(parent) = p.parent() {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                list.push((parent.to_path_buf(), false));
+            }
+        }
+        let mut list = Vec::new();
+        dir_of(&mut list, &args.batch);
+        if let Some(c) = &self.loaded.generation.config.file {
+            dir_of(&mut list, c);
+        }
+        let config = &self.loaded.generation.config;
+        for p in config.scripts.iter().chain(&config.policies) {
+            // The directory itself, and its parent, which sees it replaced or re-linked.
+            if p.is_dir() {
+                list.push((p.clone(), false));
+            }
+            dir_of(&mut list, p);
+        }
+        for p in &self.loaded.batch.events {
+            if p.is_dir() {
+                list.push((p.clone(), true));
+            } else {
+                dir_of(&mut list, p);
+            }
+        }
+        list
+    }
+
+    /// Whether a changed path can affect the configuration: the batch or config file, a
+    /// file in (or the directory of) the scripts and policies, or the directory entry of a
+    /// scripts or policies path itself (a renamed directory, a swapped symlink).
+    fn is_configuration(&self, args: &BatchArgs, path: &Path) -> bool {
+        let config = &self.loaded.generation.config;
+        let files = std::iter::once(args.batch.as_path()).chain(config.file.as_deref());
+        if files
+            .into_iter()
+            .any(|f| forms(f).iter().any(|f| f == path))
+        {
+            return true;
+        }
+        config.scripts.iter().chain(&config.policies).any(|p| {
+            forms(p)
+                .iter()
+                .any(|p| path.starts_with(p) || p.starts_with(path))
+        })
+    }
+
+    fn is_events(&self, path: &Path) -> bool {
+        let own_output = forms(&self.loaded.batch.out_dir)
+            .iter()
+            .any(|o| path.starts_with(o));
+        let temporary = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".agent-audit-"));
+        let log = self
+            .loaded
+            .generation
+            .decision_log
+            .path()
+            .is_some_and(|l| forms(l).iter().any(|l| l == path));
+        if own_output || temporary || log {
+            return false;
+        }
+        self.loaded
+            .batch
+            .events
+            .iter()
+            .any(|e| forms(e).iter().any(|e| path.starts_with(e)))
+    }
+
+    /// Reacts to changed paths; returns the line to print, or `None` if nothing changed.
+    fn reload(
+        &mut self,
+        args: &BatchArgs,
+        changed: &BTreeSet<PathBuf>,
+        rescan: bool,
+    ) -> Option<String> {
+        let config_changed: Vec<&PathBuf> = changed
+            .iter()
+            .filter(|p| self.is_configuration(args, p))
+            .collect();
+        let events_changed: Vec<&PathBuf> = changed.iter().filter(|p| self.is_events(p)).collect();
+        if config_changed.is_empty() && events_changed.is_empty() && !rescan {
+            return None;
+        }
+        if !config_changed.is_empty() || rescan {
+            match self.try_configuration(args) {
+                Err(problems) => {
+                    for p in &problems {
+                        eprintln!("{p}");
+                    }
+                    eprintln!(
+                        "reload failed: keeping generation {} ({}); fix the file to reload",
+                        self.generation_number, self.loaded.generation.hash
+                    );
+                    return None;
+                }
+                Ok(Some(new)) => {
+                    let what = describe(&config_changed);
+                    return Some(self.swap(new, None, &format!("{what} changed")));
+                }
+                Ok(None) => {}
+            }
+        }
+        if events_changed.is_empty() && !rescan {
+            return None;
+        }
+        let ingested = match read_events(&self.loaded.batch, &self.loaded.generation) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("reload failed: {e}; keeping the events read before");
+                return None;
+            }
+        };
+        crate::commands::print_input_problems(&ingested);
+        let new_prints = fingerprints(&ingested);
+        let touched: HashSet<String> = new_prints
+            .iter()
+            .filter(|(arn, print)| self.fingerprints.get(*arn) != Some(print))
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        if touched.is_empty() {
+            self.loaded.ingested = ingested;
+            return None;
+        }
+        let logins: HashSet<String> = ingested
+            .agents
+            .iter()
+            .filter(|a| touched.contains(&a.arn))
+            .flat_map(|a| [a.profile.login.clone(), a.arn.clone()])
+            .collect();
+        let what = format!(
+            "{} changed ({} agent(s) with new events)",
+            describe(&events_changed),
+            touched.len()
+        );
+        let new = Loaded {
+            jobs: self.loaded.batch.jobs(&ingested),
+            batch: self.loaded.batch.clone(),
+            generation: self.loaded.generation.clone(),
+            ingested,
+        };
+        Some(self.swap(new, Some(&logins), &what))
+    }
+
+    /// A new generation if the configuration's content changed and is valid; `Ok(None)` if
+    /// nothing changed.
+    fn try_configuration(&self, args: &BatchArgs) -> Result<Option<Loaded>, Vec<String>> {
+        let batch = Batch::load(&args.batch).map_err(|e| vec![e.to_string()])?;
+        let config = args.config.clone().or_else(|| batch.config.clone());
+        let generation = Generation::load(config.as_deref())
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        // A generation whose own tests fail is not a good generation.
+        let failures: Vec<String> = generation
+            .run_tests()
+            .into_iter()
+            .filter_map(|r| {
+                r.outcome.err().map(|why| {
+                    format!(
+                        "{}:{}:{}: test `{}` failed: {why}",
+                        r.file, r.line, r.column, r.name
+                    )
+                })
+            })
+            .collect();
+        if !failures.is_empty() {
+            return Err(failures);
+        }
+        if generation.hash == self.loaded.generation.hash && batch == self.loaded.batch {
+            return Ok(None);
+        }
+        let ingested = read_events(&batch, &generation).map_err(|e| vec![e.to_string()])?;
+        Ok(Some(Loaded {
+            jobs: batch.jobs(&ingested),
+            batch,
+            generation: Arc::new(generation),
+            ingested,
+        }))
+    }
+
+    /// Makes `new` current and re-emits its reports (all, or those of `only` agents).
+    fn swap(&mut self, new: Loaded, only: Option<&HashSet<String>>, what: &str) -> String {
+        let jobs: Vec<Job> = new
+            .jobs
+            .iter()
+            .filter(|j| only.is_none_or(|set| set.contains(&j.agent)))
+            .cloned()
+            .collect();
+        let (outcomes, summary) = produce_with_progress(&new, &jobs, "watch", true);
+        report_outcomes(&outcomes, &summary, false);
+        if only.is_none() {
+            self.manifest.clear();
+        }
+        for o in outcomes {
+            self.manifest.insert(o.file.clone(), o);
+        }
+        let mut all: Vec<Outcome> = self.manifest.values().cloned().collect();
+        all.sort_by(|a, b| a.file.cmp(&b.file));
+        if let Err(e) = write_manifest(&new.batch.out_dir, &new.generation.hash, &all) {
+            eprintln!("error: {e}");
+        }
+        self.fingerprints = fingerprints(&new.ingested);
+        if only.is_none() {
+            self.generation_number += 1;
+        }
+        self.loaded = new;
+        format!(
+            "generation {} ({}): {what}; {} report(s) re-emitted ({} denied, {} failed)",
+            self.generation_number,
+            self.loaded.generation.hash,
+            summary.written,
+            summary.denied,
+            summary.failed
+        )
+    }
+}
+
+/// The ways a configured path can appear in a file event: absolute, and with symlinks
+/// resolved (the watcher may report either).
+fn forms(path: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::with_capacity(2);
+    if let Ok(abs) = std::path::absolute(path) {
+        out.push(crate::config::normalize(&abs));
+    }
+    if let Ok(canonical) = std::fs::canonicalize(path)
+        && !out.contains(&canonical)
+    {
+        out.push(canonical);
+    }
+    out
+}
+
+/// One hash per agent of everything its reports depend on.
+fn fingerprints(ingested: &Ingested) -> HashMap<String, u64> {
+    ingested
+        .agents
+        .iter()
+        .map(|a| {
+            let mut h = DefaultHasher::new();
+            a.profile.hash(&mut h);
+            for e in &a.events {
+                (e.at, e.id, e.kind).hash(&mut h);
+                for c in [e.current, e.previous] {
+                    c.map(|c| ingested.classes.label(c)).hash(&mut h);
+                }
+            }
+            a.failure.is_some().hash(&mut h);
+            (a.arn.clone(), h.finish())
+        })
+        .collect()
+}
+
+fn describe(paths: &[&PathBuf]) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let names: Vec<String> = paths
+        .iter()
+        .take(3)
+        .map(|p| p.strip_prefix(&cwd).unwrap_or(p).display().to_string())
+        .collect();
+    match paths.len() {
+        0 => "configuration".to_string(),
+        n if n > 3 => format!("{} and {} more", names.join(", "), n - 3),
+        _ => names.join(", "),
+    }
+}
+
+/// Watches what `list` names. A path already watched is left alone unless what it
+/// resolves to changed (a directory replaced, a symlink swapped), so no event is lost to a
+/// needless unwatch.
+fn register<W: notify_debouncer_full::notify::Watcher, C: notify_debouncer_full::FileIdCache>(
+    debouncer: &mut notify_debouncer_full::Debouncer<W, C>,
+    watched: &mut BTreeMap<PathBuf, Option<PathBuf>>,
+    list: &[(PathBuf, bool)],
+) {
+    let wanted: BTreeMap<&PathBuf, bool> = list.iter().map(|(p, r)| (p, *r)).collect();
+    let stale: Vec<PathBuf> = watched
+        .iter()
+        .filter(|(path, target)| {
+            !wanted.contains_key(path) || std::fs::canonicalize(path).ok() != **target
+        })
+        .map(|(path, _)| path.clone())
+        .collect();
+    for path in stale {
+        let _ = debouncer.unwatch(&path);
+        watched.remove(&path);
+    }
+    for (path, recursive) in wanted {
+        if watched.contains_key(path) {
+            continue;
+        }
+        let mode = if recursive {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        };
+        match debouncer.watch(path, mode) {
+            Ok(()) => {
+                watched.insert(path.clone(), std::fs::canonicalize(path).ok());
+            }
+            Err(e) => eprintln!("warning: cannot watch `{}`: {e}", path.display()),
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! SPEC §8: batch runs — many agents, dates and zones from one file, the events read once.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use predicates::str::contains;
+use tempfile::TempDir;
+
+use crate::support::*;
+
+fn events() -> Vec<Event> {
+    vec![
+        event("jdoe", "LOGIN", "2026-11-02T13:00:00.000Z").status("Available"),
+        event("jdoe", "STATE_CHANGE", "2026-11-02T17:00:00.000Z").status("Lunch"),
+        event("jdoe", "LOGOUT", "2026-11-03T01:00:00.000Z").status("Offline"),
+        event("asmith", "LOGIN", "2026-11-02T14:00:00.000Z").status("Available"),
+        event("asmith", "LOGOUT", "2026-11-02T22:00:00.000Z").status("Offline"),
+        event("mrivera", "LOGIN", "2026-11-03T03:00:00.000Z").status("Available"),
+    ]
+}
+
+/// A directory with `events.jsonl`, and `batch.toml` with `text` after an `events` line.
+fn batch_dir(text: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("events.jsonl"), lines(&events())).unwrap();
+    let batch = dir.path().join("batch.toml");
+    fs::write(
+        &batch,
+        format!("events = [\"events.jsonl\"]\nout_dir = \"reports\"\n{text}"),
+    )
+    .unwrap();
+    (dir, batch)
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(dir).unwrap().display().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn agents_dates_and_zones_give_the_right_files() {
+    let (dir, batch) = batch_dir(
+        "timezone = \"America/New_York\"\n\
+         [[report]]\nagents = [\"jdoe\", \"asmith\"]\nfrom = \"2026-11-02\"\nto = \"2026-11-03\"\n\
+         [[report]]\nagents = [\"jdoe\"]\ndates = [\"2026-11-02\"]\ntimezone = \"Europe/London\"\nformat = \"json\"\n",
+    );
+    bin()
+        .arg("run")
+        .arg(&batch)
+        .assert()
+        .success()
+        .stdout(contains("5 report(s): 5 written, 0 denied, 0 failed"));
+    let reports = dir.path().join("reports");
+    assert_eq!(
+        files(&reports),
+        [
+            "asmith/2026-11-02_America-New_York.csv",
+            "asmith/2026-11-03_America-New_York.csv",
+            "jdoe/2026-11-02_America-New_York.csv",
+            "jdoe/2026-11-02_Europe-London.json",
+            "jdoe/2026-11-03_America-New_York.csv",
+            "manifest.json",
+        ]
+    );
+    // Each file is what `report` prints for the same agent, day and zone.
+    for (agent, day, zone, file, format) in [
+        (
+            "jdoe",
+            "2026-11-02",
+            "America/New_York",
+            "jdoe/2026-11-02_America-New_York.csv",
+            "csv",
+        ),
+        (
+            "asmith",
+            "2026-11-03",
+            "America/New_York",
+            "asmith/2026-11-03_America-New_York.csv",
+            "csv",
+        ),
+        (
+            "jdoe",
+            "2026-11-02",
+            "Europe/London",
+            "jdoe/2026-11-02_Europe-London.json",
+            "json",
+        ),
+    ] {
+        let single = report_cmd(dir.path().join("events.jsonl"), agent, day, zone)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(
+            fs::read(reports.join(file)).unwrap(),
+            single.stdout,
+            "{file}"
+        );
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(reports.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["reports"].as_array().map(Vec::len), Some(5));
+    assert_eq!(manifest["configuration"].as_str().map(str::len), Some(16));
+}
+
+#[test]
+fn a_star_means_every_agent_in_the_events() {
+    let (dir, batch) =
+        batch_dir("timezone = \"UTC\"\n[[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n");
+    bin().arg("run").arg(&batch).assert().success();
+    assert_eq!(
+        files(&dir.path().join("reports")),
+        [
+            "asmith/2026-11-03_UTC.csv",
+            "jdoe/2026-11-03_UTC.csv",
+            "manifest.json",
+            "mrivera/2026-11-03_UTC.csv"
+        ]
+    );
+}
+
+#[test]
+fn a_denied_or_failed_report_does_not_stop_the_others_and_is_counted() {
+    let (dir, batch) = batch_dir(
+        "timezone = \"UTC\"\nrequester = \"alice\"\nconfig = \"secure.toml\"\n\
+         [[report]]\nagents = [\"jdoe\", \"asmith\", \"nobody\"]\ndates = [\"2026-11-02\"]\n",
+    );
+    fs::create_dir_all(dir.path().join("policies")).unwrap();
+    fs::write(
+        dir.path().join("policies/users.toml"),
+        "[profiles.P]\npermissions = [\"AccessMetrics\"]\n[users.alice]\nprofiles = [\"P\"]\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("policies/no-asmith.lua"),
+        "function authorize(req) if req.agent.login == 'asmith' then return { decision = 'forbid', reason = 'on leave' } end end",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("secure.toml"),
+        "policies = \"policies\"\ndecision_log = \"decisions.jsonl\"\n",
+    )
+    .unwrap();
+    bin()
+        .arg("run")
+        .arg(&batch)
+        .assert()
+        .code(1)
+        .stdout(contains("3 report(s): 1 written, 1 denied, 1 failed"))
+        .stderr(contains("denied: asmith 2026-11-02 (UTC): on leave"))
+        .stderr(contains(
+            "failed: nobody 2026-11-02 (UTC): agent `nobody` not found in the events",
+        ));
+    assert_eq!(
+        files(&dir.path().join("reports")),
+        ["jdoe/2026-11-02_UTC.csv", "manifest.json"]
+    );
+    let log = fs::read_to_string(dir.path().join("decisions.jsonl")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        2,
+        "one decision per report that reached the check: {log}"
+    );
+    assert!(log.lines().all(|l| l.contains("\"command\":\"run\"")));
+}
+
+#[test]
+fn a_rerun_is_idempotent() {
+    let (dir, batch) = batch_dir(
+        "timezone = \"UTC\"\n[[report]]\nagents = [\"*\"]\nfrom = \"2026-11-02\"\nto = \"2026-11-03\"\n",
+    );
+    let reports = dir.path().join("reports");
+    bin().arg("run").arg(&batch).assert().success();
+    let first: Vec<(String, Vec<u8>)> = files(&reports)
+        .into_iter()
+        .map(|f| (f.clone(), fs::read(reports.join(&f)).unwrap()))
+        .collect();
+    // A stale report from an earlier run is replaced, not appended to.
+    fs::write(reports.join("jdoe/2026-11-02_UTC.csv"), "stale").unwrap();
+    bin().arg("run").arg(&batch).assert().success();
+    let second: Vec<(String, Vec<u8>)> = files(&reports)
+        .into_iter()
+        .map(|f| (f.clone(), fs::read(reports.join(&f)).unwrap()))
+        .collect();
+    assert_eq!(first, second);
+}
+
+#[test]
+fn batch_file_errors_name_the_line_and_column() {
+    for (text, expected) in [
+        (
+            "[[report]]\nagents = [\"a\"]\ndates = [\"2026-13-01\"]\ntimezone = \"UTC\"\n",
+            "batch.toml:5:10: `2026-13-01` is not a valid date",
+        ),
+        (
+            "[[report]]\nagents = [\"a\"]\ndates = [\"2026-11-01\"]\ntimezone = \"Europe/Londn\"\n",
+            "batch.toml:6:12: unknown time zone `Europe/Londn`",
+        ),
+        (
+            "[[report]]\nagents = [\"a\"]\ndates = [\"2026-11-01\"]\n",
+            "batch.toml:3:1: no time zone",
+        ),
+        (
+            "timezone = \"UTC\"\n[[report]]\nagents = [\"a\"]\nfrom = \"2026-11-05\"\nto = \"2026-11-01\"\n",
+            "batch.toml:7:6: `to` (2026-11-01) is before `from` (2026-11-05)",
+        ),
+        (
+            "timezone = \"UTC\"\n[[report]]\nagents = []\ndates = [\"2026-11-01\"]\n",
+            "batch.toml:5:10: `agents` is empty",
+        ),
+        (
+            "timezone = \"UTC\"\nformat = \"xml\"\n[[report]]\nagents = [\"a\"]\ndates = [\"2026-11-01\"]\n",
+            "batch.toml:4:10: unknown format `xml`",
+        ),
+    ] {
+        let (_dir, batch) = batch_dir(text);
+        bin()
+            .arg("run")
+            .arg(&batch)
+            .assert()
+            .code(2)
+            .stderr(contains(expected));
+    }
+}
+
+#[test]
+fn the_example_batch_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = TempDir::new().unwrap();
+    let text = fs::read_to_string(root.join("examples/batch.toml")).unwrap();
+    let batch = root.join("examples/.test-batch.toml");
+    let moved = text.replace(
+        "out_dir = \"reports\"",
+        &format!("out_dir = \"{}\"", out.path().display()),
+    );
+    fs::write(&batch, moved).unwrap();
+    let result = bin()
+        .arg("run")
+        .arg(&batch)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let _ = fs::remove_file(&batch);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_eq!(files(out.path()).len(), 8);
+}

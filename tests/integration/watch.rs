@@ -1,0 +1,274 @@
+//! SPEC §9: `watch` — reloads on every kind of change, keeps the last good generation,
+//! and re-emits the reports a change affects. Each test drives the real binary and waits
+//! for what it prints, with a deadline instead of fixed sleeps.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::support::*;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A running `agent-audit watch`, killed when dropped.
+struct Watch {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Watch {
+    fn start(batch: &Path) -> Watch {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_agent-audit"))
+            .arg("watch")
+            .arg(batch)
+            .arg("--quiet")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = channel();
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut w = Watch {
+            child,
+            lines,
+            seen: Vec::new(),
+        };
+        w.wait_for(|l| l.starts_with("generation 1 "));
+        w
+    }
+
+    /// Waits for a line matching `what`; panics with everything seen at the deadline.
+    fn wait_for(&mut self, what: impl Fn(&str) -> bool) -> String {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if what(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("timed out; watch printed:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// Lines printed within `quiet` of now (to check that nothing more happens).
+    fn settle(&mut self, quiet: Duration) -> Vec<String> {
+        let mut extra = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(quiet) {
+            self.seen.push(line.clone());
+            extra.push(line);
+        }
+        extra
+    }
+
+    fn reloads(&self) -> usize {
+        self.seen
+            .iter()
+            .filter(|l| l.starts_with("generation "))
+            .count()
+            - 1
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A configuration with a Lua hook that labels Lunch `label`, events, and a batch.
+struct Setup {
+    dir: TempDir,
+}
+
+fn hook(label: &str) -> String {
+    format!(
+        "function classify(snap) if snap.status.name == 'Lunch' then return '{label}' end end\n"
+    )
+}
+
+impl Setup {
+    fn new(label: &str, scripts_as_symlink: bool) -> Setup {
+        let dir = TempDir::new().unwrap();
+        let root = dir.path();
+        let scripts = if scripts_as_symlink {
+            root.join("scripts-v1")
+        } else {
+            root.join("scripts")
+        };
+        fs::create_dir_all(&scripts).unwrap();
+        fs::write(scripts.join("lunch.lua"), hook(label)).unwrap();
+        if scripts_as_symlink {
+            std::os::unix::fs::symlink("scripts-v1", root.join("scripts")).unwrap();
+        }
+        fs::create_dir_all(root.join("events")).unwrap();
+        let events = [
+            event("jdoe", "LOGIN", "2026-11-02T13:00:00.000Z").status("Available"),
+            event("jdoe", "STATE_CHANGE", "2026-11-02T17:00:00.000Z").status("Lunch"),
+        ];
+        fs::write(root.join("events/a.jsonl"), lines(&events)).unwrap();
+        fs::write(root.join("agent-audit.toml"), "scripts = \"scripts\"\n").unwrap();
+        fs::write(
+            root.join("batch.toml"),
+            "events = [\"events\"]\ntimezone = \"UTC\"\nout_dir = \"reports\"\nconfig = \"agent-audit.toml\"\n\
+             [[report]]\nagents = [\"*\"]\ndates = [\"2026-11-02\"]\n",
+        )
+        .unwrap();
+        Setup { dir }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn report(&self, login: &str) -> String {
+        fs::read_to_string(self.path(&format!("reports/{login}/2026-11-02_UTC.csv")))
+            .unwrap_or_default()
+    }
+
+    /// Saves `text` the way many editors do: a temporary file renamed over the original.
+    fn save_by_rename(&self, file: &str, text: &str) {
+        let target = self.path(file);
+        let tmp = target.with_extension("tmp~");
+        fs::write(&tmp, text).unwrap();
+        fs::rename(&tmp, &target).unwrap();
+    }
+}
+
+#[test]
+fn a_status_script_change_re_emits_reports_with_the_new_label_in_one_reload() {
+    let s = Setup::new("Meal", false);
+    let mut w = Watch::start(&s.path("batch.toml"));
+    assert!(s.report("jdoe").contains("jdoe,Meal,"));
+    s.save_by_rename("scripts/lunch.lua", &hook("Food"));
+    let line = w.wait_for(|l| l.starts_with("generation 2 "));
+    assert!(
+        line.contains("lunch.lua") && line.contains("1 report(s) re-emitted"),
+        "{line}"
+    );
+    assert!(s.report("jdoe").contains("jdoe,Food,"));
+    let extra = w.settle(Duration::from_secs(2));
+    assert_eq!(w.reloads(), 1, "one save, one reload: {extra:?}");
+}
+
+#[test]
+fn a_broken_script_keeps_the_old_reports_and_a_fix_reloads() {
+    let s = Setup::new("Meal", false);
+    let mut w = Watch::start(&s.path("batch.toml"));
+    fs::write(
+        s.path("scripts/lunch.lua"),
+        "function classify(snap)\n  return = 'x'\nend\n",
+    )
+    .unwrap();
+    let problem = w.wait_for(|l| l.contains("lunch.lua:2:"));
+    assert!(problem.contains("syntax error"), "{problem}");
+    w.wait_for(|l| l.starts_with("reload failed: keeping generation 1"));
+    assert!(
+        s.report("jdoe").contains("jdoe,Meal,"),
+        "the old report stays"
+    );
+    fs::write(s.path("scripts/lunch.lua"), hook("Fixed")).unwrap();
+    w.wait_for(|l| l.starts_with("generation 2 "));
+    assert!(s.report("jdoe").contains("jdoe,Fixed,"));
+}
+
+#[test]
+fn saving_the_same_content_reloads_nothing() {
+    let s = Setup::new("Meal", false);
+    let mut w = Watch::start(&s.path("batch.toml"));
+    s.save_by_rename("scripts/lunch.lua", &hook("Meal"));
+    // Then a real change, so there is something to wait for.
+    s.save_by_rename("scripts/lunch.lua", &hook("Food"));
+    let line = w.wait_for(|l| l.starts_with("generation "));
+    assert!(line.starts_with("generation 2 "), "{line}");
+    w.settle(Duration::from_secs(2));
+    assert_eq!(w.reloads(), 1);
+}
+
+#[test]
+fn a_symlink_swap_reloads_once() {
+    let s = Setup::new("Meal", true);
+    let mut w = Watch::start(&s.path("batch.toml"));
+    fs::create_dir_all(s.path("scripts-v2")).unwrap();
+    fs::write(s.path("scripts-v2/lunch.lua"), hook("Swapped")).unwrap();
+    // As Kubernetes updates a ConfigMap: a new link renamed over the old one.
+    std::os::unix::fs::symlink("scripts-v2", s.path("scripts.new")).unwrap();
+    fs::rename(s.path("scripts.new"), s.path("scripts")).unwrap();
+    w.wait_for(|l| l.starts_with("generation 2 "));
+    assert!(s.report("jdoe").contains("jdoe,Swapped,"));
+    w.settle(Duration::from_secs(2));
+    assert_eq!(w.reloads(), 1);
+    // And the new target is watched too.
+    s.save_by_rename("scripts-v2/lunch.lua", &hook("Again"));
+    w.wait_for(|l| l.starts_with("generation 3 "));
+    assert!(s.report("jdoe").contains("jdoe,Again,"));
+}
+
+#[test]
+fn a_new_event_file_re_emits_the_reports_it_touches() {
+    let s = Setup::new("Meal", false);
+    let mut w = Watch::start(&s.path("batch.toml"));
+    let before_jdoe = s.report("jdoe");
+    let more = [event("asmith", "LOGIN", "2026-11-02T15:00:00.000Z").status("Available")];
+    // Written under another name and renamed in, as a downloader would.
+    fs::write(s.path("events/.partial"), lines(&more)).unwrap();
+    fs::rename(s.path("events/.partial"), s.path("events/b.jsonl")).unwrap();
+    let line = w.wait_for(|l| l.contains("new events"));
+    assert!(
+        line.contains("1 agent(s) with new events") && line.contains("1 report(s) re-emitted"),
+        "{line}"
+    );
+    assert!(s.report("asmith").contains("asmith,Available,"));
+    assert_eq!(s.report("jdoe"), before_jdoe);
+    w.settle(Duration::from_secs(2));
+    assert_eq!(w.reloads(), 1);
+}
+
+#[test]
+fn a_burst_of_writes_reloads_a_bounded_number_of_times_and_ends_on_the_final_content() {
+    let s = Setup::new("Meal", false);
+    let mut w = Watch::start(&s.path("batch.toml"));
+    for i in 0..50 {
+        fs::write(s.path("scripts/lunch.lua"), hook(&format!("Burst {i}"))).unwrap();
+    }
+    w.wait_for(|_| s.report("jdoe").contains("jdoe,Burst 49,"));
+    w.settle(Duration::from_secs(2));
+    assert!(s.report("jdoe").contains("jdoe,Burst 49,"));
+    assert!(
+        (1..=10).contains(&w.reloads()),
+        "{} reloads: {:?}",
+        w.reloads(),
+        w.seen
+    );
+}
