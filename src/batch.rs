@@ -1,6 +1,8 @@
 //! Batch runs (SPEC §8): a TOML file names the events, the reports (agents × dates ×
 //! zones) and where they go; the events are read once and every report is authorised,
-//! built and written atomically to `OUT_DIR/<login>/<date>_<zone with / as ->.<ext>`.
+//! built and written atomically to `OUT_DIR/<login>/<date>_<zone with / as ->.<ext>`
+//! (summaries to `….summary.<ext>`), then listed in `OUT_DIR/manifest.json` and, when the
+//! batch has HTML output, in the page `OUT_DIR/index.html`.
 //!
 //! Parsing turns the file into a validated [`Batch`] (paths resolved against the file's
 //! directory, dates and zones checked, with `file:line:col` errors). Running expands it
@@ -19,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::access::Request;
-use crate::cli::{Format, parse_timezone};
+use crate::cli::{Format, Kind, parse_timezone};
 use crate::config::normalize;
 use crate::diagnostic::{Located, closest, did_you_mean};
 use crate::error::Error;
@@ -44,6 +46,7 @@ pub struct Entry {
     pub dates: Vec<NaiveDate>,
     pub timezone: Tz,
     pub format: Format,
+    pub kind: Kind,
 }
 
 /// A validated batch file.
@@ -73,6 +76,8 @@ struct BatchToml {
     timezone: Option<Spanned<String>>,
     #[serde(default)]
     format: Option<Spanned<String>>,
+    #[serde(default)]
+    kind: Option<Spanned<String>>,
     out_dir: String,
     #[serde(default)]
     requester: Option<String>,
@@ -96,6 +101,8 @@ struct ReportToml {
     timezone: Option<Spanned<String>>,
     #[serde(default)]
     format: Option<Spanned<String>>,
+    #[serde(default)]
+    kind: Option<Spanned<String>>,
 }
 
 /// The longest date range one entry may ask for (ten years).
@@ -132,7 +139,7 @@ impl Batch {
             |z: &Spanned<String>| parse_timezone(z.get_ref()).map_err(|e| at(z.span().start, e));
         let format = |f: &Spanned<String>| {
             <Format as clap::ValueEnum>::from_str(f.get_ref(), false).map_err(|_| {
-                let names = ["csv", "json"];
+                let names = ["csv", "json", "html"];
                 at(
                     f.span().start,
                     format!(
@@ -143,6 +150,20 @@ impl Batch {
                 )
             })
         };
+        let kind = |k: &Spanned<String>| {
+            <Kind as clap::ValueEnum>::from_str(k.get_ref(), false).map_err(|_| {
+                let names = ["audit", "summary"];
+                at(
+                    k.span().start,
+                    format!(
+                        "unknown report kind `{}`{}",
+                        k.get_ref(),
+                        did_you_mean(&closest(k.get_ref(), names))
+                    ),
+                )
+            })
+        };
+        let default_kind = raw.kind.as_ref().map(kind).transpose()?.unwrap_or_default();
         let default_zone = raw.timezone.as_ref().map(zone).transpose()?;
         let default_format = raw
             .format
@@ -228,11 +249,18 @@ impl Batch {
                 .map(format)
                 .transpose()?
                 .unwrap_or(default_format);
+            let kind = r
+                .kind
+                .as_ref()
+                .map(kind)
+                .transpose()?
+                .unwrap_or(default_kind);
             entries.push(Entry {
                 agents,
                 dates,
                 timezone,
                 format,
+                kind,
             });
         }
         Ok(Batch {
@@ -264,15 +292,20 @@ impl Batch {
             };
             for agent in &agents {
                 for date in &entry.dates {
-                    let path =
-                        self.out_dir
-                            .join(output_name(agent, *date, entry.timezone, entry.format));
+                    let path = self.out_dir.join(output_name(
+                        agent,
+                        *date,
+                        entry.timezone,
+                        entry.kind,
+                        entry.format,
+                    ));
                     if seen.insert(path.clone()) {
                         jobs.push(Job {
                             agent: agent.clone(),
                             date: *date,
                             timezone: entry.timezone,
                             format: entry.format,
+                            kind: entry.kind,
                             path,
                         });
                     }
@@ -283,9 +316,9 @@ impl Batch {
     }
 }
 
-/// `<login>/<date>_<zone with / as ->.<ext>`, with path separators and leading dots in the
-/// login made harmless.
-pub fn output_name(agent: &str, date: NaiveDate, tz: Tz, format: Format) -> PathBuf {
+/// `<login>/<date>_<zone with / as ->.<ext>` (`….summary.<ext>` for a summary), with path
+/// separators and leading dots in the login made harmless.
+pub fn output_name(agent: &str, date: NaiveDate, tz: Tz, kind: Kind, format: Format) -> PathBuf {
     let mut login: String = agent
         .chars()
         .map(|c| {
@@ -299,12 +332,13 @@ pub fn output_name(agent: &str, date: NaiveDate, tz: Tz, format: Format) -> Path
     if login.starts_with('.') {
         login.insert(0, '_');
     }
-    let ext = match format {
-        Format::Csv => "csv",
-        Format::Json => "json",
+    let ext = format.extension();
+    let kind = match kind {
+        Kind::Audit => "",
+        Kind::Summary => ".summary",
     };
     PathBuf::from(login).join(format!(
-        "{}_{}.{ext}",
+        "{}_{}{kind}.{ext}",
         date.format("%Y-%m-%d"),
         tz.name().replace('/', "-")
     ))
@@ -317,6 +351,7 @@ pub struct Job {
     pub date: NaiveDate,
     pub timezone: Tz,
     pub format: Format,
+    pub kind: Kind,
     pub path: PathBuf,
 }
 
@@ -336,6 +371,11 @@ pub struct Outcome {
     pub agent: String,
     pub date: String,
     pub timezone: String,
+    /// `audit` or `summary`.
+    pub kind: &'static str,
+    /// Not in the manifest (the file's extension says it); decides the index page.
+    #[serde(skip)]
+    pub format: Format,
     pub status: Status,
     /// Why it was denied or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -453,6 +493,8 @@ fn outcome(
         agent: job.agent.clone(),
         date: job.date.format("%Y-%m-%d").to_string(),
         timezone: job.timezone.name().to_string(),
+        kind: job.kind.as_str(),
+        format: job.format,
         status,
         reason,
         warnings,
@@ -491,8 +533,9 @@ fn one(
         return failed(job, generation, "date out of range".to_string());
     };
     let catalog = &generation.classifier.catalog;
-    let report = report::build(agent, timeline, &ingested.classes, catalog, window);
-    let bytes = match report::render(&report, job.format, &generation.config.columns) {
+    let mut report = report::build(agent, timeline, &ingested.classes, catalog, window);
+    report.configuration = generation.hash.clone();
+    let bytes = match report::render(&report, job.kind, job.format, &generation.config.columns) {
         Ok(b) => b,
         Err(e) => return failed(job, generation, e.to_string()),
     };
@@ -513,7 +556,8 @@ fn one(
 }
 
 /// Writes `OUT_DIR/manifest.json`: every report of the batch with its status and the
-/// generation that produced it (CSV and JSON reports have no room for it themselves).
+/// generation that produced it (CSV and JSON reports have no room for it themselves); and,
+/// when any report is HTML, the page `OUT_DIR/index.html` that links them all.
 pub fn write_manifest(out_dir: &Path, hash: &str, outcomes: &[Outcome]) -> Result<(), Error> {
     #[derive(Serialize)]
     struct Manifest<'a> {
@@ -532,5 +576,64 @@ pub fn write_manifest(out_dir: &Path, hash: &str, outcomes: &[Outcome]) -> Resul
     })
     .map_err(|e| write_error(e.into()))?;
     bytes.push(b'\n');
-    report::save_atomically(&path, &bytes).map_err(write_error)
+    report::save_atomically(&path, &bytes).map_err(write_error)?;
+    if outcomes.iter().any(|o| o.format == Format::Html) {
+        write_index(out_dir, hash, outcomes)?;
+    }
+    Ok(())
+}
+
+/// Writes `OUT_DIR/index.html`: every report of the batch by agent, date, zone and kind,
+/// with its status and, when it was written, a link to it relative to the page.
+pub fn write_index(out_dir: &Path, hash: &str, outcomes: &[Outcome]) -> Result<(), Error> {
+    let path = out_dir.join("index.html");
+    let mut sorted: Vec<&Outcome> = outcomes.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.agent, &a.date, &a.timezone, a.kind, &a.file).cmp(&(
+            &b.agent,
+            &b.date,
+            &b.timezone,
+            b.kind,
+            &b.file,
+        ))
+    });
+    let items: Vec<report::html::IndexItem<'_>> = sorted
+        .iter()
+        .map(|o| {
+            let (status, href) = match o.status {
+                Status::Written => {
+                    let relative = Path::new(&o.file)
+                        .strip_prefix(out_dir)
+                        .unwrap_or(Path::new(&o.file));
+                    let href = relative
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    ("written", Some(href))
+                }
+                Status::Denied => ("denied", None),
+                Status::Failed => ("failed", None),
+            };
+            let note = match (&o.reason, o.warnings.len()) {
+                (Some(reason), _) => reason.clone(),
+                (None, 0) => String::new(),
+                (None, _) => o.warnings.join("; "),
+            };
+            report::html::IndexItem {
+                agent: &o.agent,
+                date: &o.date,
+                timezone: &o.timezone,
+                kind: o.kind,
+                status,
+                href,
+                note,
+            }
+        })
+        .collect();
+    let page = report::html::index(hash, &items);
+    report::save_atomically(&path, page.as_bytes()).map_err(|source| Error::Write {
+        path: path.display().to_string(),
+        source,
+    })
 }

@@ -28,7 +28,9 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  agent-audit report --events examples/events --agent jdoe \
 --date 2026-11-02 --timezone America/New_York\n  agent-audit report --events s3-export/2026/11 \
---agent jdoe --date 2026-11-02 --timezone Europe/London --format json --out jdoe.json\n\n\
+--agent jdoe --date 2026-11-02 --timezone Europe/London --format json --out jdoe.json\n  \
+agent-audit report --events examples/events --agent jdoe --date 2026-11-02 --timezone \
+America/New_York --format html --kind summary --out jdoe-summary.html\n\n\
 Exit status: 0 the report was written; 1 the report failed (unreadable input, agent not \
 found, a malformed record with --strict); 2 a usage or configuration error."
     )]
@@ -45,7 +47,7 @@ Exit status: 0 every file is valid and every test passes; 1 a test failed; 2 a f
     /// Produce every report a batch file describes (many agents, days and time zones), the
     /// events read once.
     #[command(
-        after_help = "Reports go to OUT_DIR/<login>/<date>_<zone with / as ->.<ext>, with OUT_DIR/manifest.json listing each report, its status and the configuration that produced it.
+        after_help = "Reports go to OUT_DIR/<login>/<date>_<zone with / as ->.<ext> (summaries to ….summary.<ext>), with OUT_DIR/manifest.json listing each report, its status and the configuration that produced it, and OUT_DIR/index.html linking them when the batch has HTML output.
 
 Exit status: 0 every report was written; 1 some report was denied or failed (the others are written); 2 a usage or configuration error."
     )]
@@ -114,6 +116,39 @@ pub enum Format {
     Csv,
     /// One JSON document with the rows and any warnings.
     Json,
+    /// One self-contained HTML page: a timeline of the day and the table (no network).
+    Html,
+}
+
+impl Format {
+    /// The file extension of a report in this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// What a report says about the agent's day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// The activity audit: one row per status period, with start, end, duration and flags.
+    #[default]
+    Audit,
+    /// Time in each status, with productive, non-productive, online and after contact work
+    /// totals, computed from the audit's rows.
+    Summary,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Audit => "audit",
+            Kind::Summary => "summary",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +176,10 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
+
+    /// Report kind: the audit's rows, or the time-in-status summary of the same rows.
+    #[arg(long, value_enum, default_value_t = Kind::Audit)]
+    pub kind: Kind,
 
     /// Write the report to this file (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]

@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
+use serde_json::value::RawValue;
 
 /// A JSON string that borrows from the input when it can.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
@@ -75,7 +76,7 @@ pub struct RawSnapshot<'a> {
     #[serde(rename = "NextAgentStatus", borrow, default)]
     pub next_status: Option<RawStatus<'a>>,
     #[serde(rename = "Configuration", borrow, default)]
-    pub configuration: Option<RawConfiguration<'a>>,
+    pub configuration: Option<Conf<'a>>,
     #[serde(rename = "Contacts", borrow, default)]
     pub contacts: Option<Vec<RawContact<'a>>>,
 }
@@ -84,6 +85,52 @@ impl RawSnapshot<'_> {
     pub fn contacts(&self) -> &[RawContact<'_>] {
         self.contacts.as_deref().unwrap_or(&[])
     }
+}
+
+/// `Configuration`, kept as raw JSON when read from an event. It is two thirds of every
+/// event and rarely changes, so it is parsed only where needed ([`Conf::parse`]), and the
+/// reader compares raw bytes to skip parsing repeats.
+#[derive(Debug)]
+pub enum Conf<'a> {
+    Raw(&'a RawValue),
+    /// The object's bytes, cut out of the record before parsing ([`crate::input::scan`]).
+    Bytes(&'a [u8]),
+    Parsed(Box<RawConfiguration<'a>>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Conf<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'a RawValue>::deserialize(deserializer).map(Conf::Raw)
+    }
+}
+
+impl<'a> Conf<'a> {
+    /// The configuration's fields. A raw `null` or a configuration of the wrong shape is an
+    /// error naming what was wrong.
+    pub fn parse(&self) -> Result<std::borrow::Cow<'_, RawConfiguration<'a>>, String> {
+        match self {
+            Conf::Parsed(c) => Ok(std::borrow::Cow::Borrowed(&**c)),
+            Conf::Raw(raw) => parse_configuration(raw.get().as_bytes()),
+            Conf::Bytes(bytes) => parse_configuration(bytes),
+        }
+    }
+
+    /// The raw bytes, when read from an event.
+    pub fn raw_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Conf::Raw(raw) => Some(raw.get().as_bytes()),
+            Conf::Bytes(bytes) => Some(bytes),
+            Conf::Parsed(_) => None,
+        }
+    }
+}
+
+fn parse_configuration<'a, 'c>(
+    bytes: &'a [u8],
+) -> Result<std::borrow::Cow<'c, RawConfiguration<'a>>, String> {
+    serde_json::from_slice::<Option<RawConfiguration<'a>>>(bytes)
+        .map_err(|e| format!("malformed `Configuration`: {e}"))
+        .map(|c| std::borrow::Cow::Owned(c.unwrap_or_default()))
 }
 
 /// `AgentStatus` or `NextAgentStatus`.
@@ -99,7 +146,7 @@ pub struct RawStatus<'a> {
     pub kind: Option<Str<'a>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct RawConfiguration<'a> {
     #[serde(rename = "Username", borrow, default)]
     pub username: Option<Str<'a>>,
@@ -114,7 +161,7 @@ pub struct RawConfiguration<'a> {
 }
 
 /// `AgentHierarchyGroups`: up to five levels, top first.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct RawHierarchy<'a> {
     #[serde(rename = "Level1", borrow, default)]
     pub level1: Option<RawNamed<'a>>,
@@ -144,7 +191,7 @@ impl RawHierarchy<'_> {
 }
 
 /// Any `{ARN, Name}` object: hierarchy groups, routing profiles, queues.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct RawNamed<'a> {
     #[serde(rename = "ARN", borrow, default)]
     pub arn: Option<Str<'a>>,

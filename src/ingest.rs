@@ -12,10 +12,12 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::num::NonZeroU32;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::catalog::{Classification, Classifier, LabelSource};
-use crate::event::{EventKind, RawConfiguration, RawEvent, StatusType, Str};
+use crate::event::{Conf, EventKind, RawConfiguration, RawEvent, StatusType, Str};
 use crate::input::framing::{self, Flow, Outcome, Position};
+use crate::input::scan::{self, Extent};
 use crate::input::{self, InputError, Source};
 use crate::script::ScriptError;
 use crate::time::Timestamp;
@@ -25,6 +27,11 @@ use crate::time::Timestamp;
 pub struct IngestOptions {
     /// Fail on the first malformed record instead of skipping it.
     pub strict: bool,
+    /// Parse only records that contain one of these byte strings (for example an agent's
+    /// quoted login or ARN); pass over the others unparsed.
+    pub only_containing: Vec<Vec<u8>>,
+    /// Size of the pieces large files of JSON lines are read in (0: the default, 64 MiB).
+    pub piece_size: u64,
 }
 
 /// A record or region of a source that was skipped.
@@ -81,9 +88,9 @@ pub enum ClassSource {
 #[derive(Debug)]
 pub struct Classes {
     strings: Vec<Box<str>>,
-    string_index: HashMap<Box<str>, Sym>,
+    string_index: FxHashMap<Box<str>, Sym>,
     classes: Vec<Class>,
-    class_index: HashMap<Class, ClassId>,
+    class_index: FxHashMap<Class, ClassId>,
     before_login: Result<Option<ClassId>, ScriptError>,
 }
 
@@ -91,9 +98,9 @@ impl Default for Classes {
     fn default() -> Self {
         Classes {
             strings: Vec::new(),
-            string_index: HashMap::new(),
+            string_index: FxHashMap::default(),
             classes: Vec::new(),
-            class_index: HashMap::new(),
+            class_index: FxHashMap::default(),
             before_login: Ok(None),
         }
     }
@@ -224,7 +231,8 @@ impl Classes {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventRecord {
     pub at: Timestamp,
-    /// Input order: source index in the high bits, record index in the low 40.
+    /// Input order: source index in the high 24 bits, then the piece of a large file in 12
+    /// bits, then the record within it in 28 (see `input::pieces`).
     pub seq: u64,
     /// `EventId` as 128 bits (exact for UUIDs); a missing id gets a unique value.
     pub id: [u64; 2],
@@ -301,6 +309,8 @@ pub struct Agent {
     pub profile: AgentProfile,
     /// When the profile was last seen, and in which record.
     profile_at: Option<(Timestamp, u64)>,
+    /// The raw `Configuration` the profile was read from.
+    config_raw: Vec<u8>,
     pub events: Vec<EventRecord>,
     /// The first script failure while classifying one of this agent's events: every report
     /// of this agent fails with it (other agents' reports are unaffected).
@@ -310,6 +320,8 @@ pub struct Agent {
 /// Counts for a whole read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IngestStats {
+    /// Line breaks read.
+    pub lines: u64,
     pub sources: u64,
     pub bytes: u64,
     pub records: u64,
@@ -320,7 +332,7 @@ pub struct IngestStats {
 #[derive(Debug, Default)]
 pub struct Ingested {
     pub agents: Vec<Agent>,
-    by_arn: HashMap<Box<str>, usize>,
+    by_arn: FxHashMap<Box<str>, usize>,
     pub classes: Classes,
     /// Skipped records and regions, in input order.
     pub problems: Vec<InputProblem>,
@@ -390,6 +402,7 @@ impl Ingested {
             arn: arn.to_string(),
             profile: AgentProfile::default(),
             profile_at: None,
+            config_raw: Vec::new(),
             events: Vec::new(),
             failure: None,
         });
@@ -434,7 +447,7 @@ impl Ingested {
                 .current
                 .iter()
                 .chain(&ev.previous)
-                .find_map(|s| s.configuration.as_ref()?.username.as_ref())
+                .find_map(|s| s.configuration.as_ref()?.parse().ok()?.username.clone())
                 .map(|u| format!("agent `{}`", u.as_str()))
                 .unwrap_or_else(|| format!("agent `{arn}`"));
             let id = ev.event_id.as_ref().map(Str::as_str).unwrap_or("(none)");
@@ -450,10 +463,21 @@ impl Ingested {
         if let Some(config) = config
             && agent.profile_at.is_none_or(|p| (at, seq) >= p)
         {
-            agent.profile_at = Some((at, seq));
-            if !agent.profile.same_as(config) {
-                agent.profile = AgentProfile::from_raw(config);
+            // Most events repeat the agent's configuration byte for byte: parse only news.
+            let repeat = config
+                .raw_bytes()
+                .is_some_and(|b| b == agent.config_raw.as_slice());
+            if !repeat {
+                let parsed = config.parse()?;
+                if !agent.profile.same_as(&parsed) {
+                    agent.profile = AgentProfile::from_raw(&parsed);
+                }
+                agent.config_raw.clear();
+                agent
+                    .config_raw
+                    .extend_from_slice(config.raw_bytes().unwrap_or_default());
             }
+            agent.profile_at = Some((at, seq));
         }
         let kind = EventKind::parse(ev.event_type.as_ref().map(Str::as_str));
         agent.events.push(EventRecord {
@@ -497,6 +521,7 @@ impl Ingested {
             {
                 target.profile_at = Some(at);
                 target.profile = agent.profile;
+                target.config_raw = agent.config_raw;
             }
         }
         self.problems.extend(other.problems);
@@ -515,14 +540,46 @@ pub fn ingest(
     classifier: &Classifier,
     options: &IngestOptions,
 ) -> Result<Ingested, IngestError> {
-    let batches: Vec<Result<Ingested, InputError>> = sources
+    let size = if options.piece_size == 0 {
+        PIECE_SIZE
+    } else {
+        options.piece_size
+    };
+    let pieces = input::pieces(sources, size)?;
+    let batches: Vec<Result<Ingested, InputError>> = pieces
         .par_iter()
-        .enumerate()
-        .map(|(i, source)| read_source(i as u64, source, classifier, options))
+        .map(|piece| {
+            let source = &sources[piece.source];
+            let reader = input::open_piece(source, piece)?;
+            let base = ((piece.source as u64) << 40) | (piece.chunk << 28);
+            Ok(read_batch(
+                base,
+                &source.display(),
+                reader,
+                classifier,
+                options,
+            ))
+        })
         .collect();
     let mut all = Ingested::default();
-    for batch in batches {
-        let batch = batch?;
+    // Positions in a piece count from the piece's start: make them count from the file's.
+    let (mut lines_before, mut current) = (0u64, usize::MAX);
+    for (piece, batch) in pieces.iter().zip(batches) {
+        let mut batch = batch?;
+        if piece.source != current {
+            (lines_before, current) = (0, piece.source);
+        }
+        if let Some(range) = &piece.range {
+            for p in &mut batch.problems {
+                p.at.line += lines_before;
+                p.at.offset += range.start;
+            }
+            lines_before += batch.stats.lines;
+            if piece.chunk > 0 {
+                batch.notes.clear();
+                batch.stats.sources = 0;
+            }
+        }
         if options.strict
             && let Some(p) = batch.problems.first()
         {
@@ -536,6 +593,9 @@ pub fn ingest(
     Ok(all)
 }
 
+/// Large files of JSON lines are read in pieces of about this size, one per core at a time.
+const PIECE_SIZE: u64 = 64 << 20;
+
 /// Reads one source into its own table; `index` is its place in input order.
 pub fn read_source(
     index: u64,
@@ -545,7 +605,7 @@ pub fn read_source(
 ) -> Result<Ingested, InputError> {
     let reader = input::open(source)?;
     Ok(read_batch(
-        index,
+        index << 40,
         &source.display(),
         reader,
         classifier,
@@ -561,16 +621,17 @@ pub fn read_stream<R: std::io::Read>(
     classifier: &Classifier,
     options: &IngestOptions,
 ) -> Ingested {
-    let mut all = read_batch(index, name, reader, classifier, options);
+    let mut all = read_batch(index << 40, name, reader, classifier, options);
     if all.needs_before_login {
         all.classes.classify_before_login(classifier);
     }
     all
 }
 
-/// Reads one stream into its own table, to be merged with others.
+/// Reads one stream into its own table, to be merged with others; record numbers start
+/// after `base` (see [`EventRecord::seq`]).
 fn read_batch<R: std::io::Read>(
-    index: u64,
+    base: u64,
     name: &str,
     reader: R,
     classifier: &Classifier,
@@ -578,24 +639,60 @@ fn read_batch<R: std::io::Read>(
 ) -> Ingested {
     let mut batch = Ingested::default();
     let mut problems = Vec::new();
-    let mut record = 0u64;
-    let base = index << 40;
+    let mut record_index = 0u64;
+    let mut spans = Vec::new();
+    let mut scratch = Vec::new();
+    let finders: Vec<memchr::memmem::Finder<'_>> = options
+        .only_containing
+        .iter()
+        .map(memchr::memmem::Finder::new)
+        .collect();
     let stats = framing::read_records(
         reader,
         |bytes| {
-            let mut stream =
-                serde_json::Deserializer::from_slice(bytes).into_iter::<RawEvent<'_>>();
-            match stream.next() {
-                Some(Ok(ev)) => {
-                    let used = stream.byte_offset();
-                    record += 1;
-                    match batch.add(classifier, &ev, base | record) {
-                        Ok(()) => Outcome::Accepted(used),
-                        Err(why) => Outcome::Rejected(used, why),
-                    }
+            spans.clear();
+            let end = match scan::object(bytes, b"Configuration", 2, &mut spans) {
+                Extent::Incomplete => return Outcome::Incomplete,
+                Extent::NotObject => return parse_any(bytes),
+                Extent::Complete(end) => end,
+            };
+            let record = &bytes[..end];
+            if !finders.is_empty() && !finders.iter().any(|f| f.find(record).is_some()) {
+                return Outcome::Skipped(end);
+            }
+            // Parse the record without its configurations (each replaced by its index),
+            // then point each snapshot at its configuration's bytes.
+            let parsed = if spans.is_empty() {
+                serde_json::from_slice::<RawEvent<'_>>(record)
+            } else {
+                scan::replace_spans(record, &spans, &mut scratch);
+                serde_json::from_slice::<RawEvent<'_>>(&scratch)
+            };
+            let Ok(mut ev) = parsed else {
+                // Let the original bytes explain what is wrong, at the right place.
+                return match serde_json::from_slice::<RawEvent<'_>>(record) {
+                    Err(e) => Outcome::Invalid(e),
+                    Ok(_) => Outcome::Rejected(
+                        end,
+                        "malformed record: unreadable `Configuration`".to_string(),
+                    ),
+                };
+            };
+            for snap in [ev.current.as_mut(), ev.previous.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(Conf::Raw(placeholder)) = &snap.configuration
+                    && let Ok(n) = placeholder.get().parse::<usize>()
+                    && let Some(span) = spans.get(n)
+                {
+                    snap.configuration = Some(Conf::Bytes(&record[span.clone()]));
                 }
-                Some(Err(e)) => Outcome::Invalid(e),
-                None => Outcome::Accepted(bytes.len()),
+            }
+            record_index += 1;
+            match batch.add(classifier, &ev, base | record_index) {
+                Ok(()) => Outcome::Accepted(end),
+                Err(why) => Outcome::Rejected(end, why),
             }
         },
         |p| {
@@ -613,7 +710,7 @@ fn read_batch<R: std::io::Read>(
     );
     if stats.bytes == 0 && problems.is_empty() {
         batch.notes.push(format!("{name}: empty file, no events"));
-    } else if stats.records == 0 && problems.is_empty() {
+    } else if stats.records == 0 && stats.skipped == 0 && problems.is_empty() {
         batch.notes.push(format!("{name}: no events in file"));
     }
     batch.stats = IngestStats {
@@ -621,9 +718,23 @@ fn read_batch<R: std::io::Read>(
         bytes: stats.bytes,
         records: batch.agents.iter().map(|a| a.events.len() as u64).sum(),
         problems: problems.len() as u64,
+        lines: stats.lines,
     };
     batch.problems = problems;
     batch
+}
+
+/// A value that is not an object (or not JSON): serde says what it is.
+fn parse_any(bytes: &[u8]) -> Outcome {
+    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<RawEvent<'_>>();
+    match stream.next() {
+        Some(Ok(_)) => Outcome::Rejected(
+            stream.byte_offset(),
+            "malformed record: not an event".to_string(),
+        ),
+        Some(Err(e)) => Outcome::Invalid(e),
+        None => Outcome::Accepted(bytes.len()),
+    }
 }
 
 /// `EventId` as a 128-bit key: the UUID's own bits when it is one, else a 128-bit hash.

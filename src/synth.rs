@@ -1554,13 +1554,8 @@ mod tests {
             let kind = event.event_type.as_ref().unwrap().as_str().to_owned();
             assert_eq!(event.previous.is_none(), kind == "LOGIN");
             let current = event.current.as_ref().unwrap();
-            let login = current
-                .configuration
-                .as_ref()
-                .unwrap()
-                .username
-                .as_ref()
-                .unwrap();
+            let configuration = current.configuration.as_ref().unwrap().parse().unwrap();
+            let login = configuration.username.as_ref().unwrap();
             let number: usize = login
                 .as_str()
                 .strip_prefix("agent")

@@ -18,10 +18,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     let window = Window::local_day(args.date, args.timezone)
         .ok_or_else(|| Error::Usage(format!("date `{}` is out of range", args.date)))?;
     let sources = input::expand(&args.events).map_err(IngestError::from)?;
-    let options = IngestOptions {
-        strict: args.strict,
-    };
-    let ingested = ingest(&sources, &generation.classifier, &options)?;
+    let ingested = read_for_agent(&sources, &generation, &args.agent, args.strict)?;
     super::print_input_problems(&ingested);
 
     let agent = ingested.find_agent(&args.agent)?;
@@ -33,8 +30,9 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
 
     let catalog = &generation.classifier.catalog;
     let stale_after = generation.config.stale_after_ms;
-    let report = audit(&ingested, catalog, &args.agent, window, stale_after)?;
-    let rendered = report::render(&report, args.format, &generation.config.columns);
+    let mut report = audit(&ingested, catalog, &args.agent, window, stale_after)?;
+    report.configuration = generation.hash.clone();
+    let rendered = report::render(&report, args.kind, args.format, &generation.config.columns);
     let out_name = args
         .out
         .as_ref()
@@ -59,6 +57,51 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         eprintln!("warning: {w}");
     }
     Ok(())
+}
+
+/// Reads what one agent's report needs. Two quick passes find the agent's ARN (records that
+/// mention its quoted login) and then parse only the records that mention that ARN; every
+/// other agent's records are passed over unparsed. When the login is not found that way
+/// (or cannot be searched for literally), everything is read, so the error can name the
+/// closest logins.
+pub fn read_for_agent(
+    sources: &[input::Source],
+    generation: &Generation,
+    agent: &str,
+    strict: bool,
+) -> Result<Ingested, Error> {
+    let classifier = &generation.classifier;
+    let quoted = |s: &str| format!("\"{s}\"").into_bytes();
+    // Standard input cannot be read twice.
+    let rereadable = sources.iter().all(|s| matches!(s, input::Source::File(_)));
+    let literal = rereadable && !agent.is_empty() && !agent.contains(['"', '\\']) && agent.is_ascii();
+    let options = |only_containing| IngestOptions {
+        strict,
+        only_containing,
+        ..IngestOptions::default()
+    };
+    if literal {
+        let arns: Vec<Vec<u8>> = if agent.starts_with("arn:") {
+            vec![quoted(agent)]
+        } else {
+            // Finding the ARN needs no status script: the rules alone classify this pass.
+            let rules = crate::catalog::Classifier::rules_only(classifier.catalog.clone());
+            let first = ingest(sources, &rules, &options(vec![quoted(agent)]))?;
+            first
+                .agents
+                .iter()
+                .filter(|a| a.profile.login == agent)
+                .map(|a| quoted(&a.arn))
+                .collect()
+        };
+        if !arns.is_empty() {
+            let found = ingest(sources, classifier, &options(arns))?;
+            if found.find_agent(agent).is_ok() {
+                return Ok(found);
+            }
+        }
+    }
+    Ok(ingest(sources, classifier, &options(Vec::new()))?)
 }
 
 /// The report of the agent whose login (or ARN) is `agent`, for `window`.

@@ -38,6 +38,10 @@ pub enum Outcome {
     Rejected(usize, String),
     /// The bytes are not a complete JSON value (serde's error, relative to the slice).
     Invalid(serde_json::Error),
+    /// The record continues past the bytes given: read more and ask again.
+    Incomplete,
+    /// The record (this many bytes) was passed over on purpose (another agent's).
+    Skipped(usize),
 }
 
 /// Whether the reader goes on after a problem.
@@ -51,6 +55,10 @@ pub enum Flow {
 pub struct FrameStats {
     pub bytes: u64,
     pub records: u64,
+    /// Records passed over unparsed (see [`Outcome::Skipped`]).
+    pub skipped: u64,
+    /// Line breaks read.
+    pub lines: u64,
     pub problems: u64,
     /// The reader stopped early because `on_problem` said so.
     pub stopped: bool,
@@ -128,6 +136,8 @@ where
             let message = format!("stopped reading: {e} (the records before this point were kept)");
             self.problem(Problem { at, message });
         }
+        self.count_lines_to(self.base + self.end as u64);
+        self.stats.lines = self.lines;
         self.stats
     }
 
@@ -177,6 +187,39 @@ where
                 }
                 Outcome::Invalid(e) if e.is_eof() && !self.eof => {
                     self.need_more()?;
+                    Flow::Continue
+                }
+                Outcome::Incomplete if !self.eof => {
+                    self.need_more()?;
+                    Flow::Continue
+                }
+                Outcome::Incomplete => {
+                    // The scan ran out of input: let serde say what is wrong.
+                    let slice = &self.buf[self.start..self.end];
+                    let mut values =
+                        serde_json::Deserializer::from_slice(slice).into_iter::<IgnoredAny>();
+                    match values.next() {
+                        Some(Err(e)) => self.begin_broken(&e),
+                        _ => {
+                            let at = self.position(self.start);
+                            self.broken.get_or_insert(Problem {
+                                at,
+                                message: "malformed record: truncated at end of input".to_string(),
+                            });
+                        }
+                    }
+                    self.start += 1;
+                    Flow::Continue
+                }
+                Outcome::Skipped(_) if self.broken.is_some() => {
+                    // Inside a broken region, an unwanted object may be a fragment of the
+                    // broken record: keep looking for a record that is taken.
+                    self.start += 1;
+                    Flow::Continue
+                }
+                Outcome::Skipped(n) => {
+                    self.stats.skipped += 1;
+                    self.start += n;
                     Flow::Continue
                 }
                 Outcome::Invalid(e) if e.is_data() => self.data_error(e)?,

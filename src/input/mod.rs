@@ -6,9 +6,11 @@
 //! record means is not this module's concern: see `ingest`.
 
 pub mod framing;
+pub mod scan;
 
 use std::fs::File;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
@@ -125,4 +127,121 @@ fn sniff<R: Read + Send + 'static>(mut reader: R) -> io::Result<Box<dyn Read + S
     } else {
         Ok(Box::new(whole))
     }
+}
+
+/// A part of the input read on its own: a whole source, or a byte range of an
+/// uncompressed file of JSON lines that starts at the beginning of a line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Piece {
+    /// Index into the sources.
+    pub source: usize,
+    /// Index of the piece within its source.
+    pub chunk: u64,
+    /// `None`: the whole source.
+    pub range: Option<Range<u64>>,
+}
+
+/// Cuts large uncompressed files of JSON lines into pieces of about `size` bytes that
+/// start at line starts, so that one big file is read on every core. A newline never
+/// occurs inside a JSON string, so a line break followed by `{` in such a file always
+/// starts a record. Everything else (gzip, concatenated objects, arrays, small files,
+/// standard input) is one piece.
+pub fn pieces(sources: &[Source], size: u64) -> Result<Vec<Piece>, InputError> {
+    let mut out = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        let whole = Piece {
+            source: i,
+            chunk: 0,
+            range: None,
+        };
+        let Source::File(path) = source else {
+            out.push(whole);
+            continue;
+        };
+        let unreadable = |e| InputError::Unreadable {
+            path: source.display(),
+            source: e,
+        };
+        let len = std::fs::metadata(path).map_err(unreadable)?.len();
+        if len < 2 * size || !is_json_lines(path).map_err(unreadable)? {
+            out.push(whole);
+            continue;
+        }
+        let mut starts = vec![0u64];
+        for k in 1..len.div_ceil(size) {
+            if let Some(at) = next_line_start(path, k * size).map_err(unreadable)?
+                && at > *starts.last().unwrap_or(&0)
+                && at < len
+            {
+                starts.push(at);
+            }
+        }
+        for (chunk, w) in starts.iter().enumerate() {
+            let end = starts.get(chunk + 1).copied().unwrap_or(len);
+            out.push(Piece {
+                source: i,
+                chunk: chunk as u64,
+                range: Some(*w..end),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a file starts with an object that ends at a line break followed by another
+/// object (and is not gzip).
+fn is_json_lines(path: &Path) -> io::Result<bool> {
+    let mut head = vec![0u8; 1 << 20];
+    let n = read_up_to(&mut File::open(path)?, &mut head)?;
+    let head = &head[..n];
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(false);
+    }
+    let mut spans = Vec::new();
+    match scan::object(head.trim_ascii_start(), b"", 0, &mut spans) {
+        scan::Extent::Complete(end) => {
+            let offset = head.len() - head.trim_ascii_start().len();
+            let rest = &head[offset + end..];
+            let rest = rest.strip_prefix(b"\r").unwrap_or(rest);
+            Ok(rest.starts_with(b"\n{"))
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The first offset at or after `from` that follows a line break and holds `{`.
+fn next_line_start(path: &Path, from: u64) -> io::Result<Option<u64>> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(from.saturating_sub(1)))?;
+    let mut window = vec![0u8; 4 << 20];
+    let n = read_up_to(&mut file, &mut window)?;
+    Ok(memchr::memmem::find(&window[..n], b"\n{").map(|i| from.saturating_sub(1) + i as u64 + 1))
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Opens a piece: the whole source as [`open`] does, or the piece's byte range.
+pub fn open_piece(source: &Source, piece: &Piece) -> Result<Box<dyn Read + Send>, InputError> {
+    let (Some(range), Source::File(path)) = (&piece.range, source) else {
+        return open(source);
+    };
+    let unreadable = |e| InputError::Unreadable {
+        path: source.display(),
+        source: e,
+    };
+    let mut file = File::open(path).map_err(unreadable)?;
+    file.seek(SeekFrom::Start(range.start))
+        .map_err(unreadable)?;
+    Ok(Box::new(file.take(range.end - range.start)))
 }

@@ -83,7 +83,9 @@ impl Column {
         }
     }
 
-    fn value(self, report: &Report, row: &Row) -> String {
+    /// The cell of this column for `row`, as the CSV prints it (the HTML table shows the
+    /// same text).
+    pub fn value(self, report: &Report, row: &Row) -> String {
         let tz = report.window.tz;
         match self {
             Column::AgentLogin => report.agent.login.clone(),

@@ -1,16 +1,20 @@
 //! Segments → one agent's rows for one local day, and the rendered report.
 //!
 //! A day's rows are the agent's segments clipped to the day's window (SPEC §3.5), flagged
-//! `continued`, `truncated`, `open` and `gap`. Rendering lives in one module per format;
-//! all of them read the same [`Report`], so the formats cannot disagree.
+//! `continued`, `truncated`, `open` and `gap`. Rendering lives in one module per format
+//! (`csv`, `json`, `html`) and the time-in-status summary in `summary`; all of them read the
+//! same [`Report`], so the formats and kinds cannot disagree. [`render`] is the one dispatch.
 
 pub mod csv;
+pub mod html;
 pub mod json;
+pub mod summary;
 
 use std::io::{self, Write};
 use std::path::Path;
 
 use crate::catalog::Catalog;
+use crate::cli::{Format, Kind};
 use crate::ingest::{Agent, AgentProfile, Classes};
 use crate::reduce::Timeline;
 use crate::time::{Timestamp, Window};
@@ -62,12 +66,28 @@ pub struct Row {
     pub flags: Flags,
     /// Channel and contact id when a contact decided the status.
     pub contact: Option<(String, String)>,
+    /// The label comes from an OFFLINE-type status (the agent was not logged in).
+    pub offline: bool,
 }
 
 impl Row {
     pub fn duration_ms(&self) -> i64 {
         self.end.0 - self.start.0
     }
+}
+
+/// What the catalogue says about one label shown in a report: how to draw it and how to
+/// count it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusInfo {
+    pub label: String,
+    /// Whether the catalogue defines the label (else it is an undefined custom status).
+    pub defined: bool,
+    /// `#rrggbb` from the definition.
+    pub color: Option<String>,
+    /// The definition's `productive` attribute; `None`: unclassified.
+    pub productive: Option<bool>,
+    pub display_order: Option<u8>,
 }
 
 /// One agent, one local day.
@@ -78,6 +98,19 @@ pub struct Report {
     pub window: Window,
     pub rows: Vec<Row>,
     pub warnings: Vec<String>,
+    /// Every label of `rows` once, ordered by the definitions' `display_order` (labels
+    /// without one last), then by first appearance in the day.
+    pub statuses: Vec<StatusInfo>,
+    /// The content hash of the configuration that produced the report (`Generation::hash`);
+    /// empty when not known.
+    pub configuration: String,
+}
+
+impl Report {
+    /// What the catalogue says about `label`, when the report shows it.
+    pub fn status(&self, label: &str) -> Option<&StatusInfo> {
+        self.statuses.iter().find(|s| s.label == label)
+    }
 }
 
 /// The timeline's rows inside `window`, in time order.
@@ -120,6 +153,7 @@ pub fn rows(timeline: &Timeline, classes: &Classes, window: &Window) -> Vec<Row>
             contact: classes
                 .contact(segment.class)
                 .map(|(channel, id)| (channel.to_string(), id.to_string())),
+            offline: classes.is_offline(segment.class),
         });
     }
     rows
@@ -137,18 +171,31 @@ pub fn build(
     let mut warnings = Vec::new();
 
     let mut undefined: Vec<&str> = Vec::new();
+    let mut statuses: Vec<StatusInfo> = Vec::new();
     for segment in &timeline.segments {
         let label = classes.label(segment.class);
         let shown = rows.iter().any(|r| r.status == label);
-        if shown
-            && catalog
-                .definition(label, classes.status_type(segment.class))
-                .is_none()
-            && !undefined.contains(&label)
-        {
+        if !shown {
+            continue;
+        }
+        let definition = catalog.definition(label, classes.status_type(segment.class));
+        if definition.is_none() && !undefined.contains(&label) {
             undefined.push(label);
         }
+        if !statuses.iter().any(|s| s.label == label) {
+            statuses.push(StatusInfo {
+                label: label.to_string(),
+                defined: definition.is_some(),
+                color: definition.and_then(|d| d.color.clone()),
+                productive: definition.and_then(|d| d.productive),
+                display_order: definition.and_then(|d| d.display_order),
+            });
+        }
     }
+    // Display order first, then first appearance in the day (the sort is stable).
+    let first_row = |label: &str| rows.iter().position(|r| r.status == label);
+    statuses.sort_by_key(|s| first_row(&s.label));
+    statuses.sort_by_key(|s| s.display_order.map_or(u16::MAX, u16::from));
     if !undefined.is_empty() {
         warnings.push(format!(
             "undefined custom status: {} (no definition in the `{}` catalogue)",
@@ -175,19 +222,34 @@ pub fn build(
         window,
         rows,
         warnings,
+        statuses,
+        configuration: String::new(),
     }
 }
 
-/// The report in `format`, as bytes.
+/// The report of `kind` in `format`, as bytes: the one place every output is chosen.
+/// `columns` are the audit's CSV columns (also the HTML table's); a summary has its own.
 pub fn render(
     report: &Report,
-    format: crate::cli::Format,
+    kind: Kind,
+    format: Format,
     columns: &[csv::ColumnSpec],
 ) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    match format {
-        crate::cli::Format::Csv => csv::write(report, columns, &mut bytes)?,
-        crate::cli::Format::Json => json::write(report, &mut bytes)?,
+    match kind {
+        Kind::Audit => match format {
+            Format::Csv => csv::write(report, columns, &mut bytes)?,
+            Format::Json => json::write(report, &mut bytes)?,
+            Format::Html => html::write(report, columns, &mut bytes)?,
+        },
+        Kind::Summary => {
+            let summary = summary::compute(report);
+            match format {
+                Format::Csv => summary::write_csv(&summary, &mut bytes)?,
+                Format::Json => summary::write_json(&summary, &mut bytes)?,
+                Format::Html => summary::write_html(&summary, report, &mut bytes)?,
+            }
+        }
     }
     Ok(bytes)
 }

@@ -380,27 +380,29 @@ impl Hooks {
         }
         let scripts = &self.set.scripts;
         self.set.with_instances(|instances| {
-            let mut plain: Option<Tree<'_>> = None;
-            let mut timed: Option<Tree<'_>> = None;
+            // Parsed at most once per event, and only when some hook is actually called.
+            let mut configuration: Option<
+                Option<std::borrow::Cow<'_, crate::event::RawConfiguration<'_>>>,
+            > = None;
+            let key = snap.key();
             for (script, inst) in scripts.iter().zip(instances.iter_mut()) {
-                let label = if script.with_times {
-                    let tree = timed.get_or_insert_with(|| snap.tree(true));
-                    inst.instance.classify(tree)?
-                } else {
-                    let tree = plain.get_or_insert_with(|| snap.tree(false));
-                    let key = tree.fingerprint();
-                    match inst.cache.get(&key) {
-                        Some(hit) => hit.clone(),
-                        None => {
-                            let label = inst.instance.classify(tree)?;
-                            if inst.cache.len() >= CACHE_CAPACITY {
-                                inst.cache.clear();
-                            }
-                            inst.cache.insert(key, label.clone());
-                            label
-                        }
+                if !script.with_times
+                    && let Some(hit) = inst.cache.get(&key)
+                {
+                    if hit.is_some() {
+                        return Ok(hit.clone());
                     }
-                };
+                    continue;
+                }
+                let parsed = configuration.get_or_insert_with(|| snap.configuration());
+                let tree = snap.tree(script.with_times, parsed.as_deref());
+                let label = inst.instance.classify(&tree)?;
+                if !script.with_times {
+                    if inst.cache.len() >= CACHE_CAPACITY {
+                        inst.cache.clear();
+                    }
+                    inst.cache.insert(key, label.clone());
+                }
                 if label.is_some() {
                     return Ok(label);
                 }

@@ -15,7 +15,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use serde::Deserialize;
 
 use crate::event::{
-    RawConfiguration, RawContact, RawHierarchy, RawNamed, RawSnapshot, RawStatus, StatusType, Str,
+    Conf, RawConfiguration, RawContact, RawHierarchy, RawNamed, RawSnapshot, RawStatus, StatusType,
+    Str,
 };
 
 /// One snapshot with the event it belongs to.
@@ -55,9 +56,78 @@ pub fn needs_times(source: &str) -> bool {
         .any(|w| source.contains(w))
 }
 
-impl<'s> Snap<'s, '_> {
-    /// The tree the hook sees.
-    pub fn tree(&self, with_times: bool) -> Tree<'s> {
+impl<'s, 'a> Snap<'s, 'a> {
+    /// The snapshot's configuration, parsed (a configuration that does not parse is as if
+    /// there were none).
+    pub fn configuration(&self) -> Option<std::borrow::Cow<'s, RawConfiguration<'a>>> {
+        self.snapshot.configuration.as_ref()?.parse().ok()
+    }
+
+    /// A 128-bit key of everything [`Snap::tree`] shows without times, computed without
+    /// parsing the configuration (its raw bytes are hashed instead): the cache key.
+    pub fn key(&self) -> u128 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        let mut field = |s: Option<&str>| match s {
+            Some(s) => {
+                h.update(&(s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+            None => h.update(&[0xff; 8]),
+        };
+        let snap = self.snapshot;
+        fn name<'x>(v: &'x Option<Str<'_>>) -> Option<&'x str> {
+            v.as_ref().map(Str::as_str)
+        }
+        match &snap.status {
+            Some(s) => {
+                field(name(&s.name));
+                field(Some(StatusType::of(s).as_str()));
+            }
+            None => {
+                field(None);
+                field(None);
+            }
+        }
+        field(snap.next_status.as_ref().and_then(|n| name(&n.name)));
+        for c in snap.contacts() {
+            field(name(&c.id));
+            field(Some(c.channel()));
+            field(name(&c.state));
+            field(name(&c.initiation_method));
+            field(Some(if c.connected() { "1" } else { "0" }));
+            field(c.queue.as_ref().and_then(|q| name(&q.name)));
+        }
+        field(Some("configuration"));
+        match &snap.configuration {
+            Some(conf) => match conf.raw_bytes() {
+                Some(bytes) => h.update(bytes),
+                // A hand-built configuration (tests): its fields.
+                None => {
+                    if let Ok(c) = conf.parse() {
+                        field(name(&c.username));
+                        field(name(&c.first_name));
+                        field(name(&c.last_name));
+                        for l in c.hierarchy.iter().flat_map(RawHierarchy::levels) {
+                            field(name(&l.name));
+                        }
+                        field(c.routing_profile.as_ref().and_then(|r| name(&r.name)));
+                    }
+                }
+            },
+            None => h.update(b"none"),
+        }
+        h.digest128()
+    }
+
+    /// The tree the hook sees, with the configuration given parsed.
+    pub fn tree<'c>(
+        &self,
+        with_times: bool,
+        configuration: Option<&'c RawConfiguration<'a>>,
+    ) -> Tree<'c>
+    where
+        's: 'c,
+    {
         let snap = self.snapshot;
         let mut top = Vec::with_capacity(6);
         if with_times {
@@ -88,7 +158,7 @@ impl<'s> Snap<'s, '_> {
             .map(|n| opt(&n.name))
             .unwrap_or(Tree::Nothing);
         top.push(("next_status", Tree::Map(vec![("name", next)])));
-        top.push(("agent", agent(snap.configuration.as_ref())));
+        top.push(("agent", agent(configuration)));
         let contacts = snap
             .contacts()
             .iter()
@@ -262,18 +332,20 @@ impl TestSnap {
                 name: owned(&n.name),
                 ..RawStatus::default()
             }),
-            configuration: self.agent.as_ref().map(|a| RawConfiguration {
-                username: owned(&a.login),
-                first_name: owned(&a.first_name),
-                last_name: owned(&a.last_name),
-                hierarchy: Some(RawHierarchy {
-                    level1: level(0, a),
-                    level2: level(1, a),
-                    level3: level(2, a),
-                    level4: level(3, a),
-                    level5: level(4, a),
-                }),
-                routing_profile: named(&a.routing_profile),
+            configuration: self.agent.as_ref().map(|a| {
+                Conf::Parsed(Box::new(RawConfiguration {
+                    username: owned(&a.login),
+                    first_name: owned(&a.first_name),
+                    last_name: owned(&a.last_name),
+                    hierarchy: Some(RawHierarchy {
+                        level1: level(0, a),
+                        level2: level(1, a),
+                        level3: level(2, a),
+                        level4: level(3, a),
+                        level5: level(4, a),
+                    }),
+                    routing_profile: named(&a.routing_profile),
+                }))
             }),
             contacts: Some(
                 self.contacts

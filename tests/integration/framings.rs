@@ -139,3 +139,59 @@ fn events_split_over_several_paths_are_read_as_one_input() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), whole);
 }
+
+#[test]
+fn a_large_file_of_json_lines_read_in_pieces_gives_the_same_result() {
+    use agent_audit::ingest::{IngestOptions, ingest};
+    use agent_audit::input::{Source, pieces};
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("big.jsonl");
+    let mut events = Vec::new();
+    for minute in 0..600 {
+        let status = if minute % 7 == 0 {
+            "Lunch"
+        } else {
+            "Available"
+        };
+        let ts = format!(
+            "2026-11-03T{:02}:{:02}:00.000Z",
+            8 + minute / 60,
+            minute % 60
+        );
+        events.push(event(&format!("agent{}", minute % 5), "HEART_BEAT", &ts).status(status));
+    }
+    let mut text = lines(&events);
+    // A broken record far into the file: its line number must count from the file's start.
+    text.push_str("{\"AgentARN\": 7}\n");
+    text.push_str(&lines(&events[..3]));
+    fs::write(&path, &text).unwrap();
+    let sources = vec![Source::File(path.clone())];
+    let classifier = rules(agent_audit::catalog::CatalogName::Connect);
+    let small = IngestOptions {
+        piece_size: 4096,
+        ..IngestOptions::default()
+    };
+    assert!(
+        pieces(&sources, 4096).unwrap().len() > 20,
+        "the file is cut into pieces"
+    );
+    let whole = ingest(&sources, &classifier, &IngestOptions::default()).unwrap();
+    let cut = ingest(&sources, &classifier, &small).unwrap();
+    assert_eq!(cut.problems, whole.problems);
+    assert_eq!(cut.problems.len(), 1);
+    assert_eq!(cut.problems[0].at.line, 601);
+    for agent in &whole.agents {
+        let other = cut.agent_by_arn(&agent.arn).unwrap();
+        let labels = |a: &agent_audit::ingest::Agent,
+                      c: &agent_audit::ingest::Classes|
+         -> Vec<(i64, Option<String>)> {
+            a.events
+                .iter()
+                .map(|e| (e.at.0, e.current.map(|id| c.label(id).to_string())))
+                .collect()
+        };
+        assert_eq!(labels(agent, &whole.classes), labels(other, &cut.classes));
+        let seqs: Vec<u64> = other.events.iter().map(|e| e.seq).collect();
+        assert!(seqs.is_sorted(), "input order is kept across pieces");
+    }
+}

@@ -10,6 +10,7 @@ mod batch;
 mod cli;
 mod examples;
 mod framings;
+mod html;
 mod malformed;
 mod properties;
 mod reducer;
