@@ -31,6 +31,45 @@ use crate::reduce::reduce;
 use crate::report;
 use crate::time::Window;
 
+/// One of N machines' share of a batch: the agents whose ARN hashes to `index` (0-based,
+/// as Kubernetes Indexed Jobs and AWS Batch array jobs number their tasks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// `K/N` with `0 <= K < N`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}` is not a shard: expected K/N with 0 <= K < N, such as 0/4");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u64, u64) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(format!("{} (shards count from 0)", bad()));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the agent (by ARN, or by login when it is not in the events) is this
+    /// shard's. The hash is stable across machines and versions (xxh3).
+    pub fn owns(&self, key: &str) -> bool {
+        xxhash_rust::xxh3::xxh3_64(key.as_bytes()) % self.count == self.index
+    }
+
+    /// `name` with `-K-of-N` before its extension, so shards sharing an output directory
+    /// do not overwrite each other's manifest.
+    pub fn file_name(shard: Option<Shard>, stem: &str, ext: &str) -> String {
+        match shard {
+            None => format!("{stem}.{ext}"),
+            Some(s) => format!("{stem}-{}-of-{}.{ext}", s.index, s.count),
+        }
+    }
+}
+
 /// Which agents an entry covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Agents {
@@ -273,8 +312,15 @@ impl Batch {
         })
     }
 
-    /// Every report the batch asks for, given the agents in the events, without repeats.
-    pub fn jobs(&self, ingested: &Ingested) -> Vec<Job> {
+    /// Whether every entry asks for all agents (then a shard may pass over other shards'
+    /// records unparsed: no listed agent can be mistaken for a missing one).
+    pub fn all_agents_only(&self) -> bool {
+        self.entries.iter().all(|e| e.agents == Agents::All)
+    }
+
+    /// Every report the batch asks for, given the agents in the events, without repeats;
+    /// with a shard, only that shard's agents.
+    pub fn jobs(&self, ingested: &Ingested, shard: Option<Shard>) -> Vec<Job> {
         let mut all_logins: Vec<&str> = ingested
             .agents
             .iter()
@@ -291,6 +337,15 @@ impl Batch {
                 Agents::List(list) => list.clone(),
             };
             for agent in &agents {
+                if let Some(shard) = shard {
+                    let key = ingested
+                        .find_agent(agent)
+                        .map(|a| a.arn.as_str())
+                        .unwrap_or(agent);
+                    if !shard.owns(key) {
+                        continue;
+                    }
+                }
                 for date in &entry.dates {
                     let path = self.out_dir.join(output_name(
                         agent,
@@ -558,13 +613,18 @@ fn one(
 /// Writes `OUT_DIR/manifest.json`: every report of the batch with its status and the
 /// generation that produced it (CSV and JSON reports have no room for it themselves); and,
 /// when any report is HTML, the page `OUT_DIR/index.html` that links them all.
-pub fn write_manifest(out_dir: &Path, hash: &str, outcomes: &[Outcome]) -> Result<(), Error> {
+pub fn write_manifest(
+    out_dir: &Path,
+    hash: &str,
+    outcomes: &[Outcome],
+    shard: Option<Shard>,
+) -> Result<(), Error> {
     #[derive(Serialize)]
     struct Manifest<'a> {
         configuration: &'a str,
         reports: &'a [Outcome],
     }
-    let path = out_dir.join("manifest.json");
+    let path = out_dir.join(Shard::file_name(shard, "manifest", "json"));
     let write_error = |source| Error::Write {
         path: path.display().to_string(),
         source,
@@ -578,15 +638,20 @@ pub fn write_manifest(out_dir: &Path, hash: &str, outcomes: &[Outcome]) -> Resul
     bytes.push(b'\n');
     report::save_atomically(&path, &bytes).map_err(write_error)?;
     if outcomes.iter().any(|o| o.format == Format::Html) {
-        write_index(out_dir, hash, outcomes)?;
+        write_index(out_dir, hash, outcomes, shard)?;
     }
     Ok(())
 }
 
 /// Writes `OUT_DIR/index.html`: every report of the batch by agent, date, zone and kind,
 /// with its status and, when it was written, a link to it relative to the page.
-pub fn write_index(out_dir: &Path, hash: &str, outcomes: &[Outcome]) -> Result<(), Error> {
-    let path = out_dir.join("index.html");
+pub fn write_index(
+    out_dir: &Path,
+    hash: &str,
+    outcomes: &[Outcome],
+    shard: Option<Shard>,
+) -> Result<(), Error> {
+    let path = out_dir.join(Shard::file_name(shard, "index", "html"));
     let mut sorted: Vec<&Outcome> = outcomes.iter().collect();
     sorted.sort_by(|a, b| {
         (&a.agent, &a.date, &a.timezone, a.kind, &a.file).cmp(&(

@@ -73,6 +73,12 @@ pub struct BatchArgs {
     /// No progress bar and no warnings; denied and failed reports are still listed.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Produce only shard K of N (K from 0): the agents whose ARN hashes to K. N machines
+    /// running shards 0..N-1 together produce exactly the single-machine output (their
+    /// manifests are named manifest-K-of-N.json). Only for `run`.
+    #[arg(long, value_name = "K/N", value_parser = crate::batch::Shard::parse)]
+    pub shard: Option<crate::batch::Shard>,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,8 @@ pub struct IngestOptions {
     pub only_containing: Vec<Vec<u8>>,
     /// Size of the pieces large files of JSON lines are read in (0: the default, 64 MiB).
     pub piece_size: u64,
+    /// Parse only the records of agents whose ARN belongs to this shard.
+    pub shard: Option<crate::batch::Shard>,
 }
 
 /// A record or region of a source that was skipped.
@@ -309,8 +311,8 @@ pub struct Agent {
     pub profile: AgentProfile,
     /// When the profile was last seen, and in which record.
     profile_at: Option<(Timestamp, u64)>,
-    /// The raw `Configuration` the profile was read from.
-    config_raw: Vec<u8>,
+    /// The xxh3 digest of the raw `Configuration` the profile was read from.
+    config_digest: Option<u128>,
     pub events: Vec<EventRecord>,
     /// The first script failure while classifying one of this agent's events: every report
     /// of this agent fails with it (other agents' reports are unaffected).
@@ -402,7 +404,7 @@ impl Ingested {
             arn: arn.to_string(),
             profile: AgentProfile::default(),
             profile_at: None,
-            config_raw: Vec::new(),
+            config_digest: None,
             events: Vec::new(),
             failure: None,
         });
@@ -464,18 +466,13 @@ impl Ingested {
             && agent.profile_at.is_none_or(|p| (at, seq) >= p)
         {
             // Most events repeat the agent's configuration byte for byte: parse only news.
-            let repeat = config
-                .raw_bytes()
-                .is_some_and(|b| b == agent.config_raw.as_slice());
-            if !repeat {
+            let digest = config.raw_bytes().map(xxhash_rust::xxh3::xxh3_128);
+            if digest.is_none() || digest != agent.config_digest {
                 let parsed = config.parse()?;
                 if !agent.profile.same_as(&parsed) {
                     agent.profile = AgentProfile::from_raw(&parsed);
                 }
-                agent.config_raw.clear();
-                agent
-                    .config_raw
-                    .extend_from_slice(config.raw_bytes().unwrap_or_default());
+                agent.config_digest = digest;
             }
             agent.profile_at = Some((at, seq));
         }
@@ -521,7 +518,7 @@ impl Ingested {
             {
                 target.profile_at = Some(at);
                 target.profile = agent.profile;
-                target.config_raw = agent.config_raw;
+                target.config_digest = agent.config_digest;
             }
         }
         self.problems.extend(other.problems);
@@ -546,46 +543,51 @@ pub fn ingest(
         options.piece_size
     };
     let pieces = input::pieces(sources, size)?;
-    let batches: Vec<Result<Ingested, InputError>> = pieces
-        .par_iter()
-        .map(|piece| {
-            let source = &sources[piece.source];
-            let reader = input::open_piece(source, piece)?;
-            let base = ((piece.source as u64) << 40) | (piece.chunk << 28);
-            Ok(read_batch(
-                base,
-                &source.display(),
-                reader,
-                classifier,
-                options,
-            ))
-        })
-        .collect();
     let mut all = Ingested::default();
     // Positions in a piece count from the piece's start: make them count from the file's.
     let (mut lines_before, mut current) = (0u64, usize::MAX);
-    for (piece, batch) in pieces.iter().zip(batches) {
-        let mut batch = batch?;
-        if piece.source != current {
-            (lines_before, current) = (0, piece.source);
-        }
-        if let Some(range) = &piece.range {
-            for p in &mut batch.problems {
-                p.at.line += lines_before;
-                p.at.offset += range.start;
+    // A few pieces per core at a time, merged in input order before the next ones are
+    // read: memory holds the merged events, never every piece's own tables at once.
+    let window = rayon::current_num_threads().max(1) * 2;
+    for group in pieces.chunks(window) {
+        let batches: Vec<Result<Ingested, InputError>> = group
+            .par_iter()
+            .map(|piece| {
+                let source = &sources[piece.source];
+                let reader = input::open_piece(source, piece)?;
+                let base = ((piece.source as u64) << 40) | (piece.chunk << 28);
+                Ok(read_batch(
+                    base,
+                    &source.display(),
+                    reader,
+                    classifier,
+                    options,
+                ))
+            })
+            .collect();
+        for (piece, batch) in group.iter().zip(batches) {
+            let mut batch = batch?;
+            if piece.source != current {
+                (lines_before, current) = (0, piece.source);
             }
-            lines_before += batch.stats.lines;
-            if piece.chunk > 0 {
-                batch.notes.clear();
-                batch.stats.sources = 0;
+            if let Some(range) = &piece.range {
+                for p in &mut batch.problems {
+                    p.at.line += lines_before;
+                    p.at.offset += range.start;
+                }
+                lines_before += batch.stats.lines;
+                if piece.chunk > 0 {
+                    batch.notes.clear();
+                    batch.stats.sources = 0;
+                }
             }
+            if options.strict
+                && let Some(p) = batch.problems.first()
+            {
+                return Err(IngestError::Malformed(p.clone()));
+            }
+            all.merge(batch);
         }
-        if options.strict
-            && let Some(p) = batch.problems.first()
-        {
-            return Err(IngestError::Malformed(p.clone()));
-        }
-        all.merge(batch);
     }
     if all.needs_before_login {
         all.classes.classify_before_login(classifier);
@@ -658,6 +660,12 @@ fn read_batch<R: std::io::Read>(
             };
             let record = &bytes[..end];
             if !finders.is_empty() && !finders.iter().any(|f| f.find(record).is_some()) {
+                return Outcome::Skipped(end);
+            }
+            if let Some(shard) = options.shard
+                && let Some(arn) = scan::string_value(record, b"AgentARN")
+                && !shard.owns(arn)
+            {
                 return Outcome::Skipped(end);
             }
             // Parse the record without its configurations (each replaced by its index),

@@ -35,7 +35,12 @@ use crate::ingest::Ingested;
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
 pub fn run(args: &BatchArgs) -> Result<(), Error> {
-    let loaded = load(&args.batch, args.config.as_deref())?;
+    if args.shard.is_some() {
+        return Err(Error::Usage(
+            "--shard is for `run`; `watch` keeps a whole batch current".to_string(),
+        ));
+    }
+    let loaded = load(&args.batch, args.config.as_deref(), None)?;
     crate::commands::print_input_problems(&loaded.ingested);
     let mut state = State {
         fingerprints: fingerprints(&loaded.ingested),
@@ -57,6 +62,7 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
         &state.loaded.batch.out_dir,
         &state.loaded.generation.hash,
         &outcomes,
+        None,
     )?;
     state.manifest = outcomes.into_iter().map(|o| (o.file.clone(), o)).collect();
     println!(
@@ -232,7 +238,7 @@ impl State {
         if events_changed.is_empty() && !rescan {
             return None;
         }
-        let ingested = match read_events(&self.loaded.batch, &self.loaded.generation) {
+        let ingested = match read_events(&self.loaded.batch, &self.loaded.generation, None) {
             Ok(i) => i,
             Err(e) => {
                 eprintln!("reload failed: {e}; keeping the events read before");
@@ -262,7 +268,7 @@ impl State {
             touched.len()
         );
         let new = Loaded {
-            jobs: self.loaded.batch.jobs(&ingested),
+            jobs: self.loaded.batch.jobs(&ingested, None),
             batch: self.loaded.batch.clone(),
             generation: self.loaded.generation.clone(),
             ingested,
@@ -296,9 +302,9 @@ impl State {
         if generation.hash == self.loaded.generation.hash && batch == self.loaded.batch {
             return Ok(None);
         }
-        let ingested = read_events(&batch, &generation).map_err(|e| vec![e.to_string()])?;
+        let ingested = read_events(&batch, &generation, None).map_err(|e| vec![e.to_string()])?;
         Ok(Some(Loaded {
-            jobs: batch.jobs(&ingested),
+            jobs: batch.jobs(&ingested, None),
             batch,
             generation: Arc::new(generation),
             ingested,
@@ -323,7 +329,7 @@ impl State {
         }
         let mut all: Vec<Outcome> = self.manifest.values().cloned().collect();
         all.sort_by(|a, b| a.file.cmp(&b.file));
-        if let Err(e) = write_manifest(&new.batch.out_dir, &new.generation.hash, &all) {
+        if let Err(e) = write_manifest(&new.batch.out_dir, &new.generation.hash, &all, None) {
             eprintln!("error: {e}");
         }
         self.fingerprints = fingerprints(&new.ingested);

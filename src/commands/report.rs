@@ -74,7 +74,8 @@ pub fn read_for_agent(
     let quoted = |s: &str| format!("\"{s}\"").into_bytes();
     // Standard input cannot be read twice.
     let rereadable = sources.iter().all(|s| matches!(s, input::Source::File(_)));
-    let literal = rereadable && !agent.is_empty() && !agent.contains(['"', '\\']) && agent.is_ascii();
+    let literal =
+        rereadable && !agent.is_empty() && !agent.contains(['"', '\\']) && agent.is_ascii();
     let options = |only_containing| IngestOptions {
         strict,
         only_containing,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::batch::{Batch, Job, Outcome, Status, Summary, produce, write_manifest};
+use crate::batch::{Batch, Job, Outcome, Shard, Status, Summary, produce, write_manifest};
 use crate::cli::BatchArgs;
 use crate::error::Error;
 use crate::generation::Generation;
@@ -22,15 +22,20 @@ pub struct Loaded {
 }
 
 /// Loads a batch, its configuration (`--config` wins over the batch's `config`) and its
-/// events.
-pub fn load(batch_file: &Path, config: Option<&Path>) -> Result<Loaded, Error> {
+/// events (with a shard, only that shard's agents' records when the batch allows it).
+pub fn load(
+    batch_file: &Path,
+    config: Option<&Path>,
+    shard: Option<Shard>,
+) -> Result<Loaded, Error> {
     let batch = Batch::load(batch_file).map_err(|e| Error::Config(vec![e]))?;
     let config = config
         .map(Path::to_path_buf)
         .or_else(|| batch.config.clone());
     let generation = Generation::load(config.as_deref()).map_err(Error::Config)?;
-    let ingested = read_events(&batch, &generation)?;
-    let jobs = batch.jobs(&ingested);
+    let shard_records = shard.filter(|_| batch.all_agents_only());
+    let ingested = read_events(&batch, &generation, shard_records)?;
+    let jobs = batch.jobs(&ingested, shard);
     Ok(Loaded {
         batch,
         generation: Arc::new(generation),
@@ -39,23 +44,33 @@ pub fn load(batch_file: &Path, config: Option<&Path>) -> Result<Loaded, Error> {
     })
 }
 
-/// Reads the batch's events with the generation's classifier.
-pub fn read_events(batch: &Batch, generation: &Generation) -> Result<Ingested, Error> {
+/// Reads the batch's events with the generation's classifier; with a shard, only the
+/// records of that shard's agents are parsed.
+pub fn read_events(
+    batch: &Batch,
+    generation: &Generation,
+    shard: Option<Shard>,
+) -> Result<Ingested, Error> {
     let sources = input::expand(&batch.events).map_err(IngestError::from)?;
-    Ok(ingest(
-        &sources,
-        &generation.classifier,
-        &IngestOptions::default(),
-    )?)
+    let options = IngestOptions {
+        shard,
+        ..IngestOptions::default()
+    };
+    Ok(ingest(&sources, &generation.classifier, &options)?)
 }
 
 pub fn run(args: &BatchArgs) -> Result<(), Error> {
     let started = std::time::Instant::now();
-    let loaded = load(&args.batch, args.config.as_deref())?;
+    let loaded = load(&args.batch, args.config.as_deref(), args.shard)?;
     super::print_input_problems(&loaded.ingested);
     let (outcomes, summary) = produce_with_progress(&loaded, &loaded.jobs, "run", args.quiet);
     report_outcomes(&outcomes, &summary, args.quiet);
-    write_manifest(&loaded.batch.out_dir, &loaded.generation.hash, &outcomes)?;
+    write_manifest(
+        &loaded.batch.out_dir,
+        &loaded.generation.hash,
+        &outcomes,
+        args.shard,
+    )?;
     println!(
         "{} report(s): {} written, {} denied, {} failed, {} warning(s); configuration {}, {:.2} s",
         outcomes.len(),

@@ -98,6 +98,26 @@ fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
     }
 }
 
+/// The string value of a top-level `key` of the record, found without parsing, when it has
+/// no escapes (`None` otherwise: the caller then parses the record to be sure).
+pub fn string_value<'r>(record: &'r [u8], key: &[u8]) -> Option<&'r str> {
+    let mut quoted = Vec::with_capacity(key.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(key);
+    quoted.push(b'"');
+    let at = memchr::memmem::find(record, &quoted)? + quoted.len();
+    let rest = record[at..]
+        .trim_ascii_start()
+        .strip_prefix(b":")?
+        .trim_ascii_start();
+    let rest = rest.strip_prefix(b"\"")?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    if rest[end] != b'"' {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
 /// Copies `record` into `out` with each span replaced by its index (`0`, `1`, …), so the
 /// copy is valid JSON that parses without the spans' bytes.
 pub fn replace_spans(record: &[u8], spans: &[Range<usize>], out: &mut Vec<u8>) {

@@ -253,3 +253,90 @@ fn the_example_batch_runs() {
     );
     assert_eq!(files(out.path()).len(), 8);
 }
+
+/// Every report file under `dir`, with its bytes (manifests and index pages aside).
+fn reports(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files(dir)
+        .into_iter()
+        .filter(|f| !f.starts_with("manifest") && !f.starts_with("index"))
+        .map(|f| {
+            let bytes = fs::read(dir.join(&f)).unwrap();
+            (f, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn shards_together_give_the_single_machine_output() {
+    use agent_audit::synth::{Synth, SynthOptions};
+    let dir = TempDir::new().unwrap();
+    let mut synth = Synth::new(SynthOptions {
+        agents: 24,
+        days: 1,
+        start: date("2026-11-02"),
+        seed: 3,
+        zone: tz("America/New_York"),
+    });
+    let mut text = Vec::new();
+    while synth.next_event(&mut text).is_some() {
+        text.push(b'\n');
+    }
+    fs::write(dir.path().join("events.jsonl"), &text).unwrap();
+    for (name, agents) in [
+        ("all", "[\"*\"]"),
+        (
+            "listed",
+            "[\"agent00003\", \"agent00017\", \"agent00021\", \"nobody\"]",
+        ),
+    ] {
+        let batch = dir.path().join(format!("{name}.toml"));
+        let one = dir.path().join(format!("{name}-one"));
+        let sharded = dir.path().join(format!("{name}-sharded"));
+        let write = |out: &Path| {
+            fs::write(
+                &batch,
+                format!(
+                    "events = [\"events.jsonl\"]\ntimezone = \"America/New_York\"\nout_dir = \"{}\"\n\
+                     [[report]]\nagents = {agents}\ndates = [\"2026-11-02\"]\n",
+                    out.display()
+                ),
+            )
+            .unwrap();
+        };
+        write(&one);
+        let single = bin().arg("run").arg(&batch).output().unwrap();
+        write(&sharded);
+        let mut failed = 0;
+        let mut all_ok = true;
+        for k in 0..3 {
+            let out = bin()
+                .arg("run")
+                .arg(&batch)
+                .args(["--shard", &format!("{k}/3")])
+                .output()
+                .unwrap();
+            failed += String::from_utf8_lossy(&out.stderr)
+                .matches("failed: nobody")
+                .count();
+            all_ok &= out.status.success();
+            assert!(sharded.join(format!("manifest-{k}-of-3.json")).exists());
+        }
+        assert_eq!(
+            all_ok,
+            single.status.success(),
+            "{name}: the shards fail together as the single run does"
+        );
+        assert_eq!(reports(&sharded), reports(&one), "{name}");
+        assert!(!reports(&one).is_empty());
+        if name == "listed" {
+            assert_eq!(failed, 1, "exactly one shard reports the missing agent");
+        }
+    }
+    bin()
+        .arg("run")
+        .arg(dir.path().join("all.toml"))
+        .args(["--shard", "3/3"])
+        .assert()
+        .code(2)
+        .stderr(contains("shards count from 0"));
+}
