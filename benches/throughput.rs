@@ -103,6 +103,30 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
+    let mut group = c.benchmark_group("scan");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(input.len() as u64));
+    let records: Vec<&[u8]> = input
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    group.bench_function("structural scan of every record", |b| {
+        let mut spans = Vec::new();
+        b.iter(|| {
+            let mut n = 0usize;
+            for &line in &records {
+                spans.clear();
+                if let agent_audit::input::scan::Extent::Complete(end) =
+                    agent_audit::input::scan::object(line, b"Configuration", 2, &mut spans)
+                {
+                    n += end + spans.len();
+                }
+            }
+            n
+        })
+    });
+    group.finish();
+
     let classifier = rules();
     let mut group = c.benchmark_group("batch");
     group.sample_size(10);
