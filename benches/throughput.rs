@@ -137,7 +137,7 @@ fn benches(c: &mut Criterion) {
             let ingested = read_stream(0, "bench", input.as_slice(), &classifier, &options);
             let mut total = 0;
             for agent in &ingested.agents {
-                let timeline = reduce(&agent.events, &ingested.classes, 300_000);
+                let timeline = reduce(agent, &ingested.classes, 300_000);
                 if let Some(w) = &window {
                     total += rows(&timeline, &ingested.classes, w).len();
                 }

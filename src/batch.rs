@@ -12,7 +12,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -321,19 +320,30 @@ impl Batch {
     /// Every report the batch asks for, given the agents in the events, without repeats;
     /// with a shard, only that shard's agents.
     pub fn jobs(&self, ingested: &Ingested, shard: Option<Shard>) -> Vec<Job> {
-        let mut all_logins: Vec<&str> = ingested
+        // `*`: every agent, by login where the login is theirs alone, else by ARN (an
+        // agent whose events carry no login, or a login two ARNs share).
+        let mut login_count: HashMap<&str, usize> = HashMap::new();
+        for a in &ingested.agents {
+            *login_count.entry(a.profile.login.as_str()).or_insert(0) += 1;
+        }
+        let mut all_agents: Vec<&str> = ingested
             .agents
             .iter()
-            .map(|a| a.profile.login.as_str())
-            .filter(|l| !l.is_empty())
+            .map(|a| {
+                let login = a.profile.login.as_str();
+                if !login.is_empty() && login_count.get(login) == Some(&1) {
+                    login
+                } else {
+                    a.arn.as_str()
+                }
+            })
             .collect();
-        all_logins.sort_unstable();
-        all_logins.dedup();
+        all_agents.sort_unstable();
         let mut seen = BTreeSet::new();
         let mut jobs = Vec::new();
         for entry in &self.entries {
             let agents: Vec<String> = match &entry.agents {
-                Agents::All => all_logins.iter().map(|s| s.to_string()).collect(),
+                Agents::All => all_agents.iter().map(|s| s.to_string()).collect(),
                 Agents::List(list) => list.clone(),
             };
             for agent in &agents {
@@ -419,6 +429,16 @@ pub enum Status {
     Failed,
 }
 
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Written => "written",
+            Status::Denied => "denied",
+            Status::Failed => "failed",
+        }
+    }
+}
+
 /// One line of the manifest and of the summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Outcome {
@@ -467,8 +487,7 @@ impl Summary {
     }
 }
 
-/// Produces `jobs` (all of them, or those of the agents in `only`), calling `progress`
-/// after each. Returns the outcomes in job order.
+/// Produces `jobs`, calling `progress` after each. Returns the outcomes in job order.
 pub fn produce(
     generation: &Generation,
     ingested: &Ingested,
@@ -484,16 +503,12 @@ pub fn produce(
     }
     let groups: Vec<(&str, Vec<usize>)> = by_agent.into_iter().collect();
     let slots: Vec<Mutex<Option<Outcome>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
-    let done = AtomicUsize::new(0);
     groups.par_iter().for_each(|(agent, indices)| {
         let found = ingested.find_agent(agent);
-        let timeline = found.as_ref().ok().map(|a| {
-            reduce(
-                &a.events,
-                &ingested.classes,
-                generation.config.stale_after_ms,
-            )
-        });
+        let timeline = found
+            .as_ref()
+            .ok()
+            .map(|a| reduce(a, &ingested.classes, generation.config.stale_after_ms));
         for &i in indices {
             let job = &jobs[i];
             let outcome = match &found {
@@ -511,7 +526,6 @@ pub fn produce(
             if let Ok(mut slot) = slots[i].lock() {
                 *slot = Some(outcome);
             }
-            done.fetch_add(1, Ordering::Relaxed);
             progress();
         }
     });
@@ -576,19 +590,15 @@ fn one(
         let reason = format!("{} (decided by {})", decision.reason, decision.rule);
         return outcome(job, generation, Status::Denied, Some(reason), Vec::new());
     }
-    if let Some(f) = agent
-        .failure
-        .as_ref()
-        .or(ingested.classes.before_login_failure())
-    {
-        return failed(job, generation, f.to_string());
-    }
     let (Some(timeline), Some(window)) = (timeline, Window::local_day(job.date, job.timezone))
     else {
         return failed(job, generation, "date out of range".to_string());
     };
     let catalog = &generation.classifier.catalog;
-    let mut report = report::build(agent, timeline, &ingested.classes, catalog, window);
+    let mut report = match report::for_agent(agent, timeline, ingested, catalog, window) {
+        Ok(r) => r,
+        Err(e) => return failed(job, generation, e.to_string()),
+    };
     report.configuration = generation.hash.clone();
     let bytes = match report::render(&report, job.kind, job.format, &generation.config.columns) {
         Ok(b) => b,
@@ -665,21 +675,17 @@ pub fn write_index(
     let items: Vec<report::html::IndexItem<'_>> = sorted
         .iter()
         .map(|o| {
-            let (status, href) = match o.status {
-                Status::Written => {
-                    let relative = Path::new(&o.file)
-                        .strip_prefix(out_dir)
-                        .unwrap_or(Path::new(&o.file));
-                    let href = relative
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                        .collect::<Vec<_>>()
-                        .join("/");
-                    ("written", Some(href))
-                }
-                Status::Denied => ("denied", None),
-                Status::Failed => ("failed", None),
-            };
+            let href = (o.status == Status::Written).then(|| {
+                let relative = Path::new(&o.file)
+                    .strip_prefix(out_dir)
+                    .unwrap_or(Path::new(&o.file));
+                relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            });
+            let status = o.status.as_str();
             let note = match (&o.reason, o.warnings.len()) {
                 (Some(reason), _) => reason.clone(),
                 (None, 0) => String::new(),

@@ -137,15 +137,6 @@ struct ReportToml {
 }
 
 impl Config {
-    /// Reads and validates a configuration file.
-    pub fn load(path: &Path) -> Result<Config, Located> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Located::new(&name, 1, 1, format!("cannot read the configuration: {e}"))
-        })?;
-        Config::parse(path, &text)
-    }
-
     /// Validates configuration text that came from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, Located> {
         let name = path.display().to_string();

@@ -33,7 +33,7 @@ pub struct Generation {
     pub hash: String,
 }
 
-/// What a test run found.
+/// What a test run found; shown as `file:line:col: test `name` failed: why`.
 pub struct TestResult {
     pub file: String,
     pub line: usize,
@@ -41,6 +41,20 @@ pub struct TestResult {
     pub name: String,
     /// `Err` holds the failure message.
     pub outcome: Result<(), String>,
+}
+
+impl std::fmt::Display for TestResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: test `{}` ",
+            self.file, self.line, self.column, self.name
+        )?;
+        match &self.outcome {
+            Ok(()) => f.write_str("passed"),
+            Err(why) => write!(f, "failed: {why}"),
+        }
+    }
 }
 
 impl From<ScriptError> for Located {

@@ -87,25 +87,13 @@ pub enum ClassSource {
 }
 
 /// The interned classifications of a run.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Classes {
     strings: Vec<Box<str>>,
     string_index: FxHashMap<Box<str>, Sym>,
     classes: Vec<Class>,
     class_index: FxHashMap<Class, ClassId>,
-    before_login: Result<Option<ClassId>, ScriptError>,
-}
-
-impl Default for Classes {
-    fn default() -> Self {
-        Classes {
-            strings: Vec::new(),
-            string_index: FxHashMap::default(),
-            classes: Vec::new(),
-            class_index: FxHashMap::default(),
-            before_login: Ok(None),
-        }
-    }
+    before_login: Option<ClassId>,
 }
 
 impl Classes {
@@ -149,33 +137,9 @@ impl Classes {
         id
     }
 
-    /// Classifies the state before a `LOGIN` that has no previous snapshot: an agent
-    /// status named `Offline` of type OFFLINE, through the same pipeline as any snapshot
-    /// (so a script that renames Offline renames it too).
-    pub fn classify_before_login(&mut self, classifier: &Classifier) {
-        use std::borrow::Cow;
-        let snapshot = crate::event::RawSnapshot {
-            status: Some(crate::event::RawStatus {
-                name: Some(Str(Cow::Borrowed("Offline"))),
-                kind: Some(Str(Cow::Borrowed("OFFLINE"))),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        self.before_login = match classifier.classify("LOGIN", "", &snapshot) {
-            Ok(c) => Ok(c.map(|c| self.intern(&c))),
-            Err(e) => Err(e.with_event("the state before a LOGIN (status `Offline`)".to_string())),
-        };
-    }
-
-    /// The label before a first `LOGIN` (see [`Classes::classify_before_login`]).
+    /// The label before a first `LOGIN` (see [`Ingested::classify_before_login`]).
     pub fn before_login(&self) -> Option<ClassId> {
-        self.before_login.as_ref().ok().copied().flatten()
-    }
-
-    /// The script failure while classifying the state before a `LOGIN`, if any.
-    pub fn before_login_failure(&self) -> Option<&ScriptError> {
-        self.before_login.as_ref().err()
+        self.before_login
     }
 
     pub fn get(&self, id: ClassId) -> &Class {
@@ -240,6 +204,16 @@ pub struct EventRecord {
     pub id: [u64; 2],
     pub kind: EventKind,
     pub current: Option<ClassId>,
+}
+
+/// An agent's earliest event (by time, then input order) and the label of its previous
+/// snapshot: the state before it. Only this event's previous snapshot matters (SPEC §3),
+/// so no other is classified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirstEvent {
+    pub at: Timestamp,
+    pub seq: u64,
+    pub kind: EventKind,
     pub previous: Option<ClassId>,
 }
 
@@ -314,6 +288,7 @@ pub struct Agent {
     /// The xxh3 digest of the raw `Configuration` the profile was read from.
     config_digest: Option<u128>,
     pub events: Vec<EventRecord>,
+    pub first: Option<FirstEvent>,
     /// The first script failure while classifying one of this agent's events: every report
     /// of this agent fails with it (other agents' reports are unaffected).
     pub failure: Option<ScriptError>,
@@ -341,12 +316,41 @@ pub struct Ingested {
     /// Remarks about whole sources (an empty file, for example).
     pub notes: Vec<String>,
     pub stats: IngestStats,
-    /// Some agent has a `LOGIN` without a previous snapshot, so the state before a login
-    /// must be classified.
-    needs_before_login: bool,
 }
 
 impl Ingested {
+    /// Classifies the state before a `LOGIN` that has no previous snapshot — an agent
+    /// status named `Offline` of type OFFLINE — through the same pipeline as any snapshot
+    /// (so a script that renames Offline renames it too), if some agent's first event is
+    /// such a LOGIN. A script failure here fails those agents' reports only.
+    fn classify_before_login(&mut self, classifier: &Classifier) {
+        use std::borrow::Cow;
+        let starts_with_login = |a: &Agent| {
+            a.first
+                .is_some_and(|f| f.kind == EventKind::Login && f.previous.is_none())
+        };
+        if !self.agents.iter().any(starts_with_login) {
+            return;
+        }
+        let snapshot = crate::event::RawSnapshot {
+            status: Some(crate::event::RawStatus {
+                name: Some(Str(Cow::Borrowed("Offline"))),
+                kind: Some(Str(Cow::Borrowed("OFFLINE"))),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        match classifier.classify("LOGIN", "", &snapshot) {
+            Ok(c) => self.classes.before_login = c.map(|c| self.classes.intern(&c)),
+            Err(e) => {
+                let e = e.with_event("the state before a LOGIN (status `Offline`)".to_string());
+                for agent in self.agents.iter_mut().filter(|a| starts_with_login(a)) {
+                    agent.failure.get_or_insert_with(|| e.clone());
+                }
+            }
+        }
+    }
+
     /// The agent whose latest login is `wanted`, or whose ARN is `wanted`.
     pub fn find_agent(&self, wanted: &str) -> Result<&Agent, crate::Error> {
         let matches: Vec<&Agent> = self
@@ -406,6 +410,7 @@ impl Ingested {
             profile_at: None,
             config_digest: None,
             events: Vec::new(),
+            first: None,
             failure: None,
         });
         self.by_arn.insert(arn.into(), i);
@@ -438,9 +443,21 @@ impl Ingested {
                 }
             }
         };
-        let current = classify(&ev.current, &mut self.classes);
-        let previous = classify(&ev.previous, &mut self.classes);
         let slot = self.agent_slot(arn);
+        let kind = EventKind::parse(ev.event_type.as_ref().map(Str::as_str));
+        let current = classify(&ev.current, &mut self.classes);
+        let earliest = self.agents[slot]
+            .first
+            .is_none_or(|f| (at, seq) < (f.at, f.seq));
+        if earliest {
+            let previous = classify(&ev.previous, &mut self.classes);
+            self.agents[slot].first = Some(FirstEvent {
+                at,
+                seq,
+                kind,
+                previous,
+            });
+        }
         let agent = &mut self.agents[slot];
         if let Some(e) = failure
             && agent.failure.is_none()
@@ -476,16 +493,13 @@ impl Ingested {
             }
             agent.profile_at = Some((at, seq));
         }
-        let kind = EventKind::parse(ev.event_type.as_ref().map(Str::as_str));
         agent.events.push(EventRecord {
             at,
             seq,
             id: event_key(ev.event_id.as_ref().map(Str::as_str), seq),
             kind,
             current,
-            previous,
         });
-        self.needs_before_login |= kind == EventKind::Login && previous.is_none();
         Ok(())
     }
 
@@ -504,12 +518,20 @@ impl Ingested {
             for e in &agent.events {
                 events.push(EventRecord {
                     current: remap(e.current, &mut self.classes),
-                    previous: remap(e.previous, &mut self.classes),
                     ..*e
                 });
             }
+            let first = agent.first.map(|f| FirstEvent {
+                previous: remap(f.previous, &mut self.classes),
+                ..f
+            });
             let target = &mut self.agents[slot];
             target.events.append(&mut events);
+            if let Some(f) = first
+                && target.first.is_none_or(|t| (f.at, f.seq) < (t.at, t.seq))
+            {
+                target.first = Some(f);
+            }
             if target.failure.is_none() {
                 target.failure = agent.failure;
             }
@@ -523,7 +545,6 @@ impl Ingested {
         }
         self.problems.extend(other.problems);
         self.notes.extend(other.notes);
-        self.needs_before_login |= other.needs_before_login;
         self.stats.sources += other.stats.sources;
         self.stats.bytes += other.stats.bytes;
         self.stats.records += other.stats.records;
@@ -542,6 +563,9 @@ pub fn ingest(
     } else {
         options.piece_size
     };
+    if sources.len() >= 1 << 24 {
+        return Err(IngestError::Input(InputError::TooMany(sources.len())));
+    }
     let pieces = input::pieces(sources, size)?;
     let mut all = Ingested::default();
     // Positions in a piece count from the piece's start: make them count from the file's.
@@ -589,31 +613,12 @@ pub fn ingest(
             all.merge(batch);
         }
     }
-    if all.needs_before_login {
-        all.classes.classify_before_login(classifier);
-    }
+    all.classify_before_login(classifier);
     Ok(all)
 }
 
 /// Large files of JSON lines are read in pieces of about this size, one per core at a time.
 const PIECE_SIZE: u64 = 64 << 20;
-
-/// Reads one source into its own table; `index` is its place in input order.
-pub fn read_source(
-    index: u64,
-    source: &Source,
-    classifier: &Classifier,
-    options: &IngestOptions,
-) -> Result<Ingested, InputError> {
-    let reader = input::open(source)?;
-    Ok(read_batch(
-        index << 40,
-        &source.display(),
-        reader,
-        classifier,
-        options,
-    ))
-}
 
 /// Reads one whole input from a stream (already decompressed); `name` is used in messages.
 pub fn read_stream<R: std::io::Read>(
@@ -624,9 +629,7 @@ pub fn read_stream<R: std::io::Read>(
     options: &IngestOptions,
 ) -> Ingested {
     let mut all = read_batch(index << 40, name, reader, classifier, options);
-    if all.needs_before_login {
-        all.classes.classify_before_login(classifier);
-    }
+    all.classify_before_login(classifier);
     all
 }
 
@@ -696,6 +699,14 @@ fn read_batch<R: std::io::Read>(
                 {
                     snap.configuration = Some(Conf::Bytes(&record[span.clone()]));
                 }
+            }
+            // Input order numbers a record within its piece in 28 bits.
+            if record_index + 1 >= 1 << 28 {
+                return Outcome::Rejected(
+                    end,
+                    "more than 268 million records in one piece of input: split the file"
+                        .to_string(),
+                );
             }
             record_index += 1;
             match batch.add(classifier, &ev, base | record_index) {

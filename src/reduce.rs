@@ -6,10 +6,10 @@
 //! starts. The reducer knows nothing of days or time zones; `report` cuts segments into a
 //! day's rows.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::event::EventKind;
-use crate::ingest::{ClassId, Classes, EventRecord};
+use crate::ingest::{Agent, ClassId, Classes, EventRecord};
 use crate::time::Timestamp;
 
 /// Heartbeats come every 120 s; a silence longer than this inside a logged-in row is a gap.
@@ -36,26 +36,28 @@ pub struct Timeline {
     /// while the agent was logged in.
     pub open: bool,
     pub first_event: Option<Timestamp>,
-    pub last_event: Option<Timestamp>,
-    /// Events dropped because their `EventId` was seen before.
-    pub duplicates: usize,
-    /// Of those, the ones whose content differed from the copy that was kept.
+    /// Events that repeat an earlier `EventId` with different content (the first was kept).
     pub conflicting_duplicates: usize,
 }
 
-/// Builds an agent's timeline from their events in input order.
-pub fn reduce(events: &[EventRecord], classes: &Classes, stale_after_ms: i64) -> Timeline {
+/// Builds an agent's timeline from their events (kept in input order).
+pub fn reduce(agent: &Agent, classes: &Classes, stale_after_ms: i64) -> Timeline {
     let mut timeline = Timeline::default();
-    let events = order(events, &mut timeline);
+    let events = order(&agent.events, &mut timeline);
     let Some(first) = events.first() else {
         return timeline;
     };
     timeline.first_event = Some(first.at);
-    timeline.last_event = events.last().map(|e| e.at);
 
     let same_label = |a: ClassId, b: ClassId| classes.get(a).label == classes.get(b).label;
     let mut segments: Vec<Segment> = Vec::new();
-    let before_first = match (first.previous, first.kind) {
+    // The earliest event's previous snapshot was kept when it was read. (Only if a
+    // conflicting duplicate moved the first event elsewhere is it not this one.)
+    let previous = agent
+        .first
+        .filter(|f| (f.at, f.seq) == (first.at, first.seq))
+        .and_then(|f| f.previous);
+    let before_first = match (previous, first.kind) {
         (Some(previous), _) => Some(previous),
         (None, EventKind::Login) => classes.before_login(),
         (None, _) => None,
@@ -118,15 +120,13 @@ fn order(events: &[EventRecord], timeline: &mut Timeline) -> Vec<EventRecord> {
     if !in_input_order.is_sorted_by_key(|e| e.seq) {
         in_input_order.sort_by_key(|e| e.seq);
     }
-    let mut seen: HashMap<[u64; 2], usize> = HashMap::with_capacity(events.len());
+    let mut seen: FxHashMap<[u64; 2], usize> = FxHashMap::default();
+    seen.reserve(events.len());
     let mut kept: Vec<EventRecord> = Vec::with_capacity(events.len());
     for e in in_input_order {
         if let Some(&k) = seen.get(&e.id) {
-            timeline.duplicates += 1;
             let first = &kept[k];
-            if (first.at, first.kind, first.current, first.previous)
-                != (e.at, e.kind, e.current, e.previous)
-            {
+            if (first.at, first.kind, first.current) != (e.at, e.kind, e.current) {
                 timeline.conflicting_duplicates += 1;
             }
             continue;

@@ -5,8 +5,8 @@
 //! file, config file, status scripts, policies) or the events. A configuration change
 //! builds a whole new generation off to the side; only if every file is valid and every
 //! embedded test passes does it replace the current one, and then every report is
-//! re-emitted. New or changed event files are re-read and the reports of the agents whose
-//! events changed are re-emitted. An invalid change keeps the last good generation and
+//! re-emitted. When event files appear or change, the events are read again and the
+//! reports of the agents whose events changed are re-emitted. An invalid change keeps the last good generation and
 //! prints the problem; fixing the file reloads. Content that did not change (same
 //! generation hash, same events) reloads nothing.
 //!
@@ -100,9 +100,6 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
         // Reading files (ours included) only produces access events: nothing to do.
         if changed.is_empty() && !rescan {
             continue;
-        }
-        if std::env::var_os("AGENT_AUDIT_DEBUG_WATCH").is_some() {
-            eprintln!("debug: changed {changed:?} rescan {rescan}");
         }
         let started = Instant::now();
         if let Some(line) = state.reload(args, &changed, rescan) {
@@ -283,24 +280,18 @@ impl State {
         let config = args.config.clone().or_else(|| batch.config.clone());
         let generation = Generation::load(config.as_deref())
             .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        if generation.hash == self.loaded.generation.hash && batch == self.loaded.batch {
+            return Ok(None);
+        }
         // A generation whose own tests fail is not a good generation.
         let failures: Vec<String> = generation
             .run_tests()
             .into_iter()
-            .filter_map(|r| {
-                r.outcome.err().map(|why| {
-                    format!(
-                        "{}:{}:{}: test `{}` failed: {why}",
-                        r.file, r.line, r.column, r.name
-                    )
-                })
-            })
+            .filter(|r| r.outcome.is_err())
+            .map(|r| r.to_string())
             .collect();
         if !failures.is_empty() {
             return Err(failures);
-        }
-        if generation.hash == self.loaded.generation.hash && batch == self.loaded.batch {
-            return Ok(None);
         }
         let ingested = read_events(&batch, &generation, None).map_err(|e| vec![e.to_string()])?;
         Ok(Some(Loaded {
@@ -373,9 +364,10 @@ fn fingerprints(ingested: &Ingested) -> HashMap<String, u64> {
             a.profile.hash(&mut h);
             for e in &a.events {
                 (e.at, e.id, e.kind).hash(&mut h);
-                for c in [e.current, e.previous] {
-                    c.map(|c| ingested.classes.label(c)).hash(&mut h);
-                }
+                e.current.map(|c| ingested.classes.label(c)).hash(&mut h);
+            }
+            if let Some(f) = a.first {
+                (f.at, f.seq, f.previous.map(|c| ingested.classes.label(c))).hash(&mut h);
             }
             a.failure.is_some().hash(&mut h);
             (a.arn.clone(), h.finish())

@@ -104,16 +104,6 @@ pub struct Classification<'a> {
     pub source: LabelSource<'a>,
 }
 
-impl Classification<'_> {
-    /// Whether the label comes from an OFFLINE-type agent status (no `open`/`gap` flags).
-    pub fn offline(&self) -> bool {
-        matches!(
-            self.source,
-            LabelSource::Status(StatusType::Offline) | LabelSource::Script { offline: true }
-        )
-    }
-}
-
 /// A loaded catalogue.
 #[derive(Clone, Debug)]
 pub struct Catalog {

@@ -5,7 +5,7 @@ use crate::access::{GroupPath, Request, hierarchy_of, today};
 use crate::cli::AuthorizeArgs;
 use crate::error::Error;
 use crate::generation::Generation;
-use crate::ingest::{IngestError, IngestOptions, ingest};
+use crate::ingest::IngestError;
 use crate::input;
 
 pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
@@ -18,7 +18,7 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
     let mut note = None;
     if !args.events.is_empty() {
         let sources = input::expand(&args.events).map_err(IngestError::from)?;
-        let ingested = ingest(&sources, &generation.classifier, &IngestOptions::default())?;
+        let ingested = super::report::read_for_agent(&sources, &generation, &args.agent, false)?;
         match ingested.find_agent(&args.agent) {
             Ok(a) => {
                 if !a.profile.login.is_empty() {

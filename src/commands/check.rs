@@ -18,14 +18,9 @@ pub fn run(args: &ConfigArgs) -> Result<(), Error> {
     };
     let results = generation.run_tests();
     let mut failed = 0;
-    for r in &results {
-        if let Err(why) = &r.outcome {
-            failed += 1;
-            println!(
-                "{}:{}:{}: test `{}` failed: {why}",
-                r.file, r.line, r.column, r.name
-            );
-        }
+    for r in results.iter().filter(|r| r.outcome.is_err()) {
+        failed += 1;
+        println!("{r}");
     }
     println!(
         "{} file(s), {} status(es), {} of {} test(s) passed, configuration {}",

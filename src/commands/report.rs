@@ -114,20 +114,6 @@ pub fn audit(
     stale_after_ms: i64,
 ) -> Result<Report, Error> {
     let agent = ingested.find_agent(agent)?;
-    if let Some(failure) = agent
-        .failure
-        .as_ref()
-        .or(ingested.classes.before_login_failure())
-    {
-        return Err(Error::Script(failure.clone()));
-    }
-    let timeline = reduce(&agent.events, &ingested.classes, stale_after_ms);
-    let mut report = report::build(agent, &timeline, &ingested.classes, catalog, window);
-    if ingested.stats.problems > 0 {
-        report.warnings.push(format!(
-            "{} malformed record(s) or region(s) in the input were skipped (listed on stderr)",
-            ingested.stats.problems
-        ));
-    }
-    Ok(report)
+    let timeline = reduce(agent, &ingested.classes, stale_after_ms);
+    report::for_agent(agent, &timeline, ingested, catalog, window).map_err(Error::Script)
 }

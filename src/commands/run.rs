@@ -125,14 +125,10 @@ pub fn produce_with_progress(
 
 /// Prints every denied and failed report, and each distinct warning once with a count.
 pub fn report_outcomes(outcomes: &[Outcome], summary: &Summary, quiet: bool) {
-    for o in outcomes {
-        let what = match o.status {
-            Status::Written => continue,
-            Status::Denied => "denied",
-            Status::Failed => "failed",
-        };
+    for o in outcomes.iter().filter(|o| o.status != Status::Written) {
         eprintln!(
-            "{what}: {} {} ({}): {}",
+            "{}: {} {} ({}): {}",
+            o.status.as_str(),
             o.agent,
             o.date,
             o.timezone,

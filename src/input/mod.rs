@@ -37,6 +37,9 @@ impl Source {
 pub enum InputError {
     #[error("no such file or directory: `{0}`")]
     NotFound(String),
+    /// Input order numbers a file in 24 bits.
+    #[error("{0} input files: at most 16,777,215 can be read at once")]
+    TooMany(usize),
     #[error("cannot read `{path}`: {source}")]
     Unreadable {
         path: String,
@@ -109,15 +112,7 @@ pub fn open(source: &Source) -> Result<Box<dyn Read + Send>, InputError> {
 
 fn sniff<R: Read + Send + 'static>(mut reader: R) -> io::Result<Box<dyn Read + Send>> {
     let mut magic = [0u8; 2];
-    let mut n = 0;
-    while n < magic.len() {
-        match reader.read(&mut magic[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let n = read_up_to(&mut reader, &mut magic)?;
     let whole = Cursor::new(magic[..n].to_vec()).chain(reader);
     if magic[..n] == [0x1f, 0x8b] {
         Ok(Box::new(MultiGzDecoder::new(io::BufReader::with_capacity(
@@ -167,6 +162,8 @@ pub fn pieces(sources: &[Source], size: u64) -> Result<Vec<Piece>, InputError> {
             out.push(whole);
             continue;
         }
+        // Input order numbers a piece in 12 bits (see `ingest::EventRecord::seq`).
+        let size = size.max(len.div_ceil(MAX_PIECES));
         let mut starts = vec![0u64];
         for k in 1..len.div_ceil(size) {
             if let Some(at) = next_line_start(path, k * size).map_err(unreadable)?
@@ -187,6 +184,9 @@ pub fn pieces(sources: &[Source], size: u64) -> Result<Vec<Piece>, InputError> {
     }
     Ok(out)
 }
+
+/// The most pieces one file is cut into.
+pub const MAX_PIECES: u64 = 1 << 12;
 
 /// Whether a file starts with an object that ends at a line break followed by another
 /// object (and is not gzip).
@@ -218,10 +218,11 @@ fn next_line_start(path: &Path, from: u64) -> io::Result<Option<u64>> {
     Ok(memchr::memmem::find(&window[..n], b"\n{").map(|i| from.saturating_sub(1) + i as u64 + 1))
 }
 
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+/// Reads until `buf` is full or the input ends; the number of bytes read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
-        match file.read(&mut buf[n..]) {
+        match reader.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

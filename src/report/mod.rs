@@ -15,7 +15,7 @@ use std::path::Path;
 
 use crate::catalog::Catalog;
 use crate::cli::{Format, Kind};
-use crate::ingest::{Agent, AgentProfile, Classes};
+use crate::ingest::{Agent, AgentProfile, ClassId, Classes};
 use crate::reduce::Timeline;
 use crate::time::{Timestamp, Window};
 
@@ -68,6 +68,8 @@ pub struct Row {
     pub contact: Option<(String, String)>,
     /// The label comes from an OFFLINE-type status (the agent was not logged in).
     pub offline: bool,
+    /// The classification behind the row.
+    pub class: ClassId,
 }
 
 impl Row {
@@ -154,6 +156,7 @@ pub fn rows(timeline: &Timeline, classes: &Classes, window: &Window) -> Vec<Row>
                 .contact(segment.class)
                 .map(|(channel, id)| (channel.to_string(), id.to_string())),
             offline: classes.is_offline(segment.class),
+            class: segment.class,
         });
     }
     rows
@@ -172,13 +175,9 @@ pub fn build(
 
     let mut undefined: Vec<&str> = Vec::new();
     let mut statuses: Vec<StatusInfo> = Vec::new();
-    for segment in &timeline.segments {
-        let label = classes.label(segment.class);
-        let shown = rows.iter().any(|r| r.status == label);
-        if !shown {
-            continue;
-        }
-        let definition = catalog.definition(label, classes.status_type(segment.class));
+    for row in &rows {
+        let label = classes.label(row.class);
+        let definition = catalog.definition(label, classes.status_type(row.class));
         if definition.is_none() && !undefined.contains(&label) {
             undefined.push(label);
         }
@@ -252,6 +251,28 @@ pub fn render(
         }
     }
     Ok(bytes)
+}
+
+/// The report of `agent` for `window` from its timeline, with the warnings about the input
+/// it was read from; the agent's script failure, if any, instead.
+pub fn for_agent(
+    agent: &Agent,
+    timeline: &Timeline,
+    ingested: &crate::ingest::Ingested,
+    catalog: &Catalog,
+    window: Window,
+) -> Result<Report, crate::script::ScriptError> {
+    if let Some(failure) = &agent.failure {
+        return Err(failure.clone());
+    }
+    let mut report = build(agent, timeline, &ingested.classes, catalog, window);
+    if ingested.stats.problems > 0 {
+        report.warnings.push(format!(
+            "{} malformed record(s) or region(s) in the input were skipped (listed on stderr)",
+            ingested.stats.problems
+        ));
+    }
+    Ok(report)
 }
 
 /// `HH:MM:SS`, truncated (a 25-hour day's row can reach `25:00:00`).

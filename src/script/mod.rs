@@ -384,9 +384,11 @@ impl Hooks {
             let mut configuration: Option<
                 Option<std::borrow::Cow<'_, crate::event::RawConfiguration<'_>>>,
             > = None;
-            let key = snap.key();
+            // Hashed at most once per event, and only for scripts whose results are cached.
+            let mut snap_key = None;
             for (script, inst) in scripts.iter().zip(instances.iter_mut()) {
-                if !script.with_times
+                let key = (!script.with_times).then(|| *snap_key.get_or_insert_with(|| snap.key()));
+                if let Some(key) = key
                     && let Some(hit) = inst.cache.get(&key)
                 {
                     if hit.is_some() {
@@ -397,7 +399,7 @@ impl Hooks {
                 let parsed = configuration.get_or_insert_with(|| snap.configuration());
                 let tree = snap.tree(script.with_times, parsed.as_deref());
                 let label = inst.instance.classify(&tree)?;
-                if !script.with_times {
+                if let Some(key) = key {
                     if inst.cache.len() >= CACHE_CAPACITY {
                         inst.cache.clear();
                     }

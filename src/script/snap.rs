@@ -1,8 +1,8 @@
 //! The `snap` object a `classify` hook receives (SPEC §6), as one engine-neutral tree.
 //!
 //! Both engines convert the same [`Tree`], so a field has the same name and type in Rhai
-//! and Lua by construction. The tree is also the cache key: a hook's result is cached by
-//! a hash of exactly what the hook could see.
+//! and Lua by construction. A hook's result is cached by [`Snap::key`], a hash of exactly
+//! what the hook could see (the configuration's raw bytes standing for its fields).
 //!
 //! Times (`event_type`, `timestamp`, `status.start`, `contacts[i].state_start`) change at
 //! every event, so a tree with them never repeats. They are included only for scripts
@@ -10,7 +10,6 @@
 //! the others once per distinct snapshot.
 
 use std::borrow::Cow;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::Deserialize;
 
@@ -207,17 +206,6 @@ fn contact<'s>(c: &'s RawContact<'_>, with_times: bool) -> Tree<'s> {
         m.push(("state_start", opt(&c.state_start)));
     }
     Tree::Map(m)
-}
-
-impl Tree<'_> {
-    /// A 128-bit fingerprint, used as the cache key.
-    pub fn fingerprint(&self) -> u128 {
-        let mut a = DefaultHasher::new();
-        (0u8, self).hash(&mut a);
-        let mut b = DefaultHasher::new();
-        (1u8, self).hash(&mut b);
-        (u128::from(a.finish()) << 64) | u128::from(b.finish())
-    }
 }
 
 /// A snapshot written by hand in a test, in the shape of `snap` (every field optional).

@@ -340,3 +340,36 @@ fn shards_together_give_the_single_machine_output() {
         .code(2)
         .stderr(contains("shards count from 0"));
 }
+
+#[test]
+fn a_star_includes_agents_without_a_login_by_their_arn() {
+    let (dir, batch) =
+        batch_dir("timezone = \"UTC\"\n[[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n");
+    let mut text = lines(&events());
+    text.push_str(
+        &event("ghost", "HEART_BEAT", "2026-11-03T10:00:00.000Z")
+            .without_current()
+            .previous("Lunch")
+            .line(),
+    );
+    text.push('\n');
+    // Without snapshots' configuration there is no login: the ARN names the agent.
+    let line = text
+        .lines()
+        .last()
+        .unwrap()
+        .replace("\"Username\":\"ghost\"", "\"Username\":null");
+    let text = text.replace(text.lines().last().unwrap(), &line);
+    fs::write(dir.path().join("events.jsonl"), text).unwrap();
+    bin()
+        .arg("run")
+        .arg(&batch)
+        .assert()
+        .success()
+        .stdout(contains("4 report(s): 4 written"));
+    let names = files(&dir.path().join("reports"));
+    assert!(
+        names.iter().any(|f| f.starts_with("arn_aws_connect")),
+        "{names:?}"
+    );
+}

@@ -632,3 +632,26 @@ fn the_example_configuration_reports_breaks_as_one_label() {
         .stdout(contains("Lunch").not())
         .stderr(predicate::str::is_empty());
 }
+
+#[test]
+fn a_failure_on_the_state_before_a_login_fails_only_agents_that_start_with_a_login() {
+    // The state before a first LOGIN is classified as a snapshot with no timestamp.
+    let hook =
+        "function classify(snap) if snap.timestamp == '' then error('no login state') end end";
+    let s = setup(&[("login.lua", hook)], "");
+    let g = s.generation().unwrap();
+    let events = [
+        event("a", "LOGIN", "2026-11-03T08:00:00.000Z").status("Available"),
+        event("b", "STATE_CHANGE", "2026-11-03T08:00:00.000Z")
+            .previous("Offline")
+            .status("Available"),
+    ];
+    let a = report_under(&g, &events, "a", "2026-11-03")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        a.contains("no login state") && a.contains("the state before a LOGIN"),
+        "{a}"
+    );
+    assert!(report_under(&g, &events, "b", "2026-11-03").is_ok());
+}
