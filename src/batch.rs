@@ -21,7 +21,7 @@ use toml::Spanned;
 
 use crate::access::Request;
 use crate::cli::{Format, Kind, parse_timezone};
-use crate::config::normalize;
+use crate::config::{Paths, normalize};
 use crate::diagnostic::{Located, closest, did_you_mean};
 use crate::error::Error;
 use crate::generation::Generation;
@@ -100,13 +100,6 @@ pub struct Batch {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Paths {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchToml {
     events: Spanned<Paths>,
@@ -163,10 +156,7 @@ impl Batch {
         let resolve = |p: &str| normalize(&base.join(p));
 
         let events_at = raw.events.span().start;
-        let events: Vec<PathBuf> = match raw.events.into_inner() {
-            Paths::One(p) => vec![resolve(&p)],
-            Paths::Many(ps) => ps.iter().map(|p| resolve(p)).collect(),
-        };
+        let events: Vec<PathBuf> = raw.events.into_inner().resolve(&base);
         if events.is_empty() {
             return Err(at(
                 events_at,

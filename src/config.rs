@@ -59,15 +59,17 @@ impl Default for Config {
     }
 }
 
+/// One path or a list of paths, as configuration and batch files write them.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Paths {
+pub(crate) enum Paths {
     One(String),
     Many(Vec<String>),
 }
 
 impl Paths {
-    fn resolve(self, base: &Path) -> Vec<PathBuf> {
+    /// The paths, each relative to `base` and normalised.
+    pub(crate) fn resolve(self, base: &Path) -> Vec<PathBuf> {
         let list = match self {
             Paths::One(p) => vec![p],
             Paths::Many(ps) => ps,

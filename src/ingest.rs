@@ -235,6 +235,13 @@ pub struct Group {
 }
 
 impl AgentProfile {
+    /// `First Last`, or whichever of the two is known.
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+            .trim()
+            .to_string()
+    }
+
     fn same_as(&self, c: &RawConfiguration<'_>) -> bool {
         let eq = |a: &str, b: &Option<Str<'_>>| a == b.as_ref().map(Str::as_str).unwrap_or("");
         eq(&self.login, &c.username)

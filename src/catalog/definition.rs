@@ -9,6 +9,11 @@ use toml::Spanned;
 
 use crate::diagnostic::Located;
 
+/// `#rrggbb`.
+pub fn is_hex_color(c: &str) -> bool {
+    c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit())
+}
+
 /// What kind of status a label is. `System` marks labels Connect derives from a contact's
 /// state (Busy, After contact work, …) rather than a status the agent chose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -126,16 +131,13 @@ impl StatusFields {
                 }
             },
         };
-        if let Some(c) = &self.color {
-            let ok = c.len() == 7
-                && c.starts_with('#')
-                && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
-            if !ok {
-                return Err((
-                    Field::Color,
-                    format!("color of `{name}` must look like `#1f77b4`, not `{c}`"),
-                ));
-            }
+        if let Some(c) = &self.color
+            && !is_hex_color(c)
+        {
+            return Err((
+                Field::Color,
+                format!("color of `{name}` must look like `#1f77b4`, not `{c}`"),
+            ));
         }
         Ok(StatusDefinition {
             name,

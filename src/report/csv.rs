@@ -105,12 +105,7 @@ impl Column {
                 .as_ref()
                 .map(|c| c.1.clone())
                 .unwrap_or_default(),
-            Column::AgentName => {
-                let a = &report.agent;
-                format!("{} {}", a.first_name, a.last_name)
-                    .trim()
-                    .to_string()
-            }
+            Column::AgentName => report.agent.full_name(),
             Column::Hierarchy(level) => report
                 .agent
                 .hierarchy

@@ -21,6 +21,7 @@ use chrono_tz::Tz;
 
 use super::csv::{Column, ColumnSpec};
 use super::{Flags, Report, Row, StatusInfo, format_hms, format_seconds};
+use crate::catalog::definition::is_hex_color;
 use crate::time::{Timestamp, Window};
 
 /// `s` with `& < > " '` replaced by character references: safe in element content and in
@@ -62,10 +63,6 @@ const PALETTE: [&str; 9] = [
     "#01665e", "#dfc27d", "#8e0152", "#b15928", "#6a3d9a", "#ffff99", "#b2df8a", "#c51b7d",
     "#543005",
 ];
-
-fn is_hex_color(c: &str) -> bool {
-    c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit())
-}
 
 /// The colour of `label`: its definition's `color`, otherwise one of [`PALETTE`] chosen by a
 /// hash of the label (FNV-1a), so a label keeps its colour from one report to the next.
@@ -253,10 +250,7 @@ fn offsets(window: &Window) -> String {
 }
 
 fn agent_name(report: &Report) -> String {
-    let a = &report.agent;
-    format!("{} {}", a.first_name, a.last_name)
-        .trim()
-        .to_string()
+    report.agent.full_name()
 }
 
 /// The page header of a report: what it is (`kind`), whose day, which zone and
