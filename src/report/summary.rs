@@ -222,6 +222,23 @@ fn counts_as(productive: Option<bool>) -> &'static str {
     }
 }
 
+/// Colours of the hatched "No data" part of a bar: time the day had but the events did not cover.
+const NO_DATA_STYLE: &str = "--c:#f0f0f0;--t:#000";
+
+/// The "No data" segment closing a bar, when part of the day is uncovered.
+fn no_data_segment(s: &mut String, uncovered: i64, day: i64) {
+    if uncovered > 0 {
+        segment(
+            s,
+            "No data",
+            None,
+            (uncovered, day),
+            NO_DATA_STYLE,
+            "seg nodata hatch",
+        );
+    }
+}
+
 /// One segment of a stacked bar: focusable, with a tooltip and an accessible name.
 fn segment(
     s: &mut String,
@@ -297,16 +314,7 @@ time order: the audit report has the timeline). Point at a part or reach it with
             "seg",
         );
     }
-    if uncovered > 0 {
-        segment(
-            &mut s,
-            "No data",
-            None,
-            (uncovered, day),
-            "--c:#f0f0f0;--t:#000",
-            "seg nodata hatch",
-        );
-    }
+    no_data_segment(&mut s, uncovered, day);
     s.push_str("</div>\n<ul class=\"legend\" aria-label=\"Legend\">\n");
     for (i, st) in summary.statuses.iter().enumerate() {
         let color = status_color(&st.status, report.status(&st.status));
@@ -323,7 +331,7 @@ time order: the audit report has the timeline). Point at a part or reach it with
     if uncovered > 0 {
         let _ = writeln!(
             s,
-            "<li><span class=\"sw hatch\" style=\"--c:#f0f0f0;--t:#000\" aria-hidden=\"true\"></span>No data \
+            "<li><span class=\"sw hatch\" style=\"{NO_DATA_STYLE}\" aria-hidden=\"true\"></span>No data \
 <span class=\"sub\">{}</span></li>",
             format_hms(uncovered)
         );
@@ -343,16 +351,7 @@ aria-labelledby=\"class-h\">",
             segment(&mut s, name, None, (ms, day), &color_style(color), "seg");
         }
     }
-    if uncovered > 0 {
-        segment(
-            &mut s,
-            "No data",
-            None,
-            (uncovered, day),
-            "--c:#f0f0f0;--t:#000",
-            "seg nodata hatch",
-        );
-    }
+    no_data_segment(&mut s, uncovered, day);
     s.push_str("</div>\n</section>\n");
 
     let _ = write!(
