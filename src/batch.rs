@@ -20,15 +20,17 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::access::Request;
-use crate::cli::{Format, Kind, parse_timezone};
+use crate::classify::Labels;
 use crate::config::{Paths, normalize};
 use crate::diagnostic::{Located, closest, did_you_mean};
 use crate::error::Error;
 use crate::generation::Generation;
-use crate::ingest::{Agent, Ingested};
 use crate::reduce::reduce;
 use crate::report;
+use crate::report::{Format, Kind};
+use crate::store::{Agent, Store};
 use crate::time::Window;
+use crate::time::parse_timezone;
 
 /// One of N machines' share of a batch: the agents whose ARN hashes to `index` (0-based,
 /// as Kubernetes Indexed Jobs and AWS Batch array jobs number their tasks).
@@ -230,7 +232,7 @@ impl Batch {
                 Agents::List(list)
             };
             let date = |d: &Spanned<String>| {
-                crate::cli::parse_date(d.get_ref()).map_err(|e| at(d.span().start, e))
+                crate::time::parse_date(d.get_ref()).map_err(|e| at(d.span().start, e))
             };
             let dates = match (&r.dates, &r.from, &r.to) {
                 (Some(list), None, None) if !list.is_empty() => {
@@ -309,7 +311,7 @@ impl Batch {
 
     /// Every report the batch asks for, given the agents in the events, without repeats;
     /// with a shard, only that shard's agents.
-    pub fn jobs(&self, ingested: &Ingested, shard: Option<Shard>) -> Vec<Job> {
+    pub fn jobs(&self, ingested: &Store, shard: Option<Shard>) -> Vec<Job> {
         // `*`: every agent, by login where the login is theirs alone, else by ARN (an
         // agent whose events carry no login, or a login two ARNs share).
         let mut login_count: HashMap<&str, usize> = HashMap::new();
@@ -480,7 +482,8 @@ impl Summary {
 /// Produces `jobs`, calling `progress` after each. Returns the outcomes in job order.
 pub fn produce(
     generation: &Generation,
-    ingested: &Ingested,
+    store: &Store,
+    labels: &Labels,
     requester: Option<&str>,
     jobs: &[Job],
     command: &str,
@@ -494,18 +497,17 @@ pub fn produce(
     let groups: Vec<(&str, Vec<usize>)> = by_agent.into_iter().collect();
     let slots: Vec<Mutex<Option<Outcome>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     groups.par_iter().for_each(|(agent, indices)| {
-        let found = ingested.find_agent(agent);
+        let found = store.find_agent(agent);
         let timeline = found
             .as_ref()
             .ok()
-            .map(|a| reduce(a, &ingested.classes, generation.config.stale_after_ms));
+            .map(|a| reduce(store, a, labels, generation.config.stale_after_ms));
         for &i in indices {
             let job = &jobs[i];
             let outcome = match &found {
                 Err(e) => failed(job, generation, e.to_string()),
                 Ok(a) => one(
-                    generation,
-                    ingested,
+                    (generation, store, labels),
                     requester,
                     job,
                     a,
@@ -563,8 +565,7 @@ fn outcome(
 
 /// Authorises, builds and writes one report.
 fn one(
-    generation: &Generation,
-    ingested: &Ingested,
+    (generation, store, labels): (&Generation, &Store, &Labels),
     requester: Option<&str>,
     job: &Job,
     agent: &Agent,
@@ -572,7 +573,7 @@ fn one(
     command: &str,
 ) -> Outcome {
     let request = Request::for_agent(requester, agent, job.date, job.timezone);
-    let decision = match crate::commands::decide(generation, &request, command) {
+    let decision = match generation.decide(&request, command) {
         Ok(d) => d,
         Err(e) => return failed(job, generation, e.to_string()),
     };
@@ -585,7 +586,8 @@ fn one(
         return failed(job, generation, "date out of range".to_string());
     };
     let catalog = &generation.classifier.catalog;
-    let mut report = match report::for_agent(agent, timeline, ingested, catalog, window) {
+    let classes = &labels.classes;
+    let mut report = match report::for_agent(agent, timeline, store, classes, catalog, window) {
         Ok(r) => r,
         Err(e) => return failed(job, generation, e.to_string()),
     };

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::diagnostic::{closest, did_you_mean};
+pub use crate::report::{Format, Kind};
+pub use crate::time::{parse_date, parse_timezone};
 
 /// Rebuilds Amazon Connect's agent activity audit report from agent event stream files.
 #[derive(Debug, Parser)]
@@ -115,48 +116,6 @@ pub struct ConfigArgs {
     pub config: Option<PathBuf>,
 }
 
-/// Output formats of a report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Comma-separated values, one row per status.
-    Csv,
-    /// One JSON document with the rows and any warnings.
-    Json,
-    /// One self-contained HTML page: a timeline of the day and the table (no network).
-    Html,
-}
-
-impl Format {
-    /// The file extension of a report in this format.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Json => "json",
-            Format::Html => "html",
-        }
-    }
-}
-
-/// What a report says about the agent's day.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
-    /// The activity audit: one row per status period, with start, end, duration and flags.
-    #[default]
-    Audit,
-    /// Time in each status, with productive, non-productive, online and after contact work
-    /// totals, computed from the audit's rows.
-    Summary,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Audit => "audit",
-            Kind::Summary => "summary",
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Event files or folders to read (JSON lines, concatenated JSON as Kinesis Firehose
@@ -204,29 +163,4 @@ pub struct ReportArgs {
     /// users; the request is checked against their profiles and the policies.
     #[arg(long = "as", value_name = "LOGIN")]
     pub requester: Option<String>,
-}
-
-/// `YYYY-MM-DD`, nothing else.
-pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    let ok_shape = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
-    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        Ok(d) if ok_shape => Ok(d),
-        Ok(_) => Err(format!("`{s}` is not a date in the form YYYY-MM-DD")),
-        Err(e) => Err(format!("`{s}` is not a valid date (YYYY-MM-DD): {e}")),
-    }
-}
-
-/// An IANA zone name, in any letter case.
-pub fn parse_timezone(s: &str) -> Result<Tz, String> {
-    if let Ok(tz) = s.parse::<Tz>() {
-        return Ok(tz);
-    }
-    if let Ok(tz) = Tz::from_str_insensitive(s) {
-        return Ok(tz);
-    }
-    let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
-    Err(format!(
-        "unknown time zone `{s}` (expected an IANA name such as America/New_York){}",
-        did_you_mean(&closest(s, names))
-    ))
 }

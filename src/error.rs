@@ -8,8 +8,8 @@ use std::io;
 
 use crate::access::Decision;
 use crate::diagnostic::Located;
-use crate::ingest::IngestError;
 use crate::script::ScriptError;
+use crate::store::ReadError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -29,7 +29,7 @@ pub enum Error {
     #[error("{0} test(s) failed")]
     TestsFailed(usize),
     #[error(transparent)]
-    Ingest(#[from] IngestError),
+    Read(#[from] ReadError),
     #[error("agent `{login}` not found in the events{hint}")]
     AgentNotFound { login: String, hint: String },
     #[error("login `{login}` belongs to {} agents ({}); pass the agent's ARN to --agent instead", arns.len(), arns.join(", "))]
@@ -62,7 +62,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::Config(_) | Error::InvalidFiles(_) => 2,
-            Error::Ingest(_)
+            Error::Read(_)
             | Error::Script(_)
             | Error::TestsFailed(_)
             | Error::AgentNotFound { .. }

@@ -125,7 +125,7 @@ impl<'a> Conf<'a> {
     }
 }
 
-fn parse_configuration<'a, 'c>(
+pub(crate) fn parse_configuration<'a, 'c>(
     bytes: &'a [u8],
 ) -> Result<std::borrow::Cow<'c, RawConfiguration<'a>>, String> {
     serde_json::from_slice::<Option<RawConfiguration<'a>>>(bytes)

@@ -69,6 +69,27 @@ impl From<ScriptError> for Located {
 }
 
 impl Generation {
+    /// Decides a request and records the decision; a decision that cannot be recorded
+    /// fails.
+    pub fn decide(
+        &self,
+        request: &Request,
+        command: &str,
+    ) -> Result<crate::access::Decision, crate::Error> {
+        let decision = self.access.decide(request);
+        self.decision_log
+            .record(&decision, command, &self.hash)
+            .map_err(|source| crate::Error::DecisionLog {
+                path: self
+                    .decision_log
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                source,
+            })?;
+        Ok(decision)
+    }
+
     /// The embedded defaults: the built-in `connect` catalogue, no scripts.
     pub fn embedded() -> Result<Generation, Vec<Located>> {
         Generation::from_config(Config::default(), None)

@@ -4,18 +4,21 @@
 //! Data flows one way:
 //!
 //! ```text
-//! files ──input──▶ records ──ingest (+ catalog: classify)──▶ per-agent events
-//!       ──reduce──▶ segments ──report──▶ rows ──▶ CSV / JSON
+//! files ──input──▶ records ──store──▶ compact events ──classify (catalog + hooks)──▶ labels
+//!       ──reduce──▶ segments ──report──▶ rows ──▶ CSV / JSON / HTML
+//!       access (profiles, hierarchy, policy scripts) gates every report
 //! ```
 //!
 //! `input` frames bytes into JSON records; `event` declares the fields read from them;
-//! `catalog` turns a snapshot into a status label from rules kept as data; `ingest` keeps a
-//! compact record per event; `reduce` orders, de-duplicates and folds an agent's events
-//! into segments; `report` cuts segments into a local day's rows and renders them.
+//! `store` keeps what everything after it needs of each event, read once (and kept by
+//! `watch`); `classify` turns the store's snapshots into labels with the generation's
+//! `catalog` rules and script hooks; `reduce` orders, de-duplicates and folds an agent's
+//! events into segments; `report` cuts segments into a local day's rows and renders them.
 
 pub mod access;
 pub mod batch;
 pub mod catalog;
+pub mod classify;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -23,13 +26,12 @@ pub mod diagnostic;
 pub mod error;
 pub mod event;
 pub mod generation;
-pub mod ingest;
 pub mod input;
 pub mod reduce;
 pub mod report;
 pub mod script;
+pub mod store;
 pub mod synth;
 pub mod time;
-pub mod watch;
 
 pub use error::Error;

@@ -8,8 +8,10 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::classify::{ClassId, Label, Labels};
 use crate::event::EventKind;
-use crate::ingest::{Agent, ClassId, Classes, EventRecord};
+use crate::script::ScriptError;
+use crate::store::{Agent, Store, StoredEvent, event_kind};
 use crate::time::Timestamp;
 
 /// Heartbeats come every 120 s; a silence longer than this inside a logged-in row is a gap.
@@ -29,42 +31,96 @@ pub struct Segment {
 }
 
 /// An agent's whole history as segments.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Timeline {
     pub segments: Vec<Segment>,
     /// The last segment's label does not come from an OFFLINE-type status: the data ended
     /// while the agent was logged in.
     pub open: bool,
     pub first_event: Option<Timestamp>,
+    pub last_event: Option<Timestamp>,
+    /// The time of every event kept (after de-duplication), in order.
+    pub event_times: Vec<Timestamp>,
     /// Events that repeat an earlier `EventId` with different content (the first was kept).
     pub conflicting_duplicates: usize,
+    /// The first script failure while classifying one of the agent's snapshots: every
+    /// report of the agent fails with it.
+    pub failure: Option<ScriptError>,
+    /// The previous snapshot of the agent's first event was not kept (only possible after
+    /// `watch` dropped a source): the store must be read again.
+    pub needs_reread: bool,
+}
+
+impl Timeline {
+    /// How many of the agent's events fall in `[start, end)`.
+    pub fn events_between(&self, start: Timestamp, end: Timestamp) -> usize {
+        let a = self.event_times.partition_point(|&t| t < start);
+        let b = self.event_times.partition_point(|&t| t < end);
+        b - a
+    }
 }
 
 /// Builds an agent's timeline from their events (kept in input order).
-pub fn reduce(agent: &Agent, classes: &Classes, stale_after_ms: i64) -> Timeline {
+pub fn reduce(store: &Store, agent: &Agent, labels: &Labels, stale_after_ms: i64) -> Timeline {
+    let classes = &labels.classes;
     let mut timeline = Timeline::default();
-    let events = order(&agent.events, &mut timeline);
+    let events = order(store, &agent.events, labels, &mut timeline);
     let Some(first) = events.first() else {
         return timeline;
     };
     timeline.first_event = Some(first.at);
+    timeline.last_event = events.last().map(|e| e.at);
+    timeline.event_times = events.iter().map(|e| e.at).collect();
 
+    let fail = |timeline: &mut Timeline, e: &ScriptError, event: &StoredEvent| {
+        if timeline.failure.is_none() {
+            let who = if agent.profile.login.is_empty() {
+                format!("agent `{}`", agent.arn)
+            } else {
+                format!("agent `{}`", agent.profile.login)
+            };
+            let id = store
+                .event_id(event)
+                .unwrap_or_else(|| "(none)".to_string());
+            timeline.failure = Some(e.clone().with_event(format!(
+                "{who}, EventId `{id}`, EventTimestamp `{}`",
+                event.at.to_rfc3339()
+            )));
+        }
+    };
     let same_label = |a: ClassId, b: ClassId| classes.get(a).label == classes.get(b).label;
     let mut segments: Vec<Segment> = Vec::new();
-    // The earliest event's previous snapshot was kept when it was read. (Only if a
-    // conflicting duplicate moved the first event elsewhere is it not this one.)
-    let previous = agent
-        .first
-        .filter(|f| (f.at, f.seq) == (first.at, first.seq))
-        .and_then(|f| f.previous);
-    let before_first = match (previous, first.kind) {
-        (Some(previous), _) => Some(previous),
-        (None, EventKind::Login) => classes.before_login(),
+    let previous = match store.first_previous(agent, first.seq) {
+        Some(p) => p,
+        None => {
+            timeline.needs_reread = true;
+            None
+        }
+    };
+    let mut before_login_failure = None;
+    let before_first = match (previous, event_kind(store.str(first.event_type))) {
+        (Some(snap), _) => match labels.of_previous(snap, first) {
+            Some(Label::Known { class, since }) => class.map(|c| (c, *since)),
+            Some(Label::Failed(e)) => {
+                fail(&mut timeline, e, first);
+                None
+            }
+            None => None,
+        },
+        (None, EventKind::Login) => match classes.before_login() {
+            Ok(class) => class.map(|c| (c, None)),
+            Err(e) => {
+                // Reported unless an event's own classification failed too.
+                before_login_failure = Some(e.clone());
+                None
+            }
+        },
         (None, _) => None,
     };
-    if let Some(class) = before_first {
+    if let Some((class, since)) = before_first {
         segments.push(Segment {
-            start: None,
+            // The snapshot's own start for its label, when it is before the first event.
+            start: since.filter(|&s| s < first.at),
             end: None,
             class,
             silences: Vec::new(),
@@ -81,7 +137,16 @@ pub fn reduce(agent: &Agent, classes: &Classes, stale_after_ms: i64) -> Timeline
         }
         previous_at = Some(e.at);
 
-        let Some(class) = e.current else { continue };
+        let class = match labels.of_event(e) {
+            Some(Label::Known {
+                class: Some(class), ..
+            }) => *class,
+            Some(Label::Failed(err)) => {
+                fail(&mut timeline, err, e);
+                continue;
+            }
+            _ => continue,
+        };
         if let Some(last) = segments.last() {
             if same_label(last.class, class) {
                 continue;
@@ -103,6 +168,9 @@ pub fn reduce(agent: &Agent, classes: &Classes, stale_after_ms: i64) -> Timeline
         });
     }
 
+    if timeline.failure.is_none() {
+        timeline.failure = before_login_failure;
+    }
     for i in 1..segments.len() {
         segments[i - 1].end = segments[i].start;
     }
@@ -115,18 +183,28 @@ pub fn reduce(agent: &Agent, classes: &Classes, stale_after_ms: i64) -> Timeline
 
 /// De-duplicates by `EventId` in input order, then sorts by timestamp (stable, so ties keep
 /// input order).
-fn order(events: &[EventRecord], timeline: &mut Timeline) -> Vec<EventRecord> {
-    let mut in_input_order = events.to_vec();
-    if !in_input_order.is_sorted_by_key(|e| e.seq) {
-        in_input_order.sort_by_key(|e| e.seq);
+fn order(
+    store: &Store,
+    events: &[StoredEvent],
+    labels: &Labels,
+    timeline: &mut Timeline,
+) -> Vec<StoredEvent> {
+    let mut in_input_order: Vec<(u64, StoredEvent)> =
+        events.iter().map(|e| (store.order(e.seq), *e)).collect();
+    if !in_input_order.is_sorted_by_key(|e| e.0) {
+        in_input_order.sort_by_key(|e| e.0);
     }
+    let label = |e: &StoredEvent| match labels.of_event(e) {
+        Some(Label::Known { class, .. }) => class.map(|c| labels.classes.label(c)),
+        _ => None,
+    };
     let mut seen: FxHashMap<[u64; 2], usize> = FxHashMap::default();
     seen.reserve(events.len());
-    let mut kept: Vec<EventRecord> = Vec::with_capacity(events.len());
-    for e in in_input_order {
+    let mut kept: Vec<StoredEvent> = Vec::with_capacity(events.len());
+    for (_, e) in in_input_order {
         if let Some(&k) = seen.get(&e.id) {
             let first = &kept[k];
-            if (first.at, first.kind, first.current) != (e.at, e.kind, e.current) {
+            if (first.at, first.event_type) != (e.at, e.event_type) || label(first) != label(&e) {
                 timeline.conflicting_duplicates += 1;
             }
             continue;

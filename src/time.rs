@@ -10,6 +10,8 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
+use crate::diagnostic::{closest, did_you_mean};
+
 /// Milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);
@@ -114,6 +116,16 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS.sssZ`, as Connect writes `EventTimestamp`.
+    pub fn to_rfc3339(self) -> String {
+        match chrono::DateTime::<chrono::Utc>::from_timestamp_millis(self.0) {
+            Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            None => self.0.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.format_local(Tz::UTC))
@@ -211,6 +223,31 @@ fn local_midnight(date: NaiveDate, tz: Tz) -> Option<Timestamp> {
         }
     }
     None
+}
+
+/// `YYYY-MM-DD`, nothing else.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    let ok_shape = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) if ok_shape => Ok(d),
+        Ok(_) => Err(format!("`{s}` is not a date in the form YYYY-MM-DD")),
+        Err(e) => Err(format!("`{s}` is not a valid date (YYYY-MM-DD): {e}")),
+    }
+}
+
+/// An IANA zone name, in any letter case.
+pub fn parse_timezone(s: &str) -> Result<Tz, String> {
+    if let Ok(tz) = s.parse::<Tz>() {
+        return Ok(tz);
+    }
+    if let Ok(tz) = Tz::from_str_insensitive(s) {
+        return Ok(tz);
+    }
+    let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
+    Err(format!(
+        "unknown time zone `{s}` (expected an IANA name such as America/New_York){}",
+        did_you_mean(&closest(s, names))
+    ))
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ impl Request {
     /// A request to audit `agent`'s day, with the agent's hierarchy from the events.
     pub fn for_agent(
         requester: Option<&str>,
-        agent: &crate::ingest::Agent,
+        agent: &crate::store::Agent,
         date: NaiveDate,
         timezone: Tz,
     ) -> Request {
@@ -103,7 +103,7 @@ pub fn today(tz: Tz) -> NaiveDate {
 }
 
 /// The hierarchy an agent's latest snapshot shows.
-pub fn hierarchy_of(profile: &crate::ingest::AgentProfile) -> Option<GroupPath> {
+pub fn hierarchy_of(profile: &crate::store::AgentProfile) -> Option<GroupPath> {
     if profile.hierarchy.is_empty() {
         return None;
     }

@@ -5,8 +5,8 @@ use crate::access::{GroupPath, Request, hierarchy_of, today};
 use crate::cli::AuthorizeArgs;
 use crate::error::Error;
 use crate::generation::Generation;
-use crate::ingest::IngestError;
 use crate::input;
+use crate::store::ReadError;
 
 pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
     let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
@@ -17,8 +17,8 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
     let mut from_events: Option<GroupPath> = None;
     let mut note = None;
     if !args.events.is_empty() {
-        let sources = input::expand(&args.events).map_err(IngestError::from)?;
-        let ingested = super::report::read_for_agent(&sources, &generation, &args.agent, false)?;
+        let sources = input::expand(&args.events).map_err(ReadError::from)?;
+        let ingested = super::report::read_for_agent(&sources, &args.agent, false)?;
         match ingested.find_agent(&args.agent) {
             Ok(a) => {
                 if !a.profile.login.is_empty() {
@@ -41,7 +41,7 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
         timezone,
         today: today(timezone),
     };
-    let decision = super::decide(&generation, &request, "authorize")?;
+    let decision = generation.decide(&request, "authorize")?;
     let verdict = if decision.allowed {
         "ALLOWED"
     } else {

@@ -6,11 +6,10 @@ pub mod check;
 pub mod report;
 pub mod run;
 pub mod statuses;
+pub mod watch;
 
-use crate::access::{Decision, Request};
 use crate::cli::{Cli, Command};
 use crate::error::Error;
-use crate::generation::Generation;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
@@ -20,46 +19,24 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Check(args) => check::run(&args),
         Command::Authorize(args) => authorize::run(&args),
         Command::Run(args) => run::run(&args),
-        Command::Watch(args) => crate::watch::run(&args),
+        Command::Watch(args) => watch::run(&args),
     }
-}
-
-/// Decides a request and records the decision; a decision that cannot be recorded fails.
-pub fn decide(
-    generation: &Generation,
-    request: &Request,
-    command: &str,
-) -> Result<Decision, Error> {
-    let decision = generation.access.decide(request);
-    generation
-        .decision_log
-        .record(&decision, command, &generation.hash)
-        .map_err(|source| Error::DecisionLog {
-            path: generation
-                .decision_log
-                .path()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            source,
-        })?;
-    Ok(decision)
 }
 
 /// At most this many skipped-record messages are printed; the rest are counted.
 const MAX_PRINTED_PROBLEMS: usize = 100;
 
 /// Prints the records and regions the input had to skip, and remarks about whole files.
-pub fn print_input_problems(ingested: &crate::ingest::Ingested) {
-    for p in ingested.problems.iter().take(MAX_PRINTED_PROBLEMS) {
+pub fn print_input_problems(store: &crate::store::Store) {
+    let kept = store.problems.kept();
+    for p in kept.iter().take(MAX_PRINTED_PROBLEMS) {
         eprintln!("warning: {p}");
     }
-    if ingested.problems.len() > MAX_PRINTED_PROBLEMS {
-        eprintln!(
-            "warning: ... and {} more malformed records",
-            ingested.problems.len() - MAX_PRINTED_PROBLEMS
-        );
+    let more = store.problems.total() - kept.len().min(MAX_PRINTED_PROBLEMS) as u64;
+    if more > 0 {
+        eprintln!("warning: ... and {more} more malformed records");
     }
-    for note in &ingested.notes {
+    for note in &store.notes {
         eprintln!("note: {note}");
     }
 }

@@ -4,33 +4,35 @@ use std::io::Write;
 
 use crate::access::Request;
 use crate::catalog::Catalog;
+use crate::classify::{Labels, classify};
 use crate::cli::ReportArgs;
 use crate::error::Error;
 use crate::generation::Generation;
-use crate::ingest::{IngestError, IngestOptions, Ingested, ingest};
 use crate::input;
 use crate::reduce::reduce;
 use crate::report::{self, Report};
+use crate::store::{ReadError, ReadOptions, Store};
 use crate::time::Window;
 
 pub fn run(args: &ReportArgs) -> Result<(), Error> {
     let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
     let window = Window::local_day(args.date, args.timezone)
         .ok_or_else(|| Error::Usage(format!("date `{}` is out of range", args.date)))?;
-    let sources = input::expand(&args.events).map_err(IngestError::from)?;
-    let ingested = read_for_agent(&sources, &generation, &args.agent, args.strict)?;
-    super::print_input_problems(&ingested);
+    let sources = input::expand(&args.events).map_err(ReadError::from)?;
+    let store = read_for_agent(&sources, &args.agent, args.strict)?;
+    super::print_input_problems(&store);
 
-    let agent = ingested.find_agent(&args.agent)?;
+    let agent = store.find_agent(&args.agent)?;
     let request = Request::for_agent(args.requester.as_deref(), agent, args.date, args.timezone);
-    let decision = super::decide(&generation, &request, "report")?;
+    let decision = generation.decide(&request, "report")?;
     if !decision.allowed {
         return Err(Error::Denied(Box::new(decision)));
     }
 
+    let labels = classify(&store, &generation.classifier);
     let catalog = &generation.classifier.catalog;
     let stale_after = generation.config.stale_after_ms;
-    let mut report = audit(&ingested, catalog, &args.agent, window, stale_after)?;
+    let mut report = audit(&store, &labels, catalog, &args.agent, window, stale_after)?;
     report.configuration = generation.hash.clone();
     let rendered = report::render(&report, args.kind, args.format, &generation.config.columns);
     let out_name = args
@@ -63,31 +65,30 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
 /// mention its quoted login) and then parse only the records that mention that ARN; every
 /// other agent's records are passed over unparsed. When the login is not found that way
 /// (or cannot be searched for literally), everything is read, so the error can name the
-/// closest logins.
+/// closest logins. With `strict`, every record is parsed (and checked) in one pass.
 pub fn read_for_agent(
     sources: &[input::Source],
-    generation: &Generation,
     agent: &str,
     strict: bool,
-) -> Result<Ingested, Error> {
-    let classifier = &generation.classifier;
+) -> Result<Store, Error> {
     let quoted = |s: &str| format!("\"{s}\"").into_bytes();
     // Standard input cannot be read twice.
     let rereadable = sources.iter().all(|s| matches!(s, input::Source::File(_)));
-    let literal =
-        rereadable && !agent.is_empty() && !agent.contains(['"', '\\']) && agent.is_ascii();
-    let options = |only_containing| IngestOptions {
+    let literal = rereadable
+        && !strict
+        && !agent.is_empty()
+        && !agent.contains(['"', '\\'])
+        && agent.is_ascii();
+    let options = |only_containing| ReadOptions {
         strict,
         only_containing,
-        ..IngestOptions::default()
+        ..ReadOptions::default()
     };
     if literal {
         let arns: Vec<Vec<u8>> = if agent.starts_with("arn:") {
             vec![quoted(agent)]
         } else {
-            // Finding the ARN needs no status script: the rules alone classify this pass.
-            let rules = crate::catalog::Classifier::rules_only(classifier.catalog.clone());
-            let first = ingest(sources, &rules, &options(vec![quoted(agent)]))?;
+            let first = Store::read(sources, &options(vec![quoted(agent)]))?;
             first
                 .agents
                 .iter()
@@ -96,24 +97,26 @@ pub fn read_for_agent(
                 .collect()
         };
         if !arns.is_empty() {
-            let found = ingest(sources, classifier, &options(arns))?;
+            let found = Store::read(sources, &options(arns))?;
             if found.find_agent(agent).is_ok() {
                 return Ok(found);
             }
         }
     }
-    Ok(ingest(sources, classifier, &options(Vec::new()))?)
+    Ok(Store::read(sources, &options(Vec::new()))?)
 }
 
 /// The report of the agent whose login (or ARN) is `agent`, for `window`.
 pub fn audit(
-    ingested: &Ingested,
+    store: &Store,
+    labels: &Labels,
     catalog: &Catalog,
     agent: &str,
     window: Window,
     stale_after_ms: i64,
 ) -> Result<Report, Error> {
-    let agent = ingested.find_agent(agent)?;
-    let timeline = reduce(agent, &ingested.classes, stale_after_ms);
-    report::for_agent(agent, &timeline, ingested, catalog, window).map_err(Error::Script)
+    let agent = store.find_agent(agent)?;
+    let timeline = reduce(store, agent, labels, stale_after_ms);
+    report::for_agent(agent, &timeline, store, &labels.classes, catalog, window)
+        .map_err(Error::Script)
 }

@@ -6,18 +6,21 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::batch::{Batch, Job, Outcome, Shard, Status, Summary, produce, write_manifest};
+use crate::classify::{Labels, classify};
 use crate::cli::BatchArgs;
 use crate::error::Error;
 use crate::generation::Generation;
-use crate::ingest::{IngestError, IngestOptions, Ingested, ingest};
 use crate::input;
+use crate::store::{ReadError, ReadOptions, Store};
 
 /// A batch with everything it was run against.
 pub struct Loaded {
     pub batch: Batch,
     /// Shared with the next state when only the events change.
     pub generation: Arc<Generation>,
-    pub ingested: Ingested,
+    pub store: Store,
+    /// The store's labels under `generation`.
+    pub labels: Labels,
     pub jobs: Vec<Job>,
 }
 
@@ -34,35 +37,33 @@ pub fn load(
         .or_else(|| batch.config.clone());
     let generation = Generation::load(config.as_deref()).map_err(Error::Config)?;
     let shard_records = shard.filter(|_| batch.all_agents_only());
-    let ingested = read_events(&batch, &generation, shard_records)?;
-    let jobs = batch.jobs(&ingested, shard);
+    let store = read_events(&batch, shard_records)?;
+    let labels = classify(&store, &generation.classifier);
+    let jobs = batch.jobs(&store, shard);
     Ok(Loaded {
         batch,
         generation: Arc::new(generation),
-        ingested,
+        store,
+        labels,
         jobs,
     })
 }
 
-/// Reads the batch's events with the generation's classifier; with a shard, only the
-/// records of that shard's agents are parsed.
-pub fn read_events(
-    batch: &Batch,
-    generation: &Generation,
-    shard: Option<Shard>,
-) -> Result<Ingested, Error> {
-    let sources = input::expand(&batch.events).map_err(IngestError::from)?;
-    let options = IngestOptions {
+/// Reads the batch's events into a store; with a shard, only the records of that shard's
+/// agents are parsed.
+pub fn read_events(batch: &Batch, shard: Option<Shard>) -> Result<Store, Error> {
+    let sources = input::expand(&batch.events).map_err(ReadError::from)?;
+    let options = ReadOptions {
         shard,
-        ..IngestOptions::default()
+        ..ReadOptions::default()
     };
-    Ok(ingest(&sources, &generation.classifier, &options)?)
+    Ok(Store::read(&sources, &options)?)
 }
 
 pub fn run(args: &BatchArgs) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let loaded = load(&args.batch, args.config.as_deref(), args.shard)?;
-    super::print_input_problems(&loaded.ingested);
+    super::print_input_problems(&loaded.store);
     let (outcomes, summary) = produce_with_progress(&loaded, &loaded.jobs, "run", args.quiet);
     report_outcomes(&outcomes, &summary, args.quiet);
     write_manifest(
@@ -113,7 +114,8 @@ pub fn produce_with_progress(
     };
     let result = produce(
         &loaded.generation,
-        &loaded.ingested,
+        &loaded.store,
+        &loaded.labels,
         loaded.batch.requester.as_deref(),
         jobs,
         command,

@@ -14,10 +14,52 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::catalog::Catalog;
-use crate::cli::{Format, Kind};
-use crate::ingest::{Agent, AgentProfile, ClassId, Classes};
+use crate::classify::{ClassId, Classes};
 use crate::reduce::Timeline;
+use crate::store::{Agent, AgentProfile, Store};
 use crate::time::{Timestamp, Window};
+
+/// Output formats of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated values, one row per status.
+    Csv,
+    /// One JSON document with the rows and any warnings.
+    Json,
+    /// One self-contained HTML page: a timeline of the day and the table (no network).
+    Html,
+}
+
+impl Format {
+    /// The file extension of a report in this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// What a report says about the agent's day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// The activity audit: one row per status period, with start, end, duration and flags.
+    #[default]
+    Audit,
+    /// Time in each status, with productive, non-productive, online and after contact work
+    /// totals, computed from the audit's rows.
+    Summary,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Audit => "audit",
+            Kind::Summary => "summary",
+        }
+    }
+}
 
 /// Row flags, printed in this order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -258,18 +300,19 @@ pub fn render(
 pub fn for_agent(
     agent: &Agent,
     timeline: &Timeline,
-    ingested: &crate::ingest::Ingested,
+    store: &Store,
+    classes: &Classes,
     catalog: &Catalog,
     window: Window,
 ) -> Result<Report, crate::script::ScriptError> {
-    if let Some(failure) = &agent.failure {
+    if let Some(failure) = &timeline.failure {
         return Err(failure.clone());
     }
-    let mut report = build(agent, timeline, &ingested.classes, catalog, window);
-    if ingested.stats.problems > 0 {
+    let mut report = build(agent, timeline, classes, catalog, window);
+    if store.problems.total() > 0 {
         report.warnings.push(format!(
             "{} malformed record(s) or region(s) in the input were skipped (listed on stderr)",
-            ingested.stats.problems
+            store.problems.total()
         ));
     }
     Ok(report)

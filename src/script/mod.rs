@@ -373,6 +373,11 @@ impl Hooks {
         self.set.scripts.is_empty()
     }
 
+    /// Whether some hook reads the event's own time or type (so is asked per event).
+    pub fn need_times(&self) -> bool {
+        self.set.scripts.iter().any(|s| s.with_times)
+    }
+
     /// Asks each script's `classify` in load order; the first label wins.
     pub fn classify(&self, snap: &Snap<'_, '_>) -> Result<Option<String>, ScriptError> {
         if self.is_empty() {

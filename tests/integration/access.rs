@@ -243,8 +243,8 @@ fn a_group_named_by_arn_matches_the_events_hierarchy() {
     let events = [event("agent", "LOGIN", "2026-11-02T08:00:00.000Z")
         .status("Available")
         .hierarchy(&["NA", "Site 2", "Team B"])];
-    let ingested = ingest_with(&g.classifier, &events);
-    let agent = ingested.find_agent("agent").unwrap();
+    let (store, _) = ingest_with(&g.classifier, &events);
+    let agent = store.find_agent("agent").unwrap();
     let mut req = request(Some("u"), "agent", &[]);
     req.agent_hierarchy_from_events = agent_audit::access::hierarchy_of(&agent.profile);
     assert!(g.access.decide(&req).allowed);

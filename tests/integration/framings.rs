@@ -142,8 +142,9 @@ fn events_split_over_several_paths_are_read_as_one_input() {
 
 #[test]
 fn a_large_file_of_json_lines_read_in_pieces_gives_the_same_result() {
-    use agent_audit::ingest::{IngestOptions, ingest};
+    use agent_audit::classify::classify;
     use agent_audit::input::{Source, pieces};
+    use agent_audit::store::{ReadOptions, Store};
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("big.jsonl");
     let mut events = Vec::new();
@@ -167,30 +168,39 @@ fn a_large_file_of_json_lines_read_in_pieces_gives_the_same_result() {
     fs::write(&path, &text).unwrap();
     let sources = vec![Source::File(path.clone())];
     let classifier = rules(agent_audit::catalog::CatalogName::Connect);
-    let small = IngestOptions {
+    let small = ReadOptions {
         piece_size: 4096,
-        ..IngestOptions::default()
+        ..ReadOptions::default()
     };
     assert!(
         pieces(&sources, 4096).unwrap().len() > 20,
         "the file is cut into pieces"
     );
-    let whole = ingest(&sources, &classifier, &IngestOptions::default()).unwrap();
-    let cut = ingest(&sources, &classifier, &small).unwrap();
+    let whole = Store::read(&sources, &ReadOptions::default()).unwrap();
+    let cut = Store::read(&sources, &small).unwrap();
     assert_eq!(cut.problems, whole.problems);
-    assert_eq!(cut.problems.len(), 1);
-    assert_eq!(cut.problems[0].at.line, 601);
+    assert_eq!(cut.problems.total(), 1);
+    assert_eq!(cut.problems.kept()[0].at.line, 601);
+    let (whole_labels, cut_labels) = (classify(&whole, &classifier), classify(&cut, &classifier));
     for agent in &whole.agents {
         let other = cut.agent_by_arn(&agent.arn).unwrap();
-        let labels = |a: &agent_audit::ingest::Agent,
-                      c: &agent_audit::ingest::Classes|
+        let labels = |a: &agent_audit::store::Agent,
+                      l: &agent_audit::classify::Labels|
          -> Vec<(i64, Option<String>)> {
             a.events
                 .iter()
-                .map(|e| (e.at.0, e.current.map(|id| c.label(id).to_string())))
+                .map(|e| {
+                    let label = match l.of_event(e) {
+                        Some(agent_audit::classify::Label::Known { class, .. }) => {
+                            class.map(|c| l.classes.label(c).to_string())
+                        }
+                        _ => None,
+                    };
+                    (e.at.0, label)
+                })
                 .collect()
         };
-        assert_eq!(labels(agent, &whole.classes), labels(other, &cut.classes));
+        assert_eq!(labels(agent, &whole_labels), labels(other, &cut_labels));
         let seqs: Vec<u64> = other.events.iter().map(|e| e.seq).collect();
         assert!(seqs.is_sorted(), "input order is kept across pieces");
     }

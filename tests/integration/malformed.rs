@@ -4,8 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use agent_audit::catalog::CatalogName;
-use agent_audit::ingest::{IngestOptions, read_stream};
+use agent_audit::store::{ReadOptions, Store};
 use proptest::prelude::*;
 use tempfile::TempDir;
 
@@ -207,7 +206,6 @@ proptest! {
         cut in 0usize..4000,
         garbage in proptest::collection::vec(any::<u8>(), 0..64),
     ) {
-        let classifier = rules(CatalogName::Connect);
         let events: Vec<Event> = (0..6)
             .map(|i| event("jdoe", "HEART_BEAT", &format!("2026-11-03T13:0{i}:00.000Z")).status("Available"))
             .collect();
@@ -217,7 +215,7 @@ proptest! {
         bytes.extend(&garbage);
         bytes.push(b'\n');
         bytes.extend(&text.as_bytes()[cut..]);
-        let ingested = read_stream(0, "fuzz", bytes.as_slice(), &classifier, &IngestOptions::default());
+        let ingested = Store::read_stream("fuzz", bytes.as_slice(), &ReadOptions::default());
         // Records entirely after the cut point are intact.
         let line_starts: Vec<usize> = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))

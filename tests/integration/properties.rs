@@ -99,14 +99,14 @@ proptest! {
     fn rows_tile_the_covered_part_of_every_window(gens in proptest::collection::vec(gen_event(), 1..40)) {
         let classifier = rules(CatalogName::Connect);
         let events = build(&gens);
-        let ingested = ingest_with(&classifier, &events);
+        let (store, labels) = ingest_with(&classifier, &events);
         let cover = coverage_start(&gens);
         for zone in ZONES {
             for day in 30..=34u32 {
                 let date = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() + chrono::Duration::days(i64::from(day));
                 let window = Window::local_day(date, tz(zone)).unwrap();
                 // By ARN: a sequence whose events all lack snapshots carries no login.
-                let r = audit(&ingested, &classifier.catalog, &arn("a"), window, 300_000).unwrap();
+                let r = audit(&store, &labels, &classifier.catalog, &arn("a"), window, 300_000).unwrap();
                 for pair in r.rows.windows(2) {
                     prop_assert_eq!(pair[0].end, pair[1].start, "rows must follow each other");
                 }

@@ -5,10 +5,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use agent_audit::catalog::{Catalog, CatalogName, Classifier};
+use agent_audit::classify::{Labels, classify};
 use agent_audit::commands::report::audit;
-use agent_audit::ingest::{IngestOptions, Ingested, read_stream};
 use agent_audit::reduce::DEFAULT_STALE_AFTER_MS;
 use agent_audit::report::Report;
+use agent_audit::store::{ReadOptions, Store};
 use agent_audit::time::Window;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -180,10 +181,12 @@ pub fn tz(s: &str) -> Tz {
     s.parse().unwrap()
 }
 
-pub fn ingest_with(classifier: &Classifier, events: &[Event]) -> Ingested {
+/// The events read into a store, and classified.
+pub fn ingest_with(classifier: &Classifier, events: &[Event]) -> (Store, Labels) {
     let text = lines(events);
-    let options = IngestOptions::default();
-    read_stream(0, "test.jsonl", text.as_bytes(), classifier, &options)
+    let store = Store::read_stream("test.jsonl", text.as_bytes(), &ReadOptions::default());
+    let labels = classify(&store, classifier);
+    (store, labels)
 }
 
 /// The built-in rules of a catalogue, without scripts.
@@ -218,10 +221,11 @@ pub fn report_full(
     stale_after_ms: i64,
 ) -> Report {
     let classifier = rules(catalog);
-    let ingested = ingest_with(&classifier, events);
+    let (store, labels) = ingest_with(&classifier, events);
     let window = Window::local_day(date(day), tz(zone)).unwrap();
     audit(
-        &ingested,
+        &store,
+        &labels,
         &classifier.catalog,
         login,
         window,
@@ -312,11 +316,12 @@ pub fn report_under(
     login: &str,
     day: &str,
 ) -> Result<Report, agent_audit::Error> {
-    let ingested = ingest_with(&generation.classifier, events);
+    let (store, labels) = ingest_with(&generation.classifier, events);
     let window = Window::local_day(date(day), tz("UTC")).unwrap();
     let catalog = &generation.classifier.catalog;
     audit(
-        &ingested,
+        &store,
+        &labels,
         catalog,
         login,
         window,

@@ -16,7 +16,6 @@
 //! change so a replaced directory is picked up.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -25,11 +24,13 @@ use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
 use crate::batch::{Batch, Job, Outcome, write_manifest};
+use crate::classify::classify;
 use crate::cli::BatchArgs;
 use crate::commands::run::{Loaded, load, produce_with_progress, read_events, report_outcomes};
 use crate::error::Error;
 use crate::generation::Generation;
-use crate::ingest::Ingested;
+use crate::input;
+use crate::store::{ReadError, ReadOptions};
 
 /// Quiet period that ends a burst of file events.
 const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -41,9 +42,8 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
         ));
     }
     let loaded = load(&args.batch, args.config.as_deref(), None)?;
-    crate::commands::print_input_problems(&loaded.ingested);
+    crate::commands::print_input_problems(&loaded.store);
     let mut state = State {
-        fingerprints: fingerprints(&loaded.ingested),
         manifest: HashMap::new(),
         loaded,
         generation_number: 1,
@@ -112,9 +112,8 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
 }
 
 struct State {
+    /// The batch, the current generation, and the event store it is classified against.
     loaded: Loaded,
-    /// A fingerprint of each agent's events (by ARN), to see whose reports changed.
-    fingerprints: HashMap<String, u64>,
     manifest: HashMap<String, Outcome>,
     generation_number: u64,
 }
@@ -227,7 +226,7 @@ impl State {
                 }
                 Ok(Some(new)) => {
                     let what = describe(&config_changed);
-                    return Some(self.swap(new, None, &format!("{what} changed")));
+                    return Some(self.swap(new, &format!("{what} changed")));
                 }
                 Ok(None) => {}
             }
@@ -235,28 +234,21 @@ impl State {
         if events_changed.is_empty() && !rescan {
             return None;
         }
-        let ingested = match read_events(&self.loaded.batch, &self.loaded.generation, None) {
-            Ok(i) => i,
+        // Only what changed is read: new files, the new lines of grown files, files
+        // rewritten otherwise (SPEC §9).
+        let touched = match self.refresh_events() {
+            Ok(Some(t)) => t,
+            Ok(None) => return None,
             Err(e) => {
                 eprintln!("reload failed: {e}; keeping the events read before");
                 return None;
             }
         };
-        crate::commands::print_input_problems(&ingested);
-        let new_prints = fingerprints(&ingested);
-        let touched: HashSet<String> = new_prints
+        crate::commands::print_input_problems(&self.loaded.store);
+        let store = &self.loaded.store;
+        let logins: HashSet<String> = touched
             .iter()
-            .filter(|(arn, print)| self.fingerprints.get(*arn) != Some(print))
-            .map(|(arn, _)| arn.clone())
-            .collect();
-        if touched.is_empty() {
-            self.loaded.ingested = ingested;
-            return None;
-        }
-        let logins: HashSet<String> = ingested
-            .agents
-            .iter()
-            .filter(|a| touched.contains(&a.arn))
+            .filter_map(|&i| store.agents.get(i))
             .flat_map(|a| [a.profile.login.clone(), a.arn.clone()])
             .collect();
         let what = format!(
@@ -264,18 +256,28 @@ impl State {
             describe(&events_changed),
             touched.len()
         );
-        let new = Loaded {
-            jobs: self.loaded.batch.jobs(&ingested, None),
-            batch: self.loaded.batch.clone(),
-            generation: self.loaded.generation.clone(),
-            ingested,
-        };
-        Some(self.swap(new, Some(&logins), &what))
+        self.loaded.labels = classify(&self.loaded.store, &self.loaded.generation.classifier);
+        self.loaded.jobs = self.loaded.batch.jobs(&self.loaded.store, None);
+        Some(self.emit(Some(&logins), &what))
+    }
+
+    /// Reads what changed in the event files into the store; the agents touched, or
+    /// `None` if nothing changed. Should a dropped file have held an agent's first event,
+    /// whose previous snapshot only that file had, everything is read again.
+    fn refresh_events(&mut self) -> Result<Option<Vec<usize>>, Error> {
+        let sources = input::expand(&self.loaded.batch.events).map_err(ReadError::from)?;
+        let store = &mut self.loaded.store;
+        let touched = store.refresh(&sources, &ReadOptions::default())?;
+        if touched.is_some() && store.lost_first_previous() {
+            self.loaded.store = read_events(&self.loaded.batch, None)?;
+            return Ok(Some((0..self.loaded.store.agents.len()).collect()));
+        }
+        Ok(touched)
     }
 
     /// A new generation if the configuration's content changed and is valid; `Ok(None)` if
-    /// nothing changed.
-    fn try_configuration(&self, args: &BatchArgs) -> Result<Option<Loaded>, Vec<String>> {
+    /// nothing changed. The events are not read again unless the batch names other ones.
+    fn try_configuration(&mut self, args: &BatchArgs) -> Result<Option<Loaded>, Vec<String>> {
         let batch = Batch::load(&args.batch).map_err(|e| vec![e.to_string()])?;
         let config = args.config.clone().or_else(|| batch.config.clone());
         let generation = Generation::load(config.as_deref())
@@ -293,24 +295,38 @@ impl State {
         if !failures.is_empty() {
             return Err(failures);
         }
-        let ingested = read_events(&batch, &generation, None).map_err(|e| vec![e.to_string()])?;
+        let store = if batch.events == self.loaded.batch.events {
+            std::mem::take(&mut self.loaded.store)
+        } else {
+            read_events(&batch, None).map_err(|e| vec![e.to_string()])?
+        };
+        let labels = classify(&store, &generation.classifier);
         Ok(Some(Loaded {
-            jobs: batch.jobs(&ingested, None),
+            jobs: batch.jobs(&store, None),
             batch,
             generation: Arc::new(generation),
-            ingested,
+            store,
+            labels,
         }))
     }
 
-    /// Makes `new` current and re-emits its reports (all, or those of `only` agents).
-    fn swap(&mut self, new: Loaded, only: Option<&HashSet<String>>, what: &str) -> String {
-        let jobs: Vec<Job> = new
+    /// Makes `new` current and re-emits every report.
+    fn swap(&mut self, new: Loaded, what: &str) -> String {
+        self.loaded = new;
+        self.generation_number += 1;
+        self.emit(None, what)
+    }
+
+    /// Re-emits the current reports (all, or those of `only` agents) and the manifest.
+    fn emit(&mut self, only: Option<&HashSet<String>>, what: &str) -> String {
+        let jobs: Vec<Job> = self
+            .loaded
             .jobs
             .iter()
             .filter(|j| only.is_none_or(|set| set.contains(&j.agent)))
             .cloned()
             .collect();
-        let (outcomes, summary) = produce_with_progress(&new, &jobs, "watch", true);
+        let (outcomes, summary) = produce_with_progress(&self.loaded, &jobs, "watch", true);
         report_outcomes(&outcomes, &summary, false);
         if only.is_none() {
             self.manifest.clear();
@@ -320,14 +336,10 @@ impl State {
         }
         let mut all: Vec<Outcome> = self.manifest.values().cloned().collect();
         all.sort_by(|a, b| a.file.cmp(&b.file));
-        if let Err(e) = write_manifest(&new.batch.out_dir, &new.generation.hash, &all, None) {
+        let loaded = &self.loaded;
+        if let Err(e) = write_manifest(&loaded.batch.out_dir, &loaded.generation.hash, &all, None) {
             eprintln!("error: {e}");
         }
-        self.fingerprints = fingerprints(&new.ingested);
-        if only.is_none() {
-            self.generation_number += 1;
-        }
-        self.loaded = new;
         format!(
             "generation {} ({}): {what}; {} report(s) re-emitted ({} denied, {} failed)",
             self.generation_number,
@@ -352,27 +364,6 @@ fn forms(path: &Path) -> Vec<PathBuf> {
         out.push(canonical);
     }
     out
-}
-
-/// One hash per agent of everything its reports depend on.
-fn fingerprints(ingested: &Ingested) -> HashMap<String, u64> {
-    ingested
-        .agents
-        .iter()
-        .map(|a| {
-            let mut h = DefaultHasher::new();
-            a.profile.hash(&mut h);
-            for e in &a.events {
-                (e.at, e.id, e.kind).hash(&mut h);
-                e.current.map(|c| ingested.classes.label(c)).hash(&mut h);
-            }
-            if let Some(f) = a.first {
-                (f.at, f.seq, f.previous.map(|c| ingested.classes.label(c))).hash(&mut h);
-            }
-            a.failure.is_some().hash(&mut h);
-            (a.arn.clone(), h.finish())
-        })
-        .collect()
 }
 
 fn describe(paths: &[&PathBuf]) -> String {

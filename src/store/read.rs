@@ -1,0 +1,742 @@
+//! Sources → the event store: every record parsed once, in parallel, merged in input order.
+//!
+//! Each part of the input (a whole source, or a piece of a large file of JSON lines) is
+//! framed (`input::framing`), cut out and scanned (`input::scan`), and parsed into its own
+//! small store; the parts are merged in input order, which is what "first occurrence wins"
+//! and "ties keep input order" are defined against. Ordering and de-duplication happen in
+//! `reduce`. What the report does not need is never parsed: an agent's `Configuration` only
+//! when its bytes changed, `PreviousAgentSnapshot` only for the earliest event of its agent
+//! in the part being read.
+//!
+//! [`Store::refresh`] is `watch`'s way in: it compares the sources with what was read of
+//! them and reads only new files, the new tail of a grown file of JSON lines, and files
+//! whose content changed otherwise (read again whole).
+
+use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{Read, Seek, SeekFrom};
+use std::time::SystemTime;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{AgentProfile, ConfigId, Previous, ProfileOnly, Store, StoredEvent};
+use crate::event::{Conf, RawSnapshot, Str};
+use crate::input::framing::{self, Flow, Outcome, Position};
+use crate::input::scan::{self, Extent};
+use crate::input::{self, InputError, Source};
+use crate::time::Timestamp;
+
+/// Options for reading input.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// Fail on the first malformed record instead of skipping it. Every record is then
+    /// parsed, whichever agent is asked for.
+    pub strict: bool,
+    /// Parse only records that contain one of these byte strings (for example an agent's
+    /// quoted login or ARN); pass over the others unparsed. Ignored with `strict`.
+    pub only_containing: Vec<Vec<u8>>,
+    /// Size of the pieces large files of JSON lines are read in (0: the default, 64 MiB).
+    pub piece_size: u64,
+    /// Parse only the records of agents whose ARN belongs to this shard.
+    pub shard: Option<crate::batch::Shard>,
+}
+
+/// A record or region of a source that was skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputProblem {
+    pub source: String,
+    pub at: Position,
+    pub message: String,
+    /// The source's id in the store.
+    pub source_id: u32,
+}
+
+impl fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.source, self.at.line, self.at.column, self.message
+        )
+    }
+}
+
+/// Skipped records: the first [`Problems::KEPT`] in input order with their locations, and
+/// how many there were in all. Memory does not grow with the number of bad records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Problems {
+    kept: Vec<InputProblem>,
+    total: u64,
+}
+
+impl Problems {
+    /// How many problems are kept with their location.
+    pub const KEPT: usize = 100;
+
+    pub fn push(&mut self, p: InputProblem) {
+        self.total += 1;
+        if self.kept.len() < Self::KEPT {
+            self.kept.push(p);
+        }
+    }
+
+    pub fn extend(&mut self, other: Problems) {
+        self.total += other.total;
+        let room = Self::KEPT.saturating_sub(self.kept.len());
+        self.kept.extend(other.kept.into_iter().take(room));
+    }
+
+    /// The problems kept, in input order.
+    pub fn kept(&self) -> &[InputProblem] {
+        &self.kept
+    }
+
+    pub fn first(&self) -> Option<&InputProblem> {
+        self.kept.first()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    pub(super) fn drop_source(&mut self, id: u32) {
+        let before = self.kept.len() as u64;
+        self.kept.retain(|p| p.source_id != id);
+        self.total -= before - self.kept.len() as u64;
+    }
+}
+
+/// Why reading the input failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A malformed record under `--strict`.
+    #[error("{0} (--strict stops at the first malformed record)")]
+    Malformed(InputProblem),
+}
+
+/// What was read of one source, to tell later what changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceState {
+    pub source: Source,
+    /// Position in input order.
+    pub rank: u64,
+    /// Length and modification time when read (files only).
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+    /// Hashes of the first bytes and of the bytes before `len`, to see that a grown
+    /// file kept what was read of it.
+    pub head: u64,
+    pub tail: u64,
+    /// An uncompressed file of JSON lines that ended on a line break: if it grows, only the
+    /// new bytes are read.
+    pub appendable: bool,
+    /// Pieces read so far (the next tail read is the next piece).
+    pub pieces: u64,
+    /// Line breaks read so far.
+    pub lines: u64,
+}
+
+const HASHED: u64 = 64 << 10;
+
+impl SourceState {
+    /// The state of a source about to be read (up to `len`, or its current length).
+    fn of(source: &Source, rank: u64, len: Option<u64>) -> SourceState {
+        let mut state = SourceState {
+            source: source.clone(),
+            rank,
+            len: 0,
+            modified: None,
+            head: 0,
+            tail: 0,
+            appendable: false,
+            pieces: 0,
+            lines: 0,
+        };
+        if let Source::File(path) = source
+            && let Ok(meta) = std::fs::metadata(path)
+        {
+            state.len = len.unwrap_or(meta.len());
+            state.modified = meta.modified().ok();
+            state.head = hash_range(path, 0, HASHED.min(state.len)).unwrap_or(0);
+            let from = state.len.saturating_sub(HASHED);
+            state.tail = hash_range(path, from, state.len).unwrap_or(0);
+            state.appendable = ends_json_lines(path, state.len).unwrap_or(false);
+        }
+        state
+    }
+
+    fn retired(&self) -> bool {
+        self.len == u64::MAX
+    }
+
+    fn retire(&mut self) {
+        self.len = u64::MAX;
+    }
+
+    /// How the file changed since it was read.
+    fn change(&self) -> Change {
+        let Source::File(path) = &self.source else {
+            return Change::Same;
+        };
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Change::Gone;
+        };
+        if meta.len() == self.len && meta.modified().ok() == self.modified {
+            return Change::Same;
+        }
+        let head = hash_range(path, 0, HASHED.min(self.len)).unwrap_or(1);
+        let tail = hash_range(path, self.len.saturating_sub(HASHED), self.len).unwrap_or(1);
+        let kept = head == self.head && tail == self.tail && meta.len() >= self.len;
+        match (kept, meta.len() == self.len) {
+            (true, true) => Change::Same,
+            (true, false) if self.appendable => Change::Grown(self.len..meta.len()),
+            _ => Change::Rewritten,
+        }
+    }
+}
+
+enum Change {
+    Same,
+    Gone,
+    Grown(std::ops::Range<u64>),
+    Rewritten,
+}
+
+fn hash_range(path: &std::path::Path, from: u64, to: u64) -> std::io::Result<u64> {
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::new();
+    file.take(to.saturating_sub(from)).read_to_end(&mut bytes)?;
+    Ok(xxhash_rust::xxh3::xxh3_64(&bytes))
+}
+
+/// Whether a file is uncompressed JSON lines whose last byte is a line break.
+fn ends_json_lines(path: &std::path::Path, len: u64) -> std::io::Result<bool> {
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut file = std::fs::File::open(path)?;
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic)?;
+    if n == 2 && magic == [0x1f, 0x8b] {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
+/// Large files of JSON lines are read in pieces of about this size, one per core at a time.
+const PIECE_SIZE: u64 = 64 << 20;
+
+/// One part of the input to read: a piece of a source, read as source `id`.
+struct Part {
+    id: u32,
+    piece: input::Piece,
+    /// Line breaks and bytes before the part in its source (for messages).
+    lines_before: Option<u64>,
+}
+
+impl Store {
+    /// Reads every source (in parallel) into a new store, in input order.
+    pub fn read(sources: &[Source], options: &ReadOptions) -> Result<Store, ReadError> {
+        let mut store = Store::default();
+        store.add_sources(sources, options)?;
+        Ok(store)
+    }
+
+    /// Reads one whole input from a stream (already decompressed); `name` is used in
+    /// messages.
+    pub fn read_stream<R: Read>(name: &str, reader: R, options: &ReadOptions) -> Store {
+        let mut store = read_part(0, 0, name, reader, options);
+        store.finish(0..store.agents.len());
+        store
+    }
+
+    /// Reads `sources` as new sources, ranked after every source already read.
+    fn add_sources(
+        &mut self,
+        sources: &[Source],
+        options: &ReadOptions,
+    ) -> Result<Vec<usize>, ReadError> {
+        let first = self.sources.len();
+        if first + sources.len() >= 1 << 24 {
+            return Err(ReadError::Input(InputError::TooMany(first + sources.len())));
+        }
+        let size = if options.piece_size == 0 {
+            PIECE_SIZE
+        } else {
+            options.piece_size
+        };
+        let pieces = input::pieces(sources, size)?;
+        for (i, source) in sources.iter().enumerate() {
+            let mut state = SourceState::of(source, (first + i) as u64, None);
+            state.pieces = pieces.iter().filter(|p| p.source == i).count() as u64;
+            self.sources.push(state);
+        }
+        let parts: Vec<Part> = pieces
+            .into_iter()
+            .map(|piece| Part {
+                id: (first + piece.source) as u32,
+                lines_before: piece.range.as_ref().map(|_| 0),
+                piece,
+            })
+            .collect();
+        self.read_parts(parts, options)
+    }
+
+    /// Reads parts of sources already registered; returns the agents they touched.
+    fn read_parts(
+        &mut self,
+        parts: Vec<Part>,
+        options: &ReadOptions,
+    ) -> Result<Vec<usize>, ReadError> {
+        // A few parts per core at a time, merged in input order before the next ones are
+        // read: memory holds the merged store, never every part's own tables at once.
+        let window = rayon::current_num_threads().max(1) * 2;
+        let mut touched: Vec<usize> = Vec::new();
+        let mut lines: FxHashMap<u32, u64> = FxHashMap::default();
+        for group in parts.chunks(window) {
+            let batches: Vec<Result<Store, InputError>> = group
+                .par_iter()
+                .map(|part| {
+                    let source = &self.sources[part.id as usize].source;
+                    let reader = input::open_piece(source, &part.piece)?;
+                    let base = (u64::from(part.id) << 40) | (part.piece.chunk << 28);
+                    Ok(read_part(base, part.id, &source.display(), reader, options))
+                })
+                .collect();
+            for (part, batch) in group.iter().zip(batches) {
+                let mut batch = batch?;
+                let before = lines.entry(part.id).or_insert(0);
+                if let (Some(range), Some(extra)) = (&part.piece.range, part.lines_before) {
+                    for p in &mut batch.problems.kept {
+                        p.at.line += *before + extra;
+                        p.at.offset += range.start;
+                    }
+                    if part.piece.chunk > 0 {
+                        batch.notes.clear();
+                        batch.stats.sources = 0;
+                    }
+                }
+                *before += batch.stats.lines;
+                if let Some(state) = self.sources.get_mut(part.id as usize) {
+                    state.lines += batch.stats.lines;
+                }
+                if options.strict
+                    && let Some(p) = batch.problems.first()
+                {
+                    return Err(ReadError::Malformed(p.clone()));
+                }
+                for agent in &batch.agents {
+                    touched.push(self.agent_slot(&agent.arn));
+                }
+                self.merge(batch);
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        self.finish(touched.iter().copied());
+        Ok(touched)
+    }
+
+    /// Catches up with the sources `paths` now expand to (for `watch`): reads new files,
+    /// the new lines of grown JSON-lines files, and files that changed otherwise again
+    /// whole; forgets files that are gone. Returns the indices of the agents whose events
+    /// changed, or `None` when nothing did.
+    pub fn refresh(
+        &mut self,
+        sources: &[Source],
+        options: &ReadOptions,
+    ) -> Result<Option<Vec<usize>>, ReadError> {
+        let wanted: FxHashMap<&Source, usize> =
+            sources.iter().enumerate().map(|(i, s)| (s, i)).collect();
+        let mut known: FxHashMap<Source, u32> = FxHashMap::default();
+        let (mut tails, mut reread, mut gone) = (Vec::new(), Vec::new(), Vec::new());
+        for (id, state) in self.sources.iter().enumerate() {
+            if state.retired() {
+                continue;
+            }
+            known.insert(state.source.clone(), id as u32);
+            if !wanted.contains_key(&state.source) {
+                gone.push(id as u32);
+                continue;
+            }
+            match state.change() {
+                Change::Same => {}
+                Change::Gone => gone.push(id as u32),
+                Change::Grown(range) if state.pieces < input::MAX_PIECES => {
+                    tails.push((id as u32, range))
+                }
+                Change::Grown(_) | Change::Rewritten => reread.push(id as u32),
+            }
+        }
+        let new_sources: Vec<Source> = sources
+            .iter()
+            .filter(|s| !known.contains_key(*s))
+            .cloned()
+            .collect();
+        if new_sources.is_empty() && tails.is_empty() && reread.is_empty() && gone.is_empty() {
+            return Ok(None);
+        }
+        let mut touched: Vec<usize> = Vec::new();
+        let mut again = Vec::new();
+        for &id in gone.iter().chain(&reread) {
+            touched.extend(self.drop_source(id));
+            if let Some(state) = self.sources.get_mut(id as usize) {
+                // Retired: a source read again gets a new id.
+                state.retire();
+                if reread.contains(&id) {
+                    again.push(state.source.clone());
+                }
+            }
+        }
+        let mut parts = Vec::new();
+        for (id, range) in tails {
+            let Some(state) = self.sources.get_mut(id as usize) else {
+                continue;
+            };
+            let piece = input::Piece {
+                source: id as usize,
+                chunk: state.pieces,
+                range: Some(range.clone()),
+            };
+            let (pieces, lines) = (state.pieces + 1, state.lines);
+            *state = SourceState::of(&state.source, state.rank, Some(range.end));
+            (state.pieces, state.lines) = (pieces, lines);
+            parts.push(Part {
+                id,
+                piece,
+                lines_before: Some(0),
+            });
+        }
+        touched.extend(self.read_parts(parts, options)?);
+        touched.extend(self.add_sources(&again, options)?);
+        touched.extend(self.add_sources(&new_sources, options)?);
+        // Rank every source by where it now stands in input order.
+        for state in &mut self.sources {
+            if let Some(&p) = wanted.get(&state.source)
+                && !state.retired()
+            {
+                state.rank = p as u64;
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        self.finish(touched.iter().copied());
+        Ok(Some(touched))
+    }
+}
+
+/// One event record, borrowed: like [`crate::event::RawEvent`], with the previous
+/// snapshot kept raw so it is parsed only when wanted.
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(rename = "AgentARN", borrow)]
+    agent_arn: Str<'a>,
+    #[serde(rename = "EventId", borrow, default)]
+    event_id: Option<Str<'a>>,
+    #[serde(rename = "EventTimestamp", borrow)]
+    event_timestamp: Str<'a>,
+    #[serde(rename = "EventType", borrow, default)]
+    event_type: Option<Str<'a>>,
+    #[serde(rename = "CurrentAgentSnapshot", borrow, default)]
+    current: Option<RawSnapshot<'a>>,
+    #[serde(rename = "PreviousAgentSnapshot", borrow, default)]
+    previous: Option<&'a RawValue>,
+}
+
+/// Per part: what has been seen of each agent so far.
+#[derive(Default)]
+struct Seen {
+    /// The earliest event (time, input order) of each agent in this part.
+    earliest: FxHashMap<usize, (Timestamp, u64)>,
+    /// The raw bytes of each agent's last configuration, and its interned form.
+    config: FxHashMap<usize, (u128, ConfigId)>,
+}
+
+/// Reads one part into its own store, to be merged with others; record numbers start after
+/// `base` (see [`StoredEvent::seq`]).
+fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadOptions) -> Store {
+    let mut store = Store::default();
+    let mut seen = Seen::default();
+    let mut problems = Problems::default();
+    let mut record_index = 0u64;
+    let mut spans = Vec::new();
+    let mut scratch = Vec::new();
+    let filters = if options.strict {
+        &[][..]
+    } else {
+        &options.only_containing[..]
+    };
+    let finders: Vec<memchr::memmem::Finder<'_>> =
+        filters.iter().map(memchr::memmem::Finder::new).collect();
+    let stats = framing::read_records(
+        reader,
+        |bytes| {
+            spans.clear();
+            let end = match scan::object(bytes, b"Configuration", 2, &mut spans) {
+                Extent::Incomplete => return Outcome::Incomplete,
+                Extent::NotObject => return parse_any(bytes),
+                Extent::Complete(end) => end,
+            };
+            let record = &bytes[..end];
+            if !finders.is_empty() && !finders.iter().any(|f| f.find(record).is_some()) {
+                return Outcome::Skipped(end);
+            }
+            if let Some(shard) = options.shard
+                && let Some(arn) = scan::string_value(record, b"AgentARN")
+                && !shard.owns(arn)
+            {
+                return Outcome::Skipped(end);
+            }
+            // Parse the record without its configurations (each replaced by its index),
+            // then point each snapshot at its configuration's bytes.
+            let parsed = if spans.is_empty() {
+                serde_json::from_slice::<RawEvent<'_>>(record)
+            } else {
+                scan::replace_spans(record, &spans, &mut scratch);
+                serde_json::from_slice::<RawEvent<'_>>(&scratch)
+            };
+            let ev = match parsed {
+                Ok(ev) => ev,
+                Err(_) => {
+                    // Let the original bytes explain what is wrong, at the right place.
+                    return match serde_json::from_slice::<RawEvent<'_>>(record) {
+                        Err(e) => Outcome::Invalid(e),
+                        Ok(_) => Outcome::Rejected(
+                            end,
+                            "malformed record: unreadable `Configuration`".to_string(),
+                        ),
+                    };
+                }
+            };
+            // Input order numbers a record within its piece in 28 bits.
+            if record_index + 1 >= 1 << 28 {
+                return Outcome::Rejected(
+                    end,
+                    "more than 268 million records in one piece of input: split the file"
+                        .to_string(),
+                );
+            }
+            record_index += 1;
+            match add(
+                &mut store,
+                &mut seen,
+                &ev,
+                base | record_index,
+                record,
+                &spans,
+            ) {
+                Ok(()) => Outcome::Accepted(end),
+                Err(why) => Outcome::Rejected(end, why),
+            }
+        },
+        |p| {
+            problems.push(InputProblem {
+                source: name.to_string(),
+                at: p.at,
+                message: p.message,
+                source_id: id,
+            });
+            if options.strict {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        },
+    );
+    if stats.bytes == 0 && problems.is_empty() {
+        store.notes.push(format!("{name}: empty file, no events"));
+    } else if stats.records == 0 && stats.skipped == 0 && problems.is_empty() {
+        store.notes.push(format!("{name}: no events in file"));
+    }
+    store.stats = super::StoreStats {
+        sources: 1,
+        bytes: stats.bytes,
+        records: store.agents.iter().map(|a| a.events.len() as u64).sum(),
+        problems: problems.total(),
+        lines: stats.lines,
+    };
+    store.problems = problems;
+    store
+}
+
+/// Adds one parsed event; an error is the reason to skip the record.
+fn add(
+    store: &mut Store,
+    seen: &mut Seen,
+    ev: &RawEvent<'_>,
+    seq: u64,
+    record: &[u8],
+    spans: &[std::ops::Range<usize>],
+) -> Result<(), String> {
+    let at = Timestamp::parse_rfc3339(ev.event_timestamp.as_str()).map_err(|e| {
+        format!(
+            "malformed record: bad `EventTimestamp` `{}`: {e}",
+            ev.event_timestamp.as_str()
+        )
+    })?;
+    let arn = ev.agent_arn.as_str();
+    if arn.is_empty() {
+        return Err("malformed record: `AgentARN` is empty".to_string());
+    }
+    let slot = store.agent_slot(arn);
+    // The previous snapshot matters only for the agent's first event (SPEC §3.2), and for
+    // the configuration of an event that has no current snapshot.
+    let earliest = seen
+        .earliest
+        .get(&slot)
+        .is_none_or(|&first| (at, seq) < first);
+    let previous = match ev.previous {
+        Some(raw) if earliest || ev.current.is_none() => {
+            let parsed: Option<RawSnapshot<'_>> = serde_json::from_str(raw.get())
+                .map_err(|e| format!("malformed record: bad `PreviousAgentSnapshot`: {e}"))?;
+            parsed
+        }
+        _ => None,
+    };
+    let mut snapshot_config = |snap: &RawSnapshot<'_>| -> Result<Option<ConfigId>, String> {
+        let Some(conf) = &snap.configuration else {
+            return Ok(None);
+        };
+        let bytes = configuration_bytes(conf, record, spans);
+        // Most events repeat the agent's configuration byte for byte: parse only news.
+        let digest = bytes.map(xxhash_rust::xxh3::xxh3_128);
+        if let (Some(d), Some(&(last, id))) = (digest, seen.config.get(&slot))
+            && d == last
+        {
+            return Ok(Some(id));
+        }
+        let parsed = match bytes {
+            Some(b) => crate::event::parse_configuration(b)?,
+            None => conf.parse()?,
+        };
+        let id = store.intern_profile(AgentProfile::from_raw(&parsed));
+        if let Some(d) = digest {
+            seen.config.insert(slot, (d, id));
+        }
+        Ok(Some(id))
+    };
+    let current = match &ev.current {
+        Some(snap) => {
+            let config = snapshot_config(snap)?;
+            Some((snap, config))
+        }
+        None => None,
+    };
+    let previous = match &previous {
+        Some(snap) => {
+            let config = snapshot_config(snap)?;
+            Some((snap, config))
+        }
+        None => None,
+    };
+    let current = current.map(|(snap, config)| store.add_snapshot(snap, config));
+    if earliest {
+        seen.earliest.insert(slot, (at, seq));
+        let snapshot = previous.map(|(snap, config)| store.add_snapshot(snap, config));
+        store.agents[slot].previous.push(Previous { seq, snapshot });
+    }
+    if current.is_none()
+        && let Some((_, Some(config))) = previous
+    {
+        store.agents[slot]
+            .profile_only
+            .push(ProfileOnly { at, seq, config });
+    }
+    let event_type = store
+        .strings
+        .sym(ev.event_type.as_ref().map(Str::as_str).unwrap_or(""));
+    let event_id = ev.event_id.as_ref().map(Str::as_str);
+    let id = event_key(event_id, seq);
+    if let Some(odd) = event_id
+        && parse_uuid(odd).is_none()
+    {
+        store.odd_ids.insert(id, odd.into());
+    }
+    store.agents[slot].events.push(StoredEvent {
+        at,
+        seq,
+        id,
+        event_type,
+        current,
+    });
+    Ok(())
+}
+
+/// The raw bytes of a configuration: cut out of the record before parsing (the value is
+/// then a placeholder holding the index of its span), or as parsed.
+fn configuration_bytes<'r>(
+    conf: &'r Conf<'_>,
+    record: &'r [u8],
+    spans: &[std::ops::Range<usize>],
+) -> Option<&'r [u8]> {
+    if let Conf::Raw(placeholder) = conf
+        && let Ok(n) = placeholder.get().parse::<usize>()
+        && let Some(span) = spans.get(n)
+    {
+        return record.get(span.clone());
+    }
+    conf.raw_bytes()
+}
+
+/// A value that is not an object (or not JSON): serde says what it is.
+fn parse_any(bytes: &[u8]) -> Outcome {
+    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<RawEvent<'_>>();
+    match stream.next() {
+        Some(Ok(_)) => Outcome::Rejected(
+            stream.byte_offset(),
+            "malformed record: not an event".to_string(),
+        ),
+        Some(Err(e)) => Outcome::Invalid(e),
+        None => Outcome::Accepted(bytes.len()),
+    }
+}
+
+/// `EventId` as a 128-bit key: the UUID's own bits when it is one, else a 128-bit hash.
+fn event_key(id: Option<&str>, seq: u64) -> [u64; 2] {
+    let Some(id) = id else {
+        return [u64::MAX, seq];
+    };
+    if let Some(v) = parse_uuid(id) {
+        return [(v >> 64) as u64, v as u64];
+    }
+    let mut a = DefaultHasher::new();
+    (0u8, id).hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (1u8, id).hash(&mut b);
+    [a.finish(), b.finish()]
+}
+
+fn parse_uuid(s: &str) -> Option<u128> {
+    if s.len() != 36 && s.len() != 32 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    let mut digits = 0;
+    for (i, c) in s.bytes().enumerate() {
+        if c == b'-' && s.len() == 36 && matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        // Only the canonical lower-case form: `EventId`s are compared as strings.
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | u128::from(d);
+        digits += 1;
+    }
+    (digits == 32).then_some(v)
+}
