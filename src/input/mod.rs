@@ -5,6 +5,7 @@
 //! magic bytes, never by the file name, and concatenated gzip members are all read. What a
 //! record means is not this module's concern: see `ingest`.
 
+pub mod blocks;
 pub mod framing;
 pub mod scan;
 

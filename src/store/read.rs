@@ -24,8 +24,9 @@ use serde_json::value::RawValue;
 
 use super::{AgentProfile, ConfigId, Previous, ProfileOnly, Store, StoredEvent};
 use crate::event::{Conf, RawSnapshot, Str};
+use crate::input::blocks::{self, Extent, Span, Wanted};
 use crate::input::framing::{self, Flow, Outcome, Position};
-use crate::input::scan::{self, Extent};
+use crate::input::scan;
 use crate::input::{self, InputError, Source};
 use crate::time::Timestamp;
 
@@ -485,7 +486,7 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
         reader,
         |bytes| {
             spans.clear();
-            let end = match scan::object(bytes, b"Configuration", 2, &mut spans) {
+            let end = match blocks::object(bytes, &CUT, &mut spans) {
                 Extent::Incomplete => return Outcome::Incomplete,
                 Extent::NotObject => return parse_any(bytes),
                 Extent::Complete(end) => end,
@@ -505,7 +506,7 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
             let parsed = if spans.is_empty() {
                 serde_json::from_slice::<RawEvent<'_>>(record)
             } else {
-                scan::replace_spans(record, &spans, &mut scratch);
+                blocks::replace_spans(record, &spans, &mut scratch);
                 serde_json::from_slice::<RawEvent<'_>>(&scratch)
             };
             let ev = match parsed {
@@ -579,7 +580,7 @@ fn add(
     ev: &RawEvent<'_>,
     seq: u64,
     record: &[u8],
-    spans: &[std::ops::Range<usize>],
+    spans: &[Span],
 ) -> Result<(), String> {
     let at = Timestamp::parse_rfc3339(ev.event_timestamp.as_str()).map_err(|e| {
         format!(
@@ -600,7 +601,8 @@ fn add(
         .is_none_or(|&first| (at, seq) < first);
     let previous = match ev.previous {
         Some(raw) if earliest || ev.current.is_none() => {
-            let parsed: Option<RawSnapshot<'_>> = serde_json::from_str(raw.get())
+            let bytes = cut_out(raw, record, spans).unwrap_or(raw.get().as_bytes());
+            let parsed: Option<RawSnapshot<'_>> = serde_json::from_slice(bytes)
                 .map_err(|e| format!("malformed record: bad `PreviousAgentSnapshot`: {e}"))?;
             parsed
         }
@@ -680,15 +682,34 @@ fn add(
 fn configuration_bytes<'r>(
     conf: &'r Conf<'_>,
     record: &'r [u8],
-    spans: &[std::ops::Range<usize>],
+    spans: &[Span],
 ) -> Option<&'r [u8]> {
     if let Conf::Raw(placeholder) = conf
-        && let Ok(n) = placeholder.get().parse::<usize>()
-        && let Some(span) = spans.get(n)
+        && let Some(bytes) = cut_out(placeholder, record, spans)
     {
-        return record.get(span.clone());
+        return Some(bytes);
     }
     conf.raw_bytes()
+}
+
+/// The values the scan cuts out of a record before serde parses the rest: an agent's
+/// previous snapshot (wanted only for its first event) and each snapshot's configuration
+/// (parsed only when its bytes change).
+const CUT: [Wanted<'static>; 2] = [
+    Wanted {
+        key: b"PreviousAgentSnapshot",
+        depth: 1,
+    },
+    Wanted {
+        key: b"Configuration",
+        depth: 2,
+    },
+];
+
+/// The original bytes behind a placeholder left by [`blocks::replace_spans`].
+fn cut_out<'r>(placeholder: &RawValue, record: &'r [u8], spans: &[Span]) -> Option<&'r [u8]> {
+    let n = placeholder.get().parse::<usize>().ok()?;
+    record.get(spans.get(n)?.range.clone())
 }
 
 /// A value that is not an object (or not JSON): serde says what it is.
