@@ -224,9 +224,10 @@ impl State {
                     );
                     return None;
                 }
-                Ok(Some(new)) => {
+                Ok(Some((new, bytes))) => {
                     let what = describe(&config_changed);
-                    return Some(self.swap(new, &format!("{what} changed")));
+                    let read = format!("{what} changed, {bytes} byte(s) of events read");
+                    return Some(self.swap(new, &read));
                 }
                 Ok(None) => {}
             }
@@ -236,6 +237,7 @@ impl State {
         }
         // Only what changed is read: new files, the new lines of grown files, files
         // rewritten otherwise (SPEC §9).
+        let bytes_before = self.loaded.store.stats.bytes;
         let touched = match self.refresh_events() {
             Ok(Some(t)) => t,
             Ok(None) => return None,
@@ -252,9 +254,10 @@ impl State {
             .flat_map(|a| [a.profile.login.clone(), a.arn.clone()])
             .collect();
         let what = format!(
-            "{} changed ({} agent(s) with new events)",
+            "{} changed ({} agent(s) with new events, {} byte(s) of events read)",
             describe(&events_changed),
-            touched.len()
+            touched.len(),
+            self.loaded.store.stats.bytes.saturating_sub(bytes_before)
         );
         self.loaded.labels = classify(&self.loaded.store, &self.loaded.generation.classifier);
         self.loaded.jobs = self.loaded.batch.jobs(&self.loaded.store, None);
@@ -277,7 +280,10 @@ impl State {
 
     /// A new generation if the configuration's content changed and is valid; `Ok(None)` if
     /// nothing changed. The events are not read again unless the batch names other ones.
-    fn try_configuration(&mut self, args: &BatchArgs) -> Result<Option<Loaded>, Vec<String>> {
+    fn try_configuration(
+        &mut self,
+        args: &BatchArgs,
+    ) -> Result<Option<(Loaded, u64)>, Vec<String>> {
         let batch = Batch::load(&args.batch).map_err(|e| vec![e.to_string()])?;
         let config = args.config.clone().or_else(|| batch.config.clone());
         let generation = Generation::load(config.as_deref())
@@ -295,19 +301,22 @@ impl State {
         if !failures.is_empty() {
             return Err(failures);
         }
-        let store = if batch.events == self.loaded.batch.events {
-            std::mem::take(&mut self.loaded.store)
+        let (store, bytes) = if batch.events == self.loaded.batch.events {
+            (std::mem::take(&mut self.loaded.store), 0)
         } else {
-            read_events(&batch, None).map_err(|e| vec![e.to_string()])?
+            let store = read_events(&batch, None).map_err(|e| vec![e.to_string()])?;
+            let bytes = store.stats.bytes;
+            (store, bytes)
         };
         let labels = classify(&store, &generation.classifier);
-        Ok(Some(Loaded {
+        let loaded = Loaded {
             jobs: batch.jobs(&store, None),
             batch,
             generation: Arc::new(generation),
             store,
             labels,
-        }))
+        };
+        Ok(Some((loaded, bytes)))
     }
 
     /// Makes `new` current and re-emits every report.

@@ -31,19 +31,24 @@ pub enum Extent {
     NotObject,
 }
 
-/// An object value to cut out: the value of `key` found `depth` levels down (1: the
-/// record's own keys).
+/// An object value to find: the value of `key` found `depth` levels down (1: the
+/// record's own keys); `cut` when it is to be cut out before parsing, else only noted;
+/// `within` the value noted for another wanted key, when it must lie inside that one (so
+/// that nothing is cut out of a value serde would otherwise check, such as an unknown key's).
 #[derive(Clone, Copy, Debug)]
 pub struct Wanted<'k> {
     pub key: &'k [u8],
     pub depth: u32,
+    pub cut: bool,
+    pub within: Option<usize>,
 }
 
-/// A span cut out: which of the wanted keys, and the value's bytes.
+/// A value found: which of the wanted keys, and the value's bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Span {
     pub which: usize,
     pub range: Range<usize>,
+    pub cut: bool,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -123,8 +128,10 @@ pub fn object(bytes: &[u8], wanted: &[Wanted<'_>], spans: &mut Vec<Span>) -> Ext
     let mut next_is_escaped = 0u64;
     let mut in_string_carry = 0u64;
     let mut depth = 0u32;
-    // The span being cut: which key, its start, the depth of its opening brace.
-    let mut open_span: Option<(usize, usize, u32)> = None;
+    // The span being cut and the span being noted: which key, its start, the depth of
+    // its opening brace. A value to cut may lie inside one only noted, not the reverse.
+    let mut open_cut: Option<(usize, usize, u32)> = None;
+    let mut open_note: Option<(usize, usize, u32)> = None;
     let mut padded = [b' '; 64];
     for (b, chunk) in bytes.chunks(64).enumerate() {
         let block: &[u8; 64] = match chunk.try_into() {
@@ -147,24 +154,37 @@ pub fn object(bytes: &[u8], wanted: &[Wanted<'_>], spans: &mut Vec<Span>) -> Ext
             brackets &= brackets - 1;
             let at = b * 64 + bit;
             if m.open >> bit & 1 == 1 {
-                if open_span.is_none()
+                if open_cut.is_none()
                     && bytes[at] == b'{'
-                    && let Some(which) = wanted
-                        .iter()
-                        .position(|w| w.depth == depth && key_before(bytes, at, w.key, &in_strings))
+                    && let Some(which) = wanted.iter().position(|w| {
+                        w.depth == depth
+                            && w.within
+                                .is_none_or(|n| open_note.is_some_and(|(o, ..)| o == n))
+                            && key_before(bytes, at, w.key, &in_strings)
+                    })
                 {
-                    open_span = Some((which, at, depth + 1));
+                    let slot = if wanted[which].cut {
+                        &mut open_cut
+                    } else {
+                        &mut open_note
+                    };
+                    if slot.is_none() {
+                        *slot = Some((which, at, depth + 1));
+                    }
                 }
                 depth += 1;
             } else {
-                if let Some((which, start, d)) = open_span
-                    && d == depth
-                {
-                    spans.push(Span {
-                        which,
-                        range: start..at + 1,
-                    });
-                    open_span = None;
+                for (slot, cut) in [(&mut open_cut, true), (&mut open_note, false)] {
+                    if let Some((which, start, d)) = *slot
+                        && d == depth
+                    {
+                        spans.push(Span {
+                            which,
+                            range: start..at + 1,
+                            cut,
+                        });
+                        *slot = None;
+                    }
                 }
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
@@ -207,12 +227,12 @@ fn key_before(bytes: &[u8], at: usize, key: &[u8], in_strings: &[u64]) -> bool {
     inside(open) && (open == 0 || !inside(open - 1))
 }
 
-/// Copies `record` with each span replaced by its index in `spans` (a number, so the
-/// result stays valid JSON and each value can be found again).
+/// Copies `record` with each span to cut replaced by its index in `spans` (a number, so
+/// the result stays valid JSON and each value can be found again).
 pub fn replace_spans(record: &[u8], spans: &[Span], out: &mut Vec<u8>) {
     out.clear();
     let mut at = 0;
-    for (i, span) in spans.iter().enumerate() {
+    for (i, span) in spans.iter().enumerate().filter(|(_, s)| s.cut) {
         out.extend_from_slice(&record[at..span.range.start]);
         out.extend_from_slice(i.to_string().as_bytes());
         at = span.range.end;
@@ -225,22 +245,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const WANTED: [Wanted<'static>; 2] = [
-        Wanted {
-            key: b"PreviousAgentSnapshot",
-            depth: 1,
-        },
-        Wanted {
-            key: b"Configuration",
-            depth: 2,
-        },
-    ];
+    use crate::store::read::CUT as WANTED;
 
     fn scan(text: &str) -> (Extent, Vec<(usize, String)>) {
         let mut spans = Vec::new();
         let e = object(text.as_bytes(), &WANTED, &mut spans);
         let s = spans
             .into_iter()
+            .filter(|s| s.cut)
             .map(|s| (s.which, text[s.range].to_string()))
             .collect();
         (e, s)
@@ -248,7 +260,7 @@ mod tests {
 
     #[test]
     fn finds_the_end_and_the_wanted_values() {
-        let t = r#"{"A":{"Configuration":{"x":[1,{"y":"}"}]}},"PreviousAgentSnapshot":{"Configuration":{}}} tail"#;
+        let t = r#"{"CurrentAgentSnapshot":{"Configuration":{"x":[1,{"y":"}"}]}},"PreviousAgentSnapshot":{"Configuration":{}}} tail"#;
         let (e, spans) = scan(t);
         assert_eq!(e, Extent::Complete(t.len() - 5));
         assert_eq!(
@@ -263,6 +275,9 @@ mod tests {
     #[test]
     fn a_key_in_a_string_or_escaped_or_at_another_depth_is_not_taken() {
         let (_, spans) = scan(r#"{"s":"\"Configuration\":{","Configuration":{"a":1}}"#);
+        assert!(spans.is_empty(), "{spans:?}");
+        // Only a current snapshot's configuration is cut: elsewhere serde checks it.
+        let (_, spans) = scan(r#"{"Other":{"Configuration":{"a":1}}}"#);
         assert!(spans.is_empty(), "{spans:?}");
         let (_, spans) = scan(r#"{"x\"PreviousAgentSnapshot":{}}"#);
         assert!(spans.is_empty(), "{spans:?}");
@@ -303,6 +318,7 @@ mod tests {
         }
         let key = prop_oneof![
             Just("PreviousAgentSnapshot".to_string()),
+            Just("CurrentAgentSnapshot".to_string()),
             Just("Configuration".to_string()),
             "[a-z\"\\\\{]{0,6}",
         ];
@@ -335,24 +351,34 @@ mod tests {
         let v = stream.next()?.ok()?;
         let end = stream.byte_offset();
         let mut found = Vec::new();
-        fn walk(v: &serde_json::Value, depth: u32, found: &mut Vec<(usize, serde_json::Value)>) {
+        // `within`: the wanted key whose value this one lies in, if any.
+        fn walk(
+            v: &serde_json::Value,
+            depth: u32,
+            within: Option<usize>,
+            found: &mut Vec<(usize, serde_json::Value)>,
+        ) {
             if let serde_json::Value::Object(map) = v {
                 for (k, child) in map {
-                    let which = WANTED
-                        .iter()
-                        .position(|w| w.depth == depth && w.key == k.as_bytes());
+                    let which = WANTED.iter().position(|w| {
+                        w.depth == depth
+                            && w.key == k.as_bytes()
+                            && w.within.is_none_or(|n| within == Some(n))
+                            && child.is_object()
+                    });
                     match which {
-                        Some(i) if child.is_object() => found.push((i, child.clone())),
-                        _ => walk(child, depth + 1, found),
+                        Some(i) if WANTED[i].cut => found.push((i, child.clone())),
+                        Some(i) => walk(child, depth + 1, Some(i), found),
+                        None => walk(child, depth + 1, within.filter(|_| depth > 1), found),
                     }
                 }
             } else if let serde_json::Value::Array(items) = v {
                 for child in items {
-                    walk(child, depth + 1, found);
+                    walk(child, depth + 1, within, found);
                 }
             }
         }
-        walk(&v, 1, &mut found);
+        walk(&v, 1, None, &mut found);
         Some((end, found))
     }
 
@@ -371,13 +397,15 @@ mod tests {
             prop_assert_eq!(extent, Extent::Complete(end));
             let mut got: Vec<(usize, serde_json::Value)> = spans
                 .iter()
+                .filter(|s| s.cut)
                 .map(|s| (s.which, serde_json::from_str(&text[s.range.clone()]).unwrap_or_default()))
                 .collect();
             let sort = |v: &mut Vec<(usize, serde_json::Value)>| v.sort_by_key(|(w, x)| (*w, x.to_string()));
             sort(&mut got);
             sort(&mut expected);
             let has_duplicates = text.matches("\"Configuration\"").count() > 1
-                || text.matches("\"PreviousAgentSnapshot\"").count() > 1;
+                || text.matches("\"PreviousAgentSnapshot\"").count() > 1
+                || text.matches("\"CurrentAgentSnapshot\"").count() > 1;
             if !has_duplicates {
                 prop_assert_eq!(got, expected);
             }

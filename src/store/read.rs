@@ -43,6 +43,9 @@ pub struct ReadOptions {
     pub piece_size: u64,
     /// Parse only the records of agents whose ARN belongs to this shard.
     pub shard: Option<crate::batch::Shard>,
+    /// Parse every record whole with serde, cutting nothing out first: the reference the
+    /// fast path is tested against.
+    pub full_parse: bool,
 }
 
 /// A record or region of a source that was skipped.
@@ -457,13 +460,15 @@ struct RawEvent<'a> {
     previous: Option<&'a RawValue>,
 }
 
-/// Per part: what has been seen of each agent so far.
+/// Per part: what has been seen of each agent (by a hash of its ARN) so far.
 #[derive(Default)]
 struct Seen {
     /// The earliest event (time, input order) of each agent in this part.
-    earliest: FxHashMap<usize, (Timestamp, u64)>,
+    earliest: FxHashMap<u64, (Timestamp, u64)>,
     /// The raw bytes of each agent's last configuration, and its interned form.
-    config: FxHashMap<usize, (u128, ConfigId)>,
+    config: FxHashMap<u64, (u128, ConfigId)>,
+    /// A digest of each agent's last current snapshot, as read (and so validated).
+    last_current: FxHashMap<u64, u128>,
 }
 
 /// Reads one part into its own store, to be merged with others; record numbers start after
@@ -486,12 +491,28 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
         reader,
         |bytes| {
             spans.clear();
-            let end = match blocks::object(bytes, &CUT, &mut spans) {
+            let wanted = if options.full_parse {
+                &[][..]
+            } else {
+                &CUT[..]
+            };
+            let end = match blocks::object(bytes, wanted, &mut spans) {
                 Extent::Incomplete => return Outcome::Incomplete,
                 Extent::NotObject => return parse_any(bytes),
                 Extent::Complete(end) => end,
             };
             let record = &bytes[..end];
+            // JSON is UTF-8: checked once for the whole record, so that no part of it, cut
+            // out or passed over, is taken unchecked.
+            if let Err(e) = std::str::from_utf8(record) {
+                return Outcome::Rejected(
+                    end,
+                    format!(
+                        "malformed record: not UTF-8 (invalid byte at offset {} of the record)",
+                        e.valid_up_to()
+                    ),
+                );
+            }
             if !finders.is_empty() && !finders.iter().any(|f| f.find(record).is_some()) {
                 return Outcome::Skipped(end);
             }
@@ -503,7 +524,7 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
             }
             // Parse the record without its configurations (each replaced by its index),
             // then point each snapshot at its configuration's bytes.
-            let parsed = if spans.is_empty() {
+            let parsed = if !spans.iter().any(|s| s.cut) {
                 serde_json::from_slice::<RawEvent<'_>>(record)
             } else {
                 blocks::replace_spans(record, &spans, &mut scratch);
@@ -530,16 +551,13 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
                         .to_string(),
                 );
             }
-            record_index += 1;
-            match add(
-                &mut store,
-                &mut seen,
-                &ev,
-                base | record_index,
-                record,
-                &spans,
-            ) {
-                Ok(()) => Outcome::Accepted(end),
+            // Records taken are numbered one after the other (a skipped one takes no number).
+            let seq = base | (record_index + 1);
+            match add(&mut store, &mut seen, &ev, seq, record, &spans) {
+                Ok(()) => {
+                    record_index += 1;
+                    Outcome::Accepted(end)
+                }
                 Err(why) => Outcome::Rejected(end, why),
             }
         },
@@ -592,21 +610,35 @@ fn add(
     if arn.is_empty() {
         return Err("malformed record: `AgentARN` is empty".to_string());
     }
-    let slot = store.agent_slot(arn);
+    // The agent is entered in the store only once the record is known to be good.
+    let key = xxhash_rust::xxh3::xxh3_64(arn.as_bytes());
     // The previous snapshot matters only for the agent's first event (SPEC §3.2), and for
     // the configuration of an event that has no current snapshot.
     let earliest = seen
         .earliest
-        .get(&slot)
+        .get(&key)
         .is_none_or(|&first| (at, seq) < first);
+    let bad_previous =
+        |e: serde_json::Error| format!("malformed record: bad `PreviousAgentSnapshot`: {e}");
     let previous = match ev.previous {
         Some(raw) if earliest || ev.current.is_none() => {
             let bytes = cut_out(raw, record, spans).unwrap_or(raw.get().as_bytes());
-            let parsed: Option<RawSnapshot<'_>> = serde_json::from_slice(bytes)
-                .map_err(|e| format!("malformed record: bad `PreviousAgentSnapshot`: {e}"))?;
+            let parsed: Option<RawSnapshot<'_>> =
+                serde_json::from_slice(bytes).map_err(bad_previous)?;
             parsed
         }
-        _ => None,
+        Some(raw) => {
+            // Not wanted, but a record is taken only if all of it is JSON: the bytes are
+            // checked unless they are those of the agent's last current snapshot, which
+            // was parsed (as Connect writes it, the previous snapshot is the last state).
+            if let Some(bytes) = cut_out(raw, record, spans)
+                && seen.last_current.get(&key) != Some(&xxhash_rust::xxh3::xxh3_128(bytes))
+            {
+                serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(bad_previous)?;
+            }
+            None
+        }
+        None => None,
     };
     let mut snapshot_config = |snap: &RawSnapshot<'_>| -> Result<Option<ConfigId>, String> {
         let Some(conf) = &snap.configuration else {
@@ -615,7 +647,7 @@ fn add(
         let bytes = configuration_bytes(conf, record, spans);
         // Most events repeat the agent's configuration byte for byte: parse only news.
         let digest = bytes.map(xxhash_rust::xxh3::xxh3_128);
-        if let (Some(d), Some(&(last, id))) = (digest, seen.config.get(&slot))
+        if let (Some(d), Some(&(last, id))) = (digest, seen.config.get(&key))
             && d == last
         {
             return Ok(Some(id));
@@ -626,7 +658,7 @@ fn add(
         };
         let id = store.intern_profile(AgentProfile::from_raw(&parsed));
         if let Some(d) = digest {
-            seen.config.insert(slot, (d, id));
+            seen.config.insert(key, (d, id));
         }
         Ok(Some(id))
     };
@@ -645,8 +677,15 @@ fn add(
         None => None,
     };
     let current = current.map(|(snap, config)| store.add_snapshot(snap, config));
+    if let Some(span) = spans.iter().find(|s| s.which == CURRENT)
+        && let Some(bytes) = record.get(span.range.clone())
+    {
+        seen.last_current
+            .insert(key, xxhash_rust::xxh3::xxh3_128(bytes));
+    }
+    let slot = store.agent_slot(arn);
     if earliest {
-        seen.earliest.insert(slot, (at, seq));
+        seen.earliest.insert(key, (at, seq));
         let snapshot = previous.map(|(snap, config)| store.add_snapshot(snap, config));
         store.agents[slot].previous.push(Previous { seq, snapshot });
     }
@@ -695,16 +734,30 @@ fn configuration_bytes<'r>(
 /// The values the scan cuts out of a record before serde parses the rest: an agent's
 /// previous snapshot (wanted only for its first event) and each snapshot's configuration
 /// (parsed only when its bytes change).
-const CUT: [Wanted<'static>; 2] = [
+pub(crate) const CUT: [Wanted<'static>; 3] = [
     Wanted {
         key: b"PreviousAgentSnapshot",
         depth: 1,
+        cut: true,
+        within: None,
     },
     Wanted {
         key: b"Configuration",
         depth: 2,
+        cut: true,
+        within: Some(CURRENT),
+    },
+    // Noted, not cut: its bytes vouch for the next event's previous snapshot.
+    Wanted {
+        key: b"CurrentAgentSnapshot",
+        depth: 1,
+        cut: false,
+        within: None,
     },
 ];
+
+/// Index of `CurrentAgentSnapshot` in [`CUT`].
+const CURRENT: usize = 2;
 
 /// The original bytes behind a placeholder left by [`blocks::replace_spans`].
 fn cut_out<'r>(placeholder: &RawValue, record: &'r [u8], spans: &[Span]) -> Option<&'r [u8]> {

@@ -15,5 +15,6 @@ mod malformed;
 mod properties;
 mod reducer;
 mod scripts;
+mod store;
 mod tiers;
 mod watch;

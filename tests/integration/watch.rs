@@ -272,3 +272,115 @@ fn a_burst_of_writes_reloads_a_bounded_number_of_times_and_ends_on_the_final_con
         w.seen
     );
 }
+
+/// Every file of a report directory but the manifest (which names its own directory).
+fn reports_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() && entry.file_name() != "manifest.json" {
+            let name = entry
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .display()
+                .to_string();
+            out.push((name, fs::read(entry.path()).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_reload_from_the_store_reads_no_event_file_and_equals_a_fresh_run() {
+    let s = Setup::new("Meal", false);
+    let mut w = Watch::start(&s.path("batch.toml"));
+    s.save_by_rename("scripts/lunch.lua", &hook("Break"));
+    let line = w.wait_for(|l| l.starts_with("generation 2 "));
+    assert!(line.contains("0 byte(s) of events read"), "{line}");
+    assert!(
+        s.report("jdoe").contains("jdoe,Break,"),
+        "{}",
+        s.report("jdoe")
+    );
+    // The same batch run afresh into another directory gives the same bytes.
+    let batch = fs::read_to_string(s.path("batch.toml")).unwrap();
+    fs::write(
+        s.path("fresh.toml"),
+        batch.replace("out_dir = \"reports\"", "out_dir = \"fresh\""),
+    )
+    .unwrap();
+    bin()
+        .arg("run")
+        .arg(s.path("fresh.toml"))
+        .assert()
+        .success();
+    assert_eq!(reports_in(&s.path("reports")), reports_in(&s.path("fresh")));
+}
+
+#[test]
+fn a_grown_json_lines_file_is_read_from_where_it_was() {
+    let s = Setup::new("Meal", false);
+    let mut w = Watch::start(&s.path("batch.toml"));
+    let more =
+        lines(&[event("jdoe", "STATE_CHANGE", "2026-11-02T18:00:00.000Z").status("Available")]);
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .open(s.path("events/a.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut file, more.as_bytes()).unwrap();
+    drop(file);
+    let line = w.wait_for(|l| l.contains("new events"));
+    // Only the appended line was read, not the file from its start.
+    assert!(
+        line.contains(&format!(
+            "1 agent(s) with new events, {} byte(s) of events read",
+            more.len()
+        )),
+        "{line}"
+    );
+    let report = s.report("jdoe");
+    assert!(
+        report.contains("jdoe,Meal,2026-11-02T17:00:00.000+00:00,2026-11-02T18:00:00.000+00:00"),
+        "{report}"
+    );
+    // And the result is what a fresh run over the grown file gives.
+    let batch = fs::read_to_string(s.path("batch.toml")).unwrap();
+    fs::write(
+        s.path("fresh.toml"),
+        batch.replace("out_dir = \"reports\"", "out_dir = \"fresh\""),
+    )
+    .unwrap();
+    bin()
+        .arg("run")
+        .arg(s.path("fresh.toml"))
+        .assert()
+        .success();
+    assert_eq!(reports_in(&s.path("reports")), reports_in(&s.path("fresh")));
+}
+
+#[test]
+fn a_rewritten_event_file_is_read_again_whole() {
+    let s = Setup::new("Meal", false);
+    let mut w = Watch::start(&s.path("batch.toml"));
+    let events = [
+        event("jdoe", "LOGIN", "2026-11-02T12:00:00.000Z").status("Available"),
+        event("jdoe", "STATE_CHANGE", "2026-11-02T16:00:00.000Z").status("Lunch"),
+    ];
+    let text = lines(&events);
+    s.save_by_rename("events/a.jsonl", &text);
+    let line = w.wait_for(|l| l.contains("new events"));
+    assert!(
+        line.contains(&format!("{} byte(s) of events read", text.len())),
+        "{line}"
+    );
+    let report = s.report("jdoe");
+    assert!(
+        report.contains("jdoe,Available,2026-11-02T12:00:00.000+00:00"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("13:00:00.000"),
+        "the old content is gone: {report}"
+    );
+}
