@@ -58,6 +58,14 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
+    // JSON and HTML state the coverage in the report itself; a CSV has no room for it.
+    if args.format == crate::cli::Format::Csv
+        && let Some(note) = report
+            .coverage
+            .partial_note(&report.agent.login, &report.window)
+    {
+        eprintln!("warning: {note}");
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ mod support;
 mod access;
 mod batch;
 mod cli;
+mod coverage;
 mod examples;
 mod framings;
 mod html;

@@ -630,7 +630,8 @@ fn the_example_configuration_reports_breaks_as_one_label() {
         .success()
         .stdout(contains("jdoe,Break,2026-11-02T12:00:00.887-05:00,2026-11-02T12:45:30.673-05:00,00:45:29,2729.786,"))
         .stdout(contains("Lunch").not())
-        .stderr(predicate::str::is_empty());
+        // Every status is defined (the only warning is the coverage of the day).
+        .stderr(contains("undefined").not());
 }
 
 #[test]
