@@ -50,6 +50,10 @@ pub enum Error {
     /// The file watcher could not be started.
     #[error("cannot watch files: {0}")]
     Watch(String),
+    /// The command has printed its outcome itself (`authorize` prints its denial on
+    /// standard output): only the exit code is left to give.
+    #[error("exit status {0}")]
+    Shown(u8),
     #[error("cannot write `{path}`: {source}")]
     Write {
         path: String,
@@ -59,8 +63,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether `main` still has to print this error (the command has not already).
+    pub fn needs_printing(&self) -> bool {
+        !matches!(self, Error::Shown(_))
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Shown(code) => *code,
             Error::Usage(_) | Error::Config(_) | Error::InvalidFiles(_) => 2,
             Error::Read(_)
             | Error::Script(_)

@@ -36,13 +36,8 @@ use crate::store::{ReadError, ReadOptions};
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
 pub fn run(args: &BatchArgs) -> Result<(), Error> {
-    if args.shard.is_some() {
-        return Err(Error::Usage(
-            "--shard is for `run`; `watch` keeps a whole batch current".to_string(),
-        ));
-    }
     let loaded = load(&args.batch, args.config.as_deref(), None)?;
-    crate::commands::print_input_problems(&loaded.store);
+    crate::commands::print_input_problems(&loaded.store, args.quiet);
     let mut state = State {
         manifest: HashMap::new(),
         loaded,
@@ -244,7 +239,7 @@ impl State {
                 return None;
             }
         };
-        crate::commands::print_input_problems(&self.loaded.store);
+        crate::commands::print_input_problems(&self.loaded.store, args.quiet);
         let store = &self.loaded.store;
         let logins: HashSet<String> = touched
             .iter()

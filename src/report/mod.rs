@@ -318,10 +318,10 @@ pub fn build(
     let first_row = |label: &str| rows.iter().position(|r| r.status == label);
     statuses.sort_by_key(|s| first_row(&s.label));
     statuses.sort_by_key(|s| s.display_order.map_or(u16::MAX, u16::from));
-    if !undefined.is_empty() {
+    // One warning per name, so a batch counts the reports of each name on one line.
+    for label in &undefined {
         warnings.push(format!(
-            "undefined custom status: {} (no definition in the `{}` catalogue)",
-            undefined.join(", "),
+            "undefined custom status: {label} (no definition in the `{}` catalogue)",
             catalog.name
         ));
     }

@@ -246,3 +246,11 @@ fn json_rows_carry_the_configurations_extra_columns() {
     // The columns every row has already are not repeated under their column names.
     assert!(rows[2].get("start_time").is_none() && rows[2].get("agent_login").is_none());
 }
+
+#[test]
+fn report_help_says_a_denied_report_exits_1() {
+    let out = bin().args(["report", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap().replace('\n', " ");
+    let exit_1 = &help[help.find("1 the report").unwrap()..help.find("; 2 a usage").unwrap()];
+    assert!(exit_1.contains("denied"), "{exit_1}");
+}
