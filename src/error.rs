@@ -17,10 +17,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// Configuration, catalogue, script or policy files are invalid (one line each).
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: "))]
+    #[error("{}", .0.iter().map(Located::render).collect::<Vec<_>>().join("\nerror: "))]
     Config(Vec<Located>),
     /// A script failed while classifying the events of the report's agent.
-    #[error("{0}")]
+    #[error("{}", crate::diagnostic::with_snippet(.0.to_string(), &.0.file, .0.line, .0.column))]
     Script(ScriptError),
     /// `check` found invalid files (it has listed them).
     #[error("{0} problem(s) in the configuration's files")]

@@ -27,6 +27,7 @@ use crate::batch::{Batch, Job, Outcome, write_manifest};
 use crate::classify::classify;
 use crate::cli::BatchArgs;
 use crate::commands::run::{Loaded, load, produce_with_progress, read_events, report_outcomes};
+use crate::diagnostic::Located;
 use crate::error::Error;
 use crate::generation::Generation;
 use crate::input;
@@ -273,10 +274,10 @@ impl State {
     /// A new generation if the configuration's content changed and is valid; `Ok(None)` if
     /// nothing changed. The events are not read again unless the batch names other ones.
     fn try_configuration(&mut self, args: &BatchArgs) -> Result<Option<Loaded>, Vec<String>> {
-        let batch = Batch::load(&args.batch).map_err(|e| vec![e.to_string()])?;
+        let batch = Batch::load(&args.batch).map_err(|e| vec![e.render()])?;
         let config = args.config.clone().or_else(|| batch.config.clone());
         let generation = Generation::load(config.as_deref())
-            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+            .map_err(|errors| errors.iter().map(Located::render).collect::<Vec<_>>())?;
         if generation.hash == self.loaded.generation.hash && batch == self.loaded.batch {
             return Ok(None);
         }

@@ -455,9 +455,27 @@ pub fn save_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    if !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("the folder `{}` does not exist", dir.display()),
+        ));
+    }
+    // The temporary file's own name means nothing to the user: say the folder instead.
     let mut tmp = tempfile::Builder::new()
         .prefix(".agent-audit-")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(|e| {
+            let kind = e.kind();
+            io::Error::new(
+                kind,
+                format!(
+                    "cannot create a file in the folder `{}`: {}",
+                    dir.display(),
+                    io::Error::from(kind)
+                ),
+            )
+        })?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     #[cfg(unix)]

@@ -9,6 +9,7 @@ mod access;
 mod batch;
 mod cli;
 mod coverage;
+mod diagnostics;
 mod examples;
 mod framings;
 mod html;
