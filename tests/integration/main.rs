@@ -18,4 +18,5 @@ mod properties;
 mod reducer;
 mod scripts;
 mod tiers;
+mod truth;
 mod watch;
