@@ -10,6 +10,7 @@ mod batch;
 mod cli;
 mod coverage;
 mod diagnostics;
+mod docs;
 mod examples;
 mod framings;
 mod html;
