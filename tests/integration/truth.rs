@@ -2,8 +2,8 @@
 //! the previous snapshot says (SPEC §3.2), and `--strict` means every record, whichever
 //! agent is asked for (SPEC §2).
 //!
-//! The store that implements these is being rewritten; the tests that fail until it lands
-//! are ignored with the reason, to be un-ignored with it.
+//! A test the store does not pass yet is ignored with the reason, to be un-ignored when it
+//! does.
 
 use std::fs;
 use std::path::Path;
@@ -26,7 +26,6 @@ fn csv_rows(stdout: &[u8]) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "lead: store (SPEC §3.2)"]
 fn the_first_segment_starts_at_the_deciding_contacts_state_start() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = report_cmd(CONNECTING_SINCE_0903, "jdoe", "2026-11-03", "UTC")
@@ -67,7 +66,6 @@ fn rows_after_a_break_since(break_since: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "lead: store (SPEC §3.2)"]
 fn the_first_segment_starts_at_the_agent_status_start_when_the_status_decides() {
     assert_eq!(
         rows_after_a_break_since("2026-11-03T09:15:00.000Z"),
@@ -127,7 +125,6 @@ fn with_a_bad_record_of_another_agent(dir: &TempDir, bad: &str) -> std::path::Pa
 }
 
 #[test]
-#[ignore = "lead: store (SPEC §2, --strict means every record)"]
 fn strict_fails_on_a_malformed_record_that_does_not_mention_the_agent() {
     let dir = TempDir::new().unwrap();
     // A whole object, so no reader can take it for part of a neighbour.
