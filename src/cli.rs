@@ -32,8 +32,9 @@ pub enum Command {
 --agent jdoe --date 2026-11-02 --timezone Europe/London --format json --out jdoe.json\n  \
 agent-audit report --events examples/events --agent jdoe --date 2026-11-02 --timezone \
 America/New_York --format html --kind summary --out jdoe-summary.html\n\n\
-Exit status: 0 the report was written; 1 the report failed (unreadable input, agent not \
-found, a malformed record with --strict); 2 a usage or configuration error."
+Exit status: 0 the report was written; 1 the report failed or was denied (unreadable input, \
+agent not found, a malformed record with --strict, a request the configuration's access \
+control or policies denied); 2 a usage or configuration error."
     )]
     Report(ReportArgs),
     /// List the effective status catalogue: every status, its type, colour and order, and
@@ -52,7 +53,7 @@ Exit status: 0 every file is valid and every test passes; 1 a test failed; 2 a f
 
 Exit status: 0 every report was written; 1 some report was denied or failed (the others are written); 2 a usage or configuration error."
     )]
-    Run(BatchArgs),
+    Run(RunArgs),
     /// Run a batch, then keep its reports current: re-emit them when the events, the status
     /// scripts, the policies, the configuration or the batch file change.
     Watch(BatchArgs),
@@ -71,13 +72,22 @@ pub struct BatchArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// No progress bar and no warnings; denied and failed reports are still listed.
+    /// No progress bar and no warnings (malformed records are counted, not listed); denied
+    /// and failed reports are still listed.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `run`: a batch, optionally one shard of it (`watch` keeps a whole batch current, so it
+/// has no `--shard`).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub batch: BatchArgs,
 
     /// Produce only shard K of N (K from 0): the agents whose ARN hashes to K. N machines
     /// running shards 0..N-1 together produce exactly the single-machine output (their
-    /// manifests are named manifest-K-of-N.json). Only for `run`.
+    /// manifests are named manifest-K-of-N.json).
     #[arg(long, value_name = "K/N", value_parser = crate::batch::Shard::parse)]
     pub shard: Option<crate::batch::Shard>,
 }

@@ -1,10 +1,13 @@
 //! Errors that point into a user's file.
 //!
 //! Every configuration, catalogue, script or policy problem is reported as
-//! `file:line:col: message`, the form editors and CI logs link to. This module owns that
-//! form and the conversion from byte offsets (TOML spans) to lines and columns.
+//! `file:line:col: message`, the form editors and CI logs link to, followed (where the
+//! file's text is at hand) by the offending line with a caret under the place, drawn by
+//! `miette`. This module owns that form, the conversion from byte offsets (TOML spans) to
+//! lines and columns, and TOML's type errors said in the user's words.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A message about a place in a named file. Lines and columns are 1-based; columns count
 /// characters.
@@ -14,6 +17,10 @@ pub struct Located {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// The file's text, when the error was found in it (for the snippet).
+    pub source: Option<Arc<str>>,
+    /// How many characters from the column the snippet underlines (at least one).
+    pub width: usize,
 }
 
 impl Located {
@@ -28,20 +35,198 @@ impl Located {
             line,
             column,
             message: message.into(),
+            source: None,
+            width: 0,
         }
     }
 
     /// A message about the byte offset `offset` of `text`.
     pub fn at_offset(file: &str, text: &str, offset: usize, message: impl Into<String>) -> Self {
         let (line, column) = line_col(text, offset);
-        Located::new(file, line, column, message)
+        Located::new(file, line, column, message).with_source(text)
     }
 
-    /// A TOML parse or schema error, placed at its span.
+    /// A TOML parse or schema error, placed at its span; a type error names the key and
+    /// what it must be (`stale_after_secs` must be a number of seconds, not the string
+    /// "300"), not the Rust type it is read into.
     pub fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> Self {
-        let offset = e.span().map(|s| s.start).unwrap_or(0);
-        Located::at_offset(file, text, offset, one_line(e.message()))
+        let span = e.span().unwrap_or(0..0);
+        let message = toml_message(text, span.start, &one_line(e.message()));
+        let mut located = Located::at_offset(file, text, span.start, message);
+        located.width = text
+            .get(span.clone())
+            .map_or(0, |s| s.lines().next().unwrap_or("").chars().count());
+        located
     }
+
+    /// The same message, with the text of its file for the snippet.
+    pub fn with_source(mut self, text: &str) -> Self {
+        self.source = Some(Arc::from(text));
+        self
+    }
+
+    /// `file:line:col: message`, then the offending line with a caret under the column
+    /// when the file's text is known (else read from `file`, if it still exists).
+    pub fn render(&self) -> String {
+        let mut out = self.to_string();
+        let text = match &self.source {
+            Some(text) => Some(Arc::clone(text)),
+            None => std::fs::read_to_string(&self.file).ok().map(Arc::from),
+        };
+        if let Some(snippet) =
+            text.and_then(|t| snippet(&self.file, &t, self.line, self.column, self.width))
+        {
+            out.push('\n');
+            out.push_str(&snippet);
+        }
+        out
+    }
+}
+
+/// `message` followed by the snippet of `file` at `line` and `column`, read from the file
+/// (a script that failed while running: its text is on disk, not in the error).
+pub fn with_snippet(message: String, file: &str, line: usize, column: usize) -> String {
+    match std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| snippet(file, &text, line, column, 0))
+    {
+        Some(s) => format!("{message}\n{s}"),
+        None => message,
+    }
+}
+
+/// The line `line` of `text` with the `width` characters from `column` underlined
+/// (one, or the name or number that starts there, when `width` is 0), as `miette` draws
+/// it; `None` when the place is not in the text.
+pub fn snippet(file: &str, text: &str, line: usize, column: usize, width: usize) -> Option<String> {
+    use miette::{
+        GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report,
+    };
+
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.checked_sub(1)?)
+        .map(str::len)
+        .sum();
+    let line_text = text.get(line_start..)?.lines().next()?;
+    let start = line_start
+        + line_text
+            .char_indices()
+            .nth(column.checked_sub(1)?)
+            .map_or(line_text.len(), |(i, _)| i);
+    let rest = &text[start..];
+    let len = if width > 0 {
+        rest.chars().take(width).map(char::len_utf8).sum()
+    } else {
+        token_len(rest)
+    };
+    let diagnostic =
+        MietteDiagnostic::new("").with_label(LabeledSpan::underline(start..start + len));
+    let report = Report::new(diagnostic).with_source_code(NamedSource::new(file, text.to_string()));
+    let mut out = String::new();
+    GraphicalReportHandler::new_themed(GraphicalTheme::none())
+        .with_context_lines(1)
+        .with_width(200)
+        .render_report(&mut out, report.as_ref())
+        .ok()?;
+    // miette opens with the message, which the caller has already printed.
+    let drawn: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with(','))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    (!drawn.is_empty()).then(|| drawn.join("\n"))
+}
+
+/// The length in bytes of the name, number or quoted string at the start of `s`; one
+/// character otherwise (nothing at the end of a line).
+fn token_len(s: &str) -> usize {
+    let mut chars = s.char_indices();
+    let Some((_, first)) = chars.next() else {
+        return 0;
+    };
+    if first == '\n' || first == '\r' {
+        return 0;
+    }
+    let is_name = |c: char| c.is_alphanumeric() || c == '_';
+    if is_name(first) {
+        return s.find(|c: char| !is_name(c)).unwrap_or(s.len());
+    }
+    if (first == '"' || first == '\'')
+        && let Some(end) = s[1..].find([first, '\n'])
+    {
+        return end + 2;
+    }
+    first.len_utf8()
+}
+
+/// A TOML error message in the user's words: a type error names the key and says what it
+/// must be (`stale_after_secs` must be a number of seconds, not the string "300") instead
+/// of the type it is read into (`expected f64`).
+fn toml_message(text: &str, offset: usize, message: &str) -> String {
+    let Some(rest) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+    else {
+        return message.to_string();
+    };
+    let Some((found, expected)) = rest.split_once(", expected ") else {
+        return message.to_string();
+    };
+    let key = key_at(text, offset);
+    let wanted = match expected.trim() {
+        "f64" | "f32" => match key.as_deref() {
+            Some(k) if k.ends_with("_secs") => "a number of seconds",
+            Some(k) if k.ends_with("_ms") => "a number of milliseconds",
+            _ => "a number",
+        },
+        "i64" | "u64" | "i32" | "u32" | "u16" | "u8" | "usize" => match key.as_deref() {
+            Some(k) if k.ends_with("_mb") => "a whole number of megabytes",
+            Some(k) if k.ends_with("_ms") => "a whole number of milliseconds",
+            Some(k) if k.ends_with("_secs") => "a whole number of seconds",
+            _ => "a whole number",
+        },
+        "a boolean" => "`true` or `false`",
+        "a sequence" => "a list (`[...]`)",
+        "a map" | "struct" => "a table",
+        other if other.starts_with("a ") || other.starts_with("an ") => other,
+        other if other.starts_with("struct ") || other.ends_with("Toml") => "a table",
+        _ => return message.to_string(),
+    };
+    let found = found.trim();
+    let found = if let Some(s) = found.strip_prefix("string ") {
+        format!("the string {s}")
+    } else if let Some(n) = found.strip_prefix("integer ") {
+        format!("the number {}", n.trim_matches('`'))
+    } else if let Some(n) = found.strip_prefix("floating point ") {
+        format!("the number {}", n.trim_matches('`'))
+    } else if let Some(b) = found.strip_prefix("boolean ") {
+        format!("`{}`", b.trim_matches('`'))
+    } else if found == "sequence" {
+        "a list".to_string()
+    } else if found == "map" {
+        "a table".to_string()
+    } else {
+        found.to_string()
+    };
+    match key {
+        Some(key) => format!("`{key}` must be {wanted}, not {found}"),
+        None => format!("this must be {wanted}, not {found}"),
+    }
+}
+
+/// The key of the `key = value` line that holds byte `offset`, if it is one.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    bare.then(|| key.to_string())
 }
 
 impl fmt::Display for Located {
@@ -105,6 +290,19 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 12), (2, 6));
+    }
+
+    #[test]
+    fn toml_type_errors_name_the_key_and_what_it_must_be() {
+        let text = "stale_after_secs = \"300\"\n";
+        assert_eq!(
+            toml_message(text, 19, "invalid type: string \"300\", expected f64"),
+            "`stale_after_secs` must be a number of seconds, not the string \"300\""
+        );
+        assert_eq!(
+            toml_message("x = 1\n", 4, "invalid type: integer `1`, expected a string"),
+            "`x` must be a string, not the number 1"
+        );
     }
 
     #[test]

@@ -17,10 +17,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// Configuration, catalogue, script or policy files are invalid (one line each).
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: "))]
+    #[error("{}", .0.iter().map(Located::render).collect::<Vec<_>>().join("\nerror: "))]
     Config(Vec<Located>),
     /// A script failed while classifying the events of the report's agent.
-    #[error("{0}")]
+    #[error("{}", crate::diagnostic::with_snippet(.0.to_string(), &.0.file, .0.line, .0.column))]
     Script(ScriptError),
     /// `check` found invalid files (it has listed them).
     #[error("{0} problem(s) in the configuration's files")]
@@ -50,6 +50,10 @@ pub enum Error {
     /// The file watcher could not be started.
     #[error("cannot watch files: {0}")]
     Watch(String),
+    /// The command has printed its outcome itself (`authorize` prints its denial on
+    /// standard output): only the exit code is left to give.
+    #[error("exit status {0}")]
+    Shown(u8),
     #[error("cannot write `{path}`: {source}")]
     Write {
         path: String,
@@ -59,8 +63,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether `main` still has to print this error (the command has not already).
+    pub fn needs_printing(&self) -> bool {
+        !matches!(self, Error::Shown(_))
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Shown(code) => *code,
             Error::Usage(_) | Error::Config(_) | Error::InvalidFiles(_) => 2,
             Error::Read(_)
             | Error::Script(_)

@@ -193,12 +193,12 @@ impl Generation {
                         if let Some((line, value)) = script.tests.clone() {
                             match crate::script::parse_tests(&name, line, value) {
                                 Ok(cases) => tests.extend(cases),
-                                Err(e) => errors.push(e.into()),
+                                Err(e) => errors.push(Located::from(e).with_source(&text)),
                             }
                         }
                         scripts.push(Arc::new(script));
                     }
-                    Err(e) => errors.push(e.into()),
+                    Err(e) => errors.push(Located::from(e).with_source(&text)),
                 },
             }
         }

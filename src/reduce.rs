@@ -42,13 +42,20 @@ pub struct Timeline {
     /// The time of every event kept (after de-duplication), in order.
     pub event_times: Vec<Timestamp>,
     /// Events that repeat an earlier `EventId` with different content (the first was kept).
-    pub conflicting_duplicates: usize,
+    pub conflicting_duplicates: Vec<Conflict>,
     /// The first script failure while classifying one of the agent's snapshots: every
     /// report of the agent fails with it.
     pub failure: Option<ScriptError>,
     /// The previous snapshot of the agent's first event was not kept (only possible after
     /// `watch` dropped a source): the store must be read again.
     pub needs_reread: bool,
+}
+
+/// An event that repeats an earlier event's `EventId` with different content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    pub kept: StoredEvent,
+    pub repeat: StoredEvent,
 }
 
 impl Timeline {
@@ -205,7 +212,10 @@ fn order(
         if let Some(&k) = seen.get(&e.id) {
             let first = &kept[k];
             if (first.at, first.event_type) != (e.at, e.event_type) || label(first) != label(&e) {
-                timeline.conflicting_duplicates += 1;
+                timeline.conflicting_duplicates.push(Conflict {
+                    kept: *first,
+                    repeat: e,
+                });
             }
             continue;
         }

@@ -174,7 +174,7 @@ impl Access {
 
     /// The agent's hierarchy: from the users file when it names the agent, otherwise from
     /// the events.
-    fn agent_hierarchy(&self, req: &Request) -> Option<GroupPath> {
+    pub fn agent_hierarchy(&self, req: &Request) -> Option<GroupPath> {
         match self.user(&req.agent).and_then(|u| u.hierarchy.clone()) {
             Some(h) => Some(h),
             None => req.agent_hierarchy_from_events.clone(),
@@ -196,7 +196,7 @@ impl Access {
         let Some(login) = &req.requester else {
             return Err((
                 "requester required".to_string(),
-                "access control is on (users are configured): name the requester with --as or `requester`".to_string(),
+                "access control is on (users are configured): name the requester with `--as LOGIN` (report, authorize) or `requester = \"LOGIN\"` in the batch file (run, watch)".to_string(),
             ));
         };
         let Some(user) = self.user(login) else {

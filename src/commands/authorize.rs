@@ -60,12 +60,22 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
     if let Some(path) = generation.decision_log.path() {
         println!("  recorded in:   {}", path.display());
     }
+    if !decision.allowed
+        && args.events.is_empty()
+        && generation.access.agent_hierarchy(&request).is_none()
+    {
+        println!(
+            "  note:          the hierarchy of `{agent}` is unknown: the users file does not give \
+             it and no events were read; `--events PATH` supplies it from the agent's latest event"
+        );
+    }
     if let Some(note) = note {
         eprintln!("{note}");
     }
+    // The decision is printed above, once; only the exit status is left.
     if decision.allowed {
         Ok(())
     } else {
-        Err(Error::Denied(Box::new(decision)))
+        Err(Error::Shown(1))
     }
 }

@@ -11,7 +11,7 @@ pub fn run(args: &ConfigArgs) -> Result<(), Error> {
         Ok(g) => g,
         Err(errors) => {
             for e in &errors {
-                println!("{e}");
+                println!("{}", e.render());
             }
             return Err(Error::InvalidFiles(errors.len()));
         }

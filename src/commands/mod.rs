@@ -26,8 +26,18 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 /// At most this many skipped-record messages are printed; the rest are counted.
 const MAX_PRINTED_PROBLEMS: usize = 100;
 
-/// Prints the records and regions the input had to skip, and remarks about whole files.
-pub fn print_input_problems(store: &crate::store::Store) {
+/// Prints the records and regions the input had to skip, and remarks about whole files;
+/// `quiet`, only how many were skipped.
+pub fn print_input_problems(store: &crate::store::Store, quiet: bool) {
+    if quiet {
+        if store.problems.total() > 0 {
+            eprintln!(
+                "warning: {} malformed record(s) or region(s) skipped (run without --quiet to list them)",
+                store.problems.total()
+            );
+        }
+        return;
+    }
     let kept = store.problems.kept();
     for p in kept.iter().take(MAX_PRINTED_PROBLEMS) {
         eprintln!("warning: {p}");

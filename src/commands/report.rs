@@ -20,7 +20,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         .ok_or_else(|| Error::Usage(format!("date `{}` is out of range", args.date)))?;
     let sources = input::expand(&args.events).map_err(ReadError::from)?;
     let store = read_for_agent(&sources, &args.agent, args.strict)?;
-    super::print_input_problems(&store);
+    super::print_input_problems(&store, false);
 
     let agent = store.find_agent(&args.agent)?;
     let request = Request::for_agent(args.requester.as_deref(), agent, args.date, args.timezone);
@@ -57,6 +57,14 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     }
     for w in &report.warnings {
         eprintln!("warning: {w}");
+    }
+    // JSON and HTML state the coverage in the report itself; a CSV has no room for it.
+    if args.format == crate::cli::Format::Csv
+        && let Some(note) = report
+            .coverage
+            .partial_note(&report.agent.login, &report.window)
+    {
+        eprintln!("warning: {note}");
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::batch::{Batch, Job, Outcome, Shard, Status, Summary, produce, write_manifest};
 use crate::classify::{Labels, classify};
-use crate::cli::BatchArgs;
+use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::generation::Generation;
 use crate::input;
@@ -60,12 +60,13 @@ pub fn read_events(batch: &Batch, shard: Option<Shard>) -> Result<Store, Error> 
     Ok(Store::read(&sources, &options)?)
 }
 
-pub fn run(args: &BatchArgs) -> Result<(), Error> {
+pub fn run(args: &RunArgs) -> Result<(), Error> {
     let started = std::time::Instant::now();
-    let loaded = load(&args.batch, args.config.as_deref(), args.shard)?;
-    super::print_input_problems(&loaded.store);
-    let (outcomes, summary) = produce_with_progress(&loaded, &loaded.jobs, "run", args.quiet);
-    report_outcomes(&outcomes, &summary, args.quiet);
+    let (batch_args, quiet) = (&args.batch, args.batch.quiet);
+    let loaded = load(&batch_args.batch, batch_args.config.as_deref(), args.shard)?;
+    super::print_input_problems(&loaded.store, quiet);
+    let (outcomes, summary) = produce_with_progress(&loaded, &loaded.jobs, "run", quiet);
+    report_outcomes(&outcomes, &summary, quiet);
     write_manifest(
         &loaded.batch.out_dir,
         &loaded.generation.hash,

@@ -27,6 +27,7 @@ use crate::batch::{Batch, Job, Outcome, write_manifest};
 use crate::classify::classify;
 use crate::cli::BatchArgs;
 use crate::commands::run::{Loaded, load, produce_with_progress, read_events, report_outcomes};
+use crate::diagnostic::Located;
 use crate::error::Error;
 use crate::generation::Generation;
 use crate::input;
@@ -36,13 +37,8 @@ use crate::store::{ReadError, ReadOptions};
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
 pub fn run(args: &BatchArgs) -> Result<(), Error> {
-    if args.shard.is_some() {
-        return Err(Error::Usage(
-            "--shard is for `run`; `watch` keeps a whole batch current".to_string(),
-        ));
-    }
     let loaded = load(&args.batch, args.config.as_deref(), None)?;
-    crate::commands::print_input_problems(&loaded.store);
+    crate::commands::print_input_problems(&loaded.store, args.quiet);
     let mut state = State {
         manifest: HashMap::new(),
         loaded,
@@ -246,7 +242,7 @@ impl State {
                 return None;
             }
         };
-        crate::commands::print_input_problems(&self.loaded.store);
+        crate::commands::print_input_problems(&self.loaded.store, args.quiet);
         let store = &self.loaded.store;
         let logins: HashSet<String> = touched
             .iter()
@@ -284,10 +280,10 @@ impl State {
         &mut self,
         args: &BatchArgs,
     ) -> Result<Option<(Loaded, u64)>, Vec<String>> {
-        let batch = Batch::load(&args.batch).map_err(|e| vec![e.to_string()])?;
+        let batch = Batch::load(&args.batch).map_err(|e| vec![e.render()])?;
         let config = args.config.clone().or_else(|| batch.config.clone());
         let generation = Generation::load(config.as_deref())
-            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+            .map_err(|errors| errors.iter().map(Located::render).collect::<Vec<_>>())?;
         if generation.hash == self.loaded.generation.hash && batch == self.loaded.batch {
             return Ok(None);
         }

@@ -66,6 +66,31 @@ impl Column {
         })
     }
 
+    /// The key of this column in configuration files (and in JSON rows).
+    pub fn key(self) -> String {
+        match self {
+            Column::Hierarchy(level) => format!("hierarchy_{level}"),
+            other => Column::KEYS
+                .iter()
+                .find(|k| Column::from_key(k) == Some(other))
+                .map_or_else(String::new, |k| (*k).to_string()),
+        }
+    }
+
+    /// Whether every JSON row has this column's content already (`status`, `start`, …).
+    pub fn in_every_json_row(self) -> bool {
+        matches!(
+            self,
+            Column::AgentLogin
+                | Column::Status
+                | Column::StartTime
+                | Column::EndTime
+                | Column::Duration
+                | Column::DurationSeconds
+                | Column::Flags
+        )
+    }
+
     /// The default header.
     pub fn header(self) -> String {
         match self {

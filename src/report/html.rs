@@ -164,7 +164,7 @@ thead th{background:var(--soft);border-top:0;font-size:.8rem;text-transform:uppe
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.time{font-variant-numeric:tabular-nums}
 td.note{white-space:normal;min-width:18rem;overflow-wrap:anywhere}
-tbody tr:nth-child(even){background:#fafafa}
+tbody tr:nth-child(even){background-color:#fafafa}
 tbody tr:target{background:#fff3b0;outline:3px solid #1a56db;outline-offset:-3px}
 tfoot th,tfoot td{border-top:2px solid #999;font-weight:600}
 .stack{display:flex;height:2.6rem;margin:.3rem 0;border:1px solid #888;border-radius:4px;background:#fff;position:relative}
@@ -296,6 +296,7 @@ pub(crate) fn report_header(report: &Report, kind: &str, extra: &[(&str, String)
         ("Day", escape(&day_length(w))),
     ];
     items.extend(extra.iter().cloned());
+    items.push(("Events", coverage_line(report)));
     items.push((
         "Configuration",
         if report.configuration.is_empty() {
@@ -309,6 +310,27 @@ pub(crate) fn report_header(report: &Report, kind: &str, extra: &[(&str, String)
     }
     h.push_str("</dl>\n</header>\n");
     h
+}
+
+/// The header's line on coverage (SPEC §5): how many of the agent's events fall in the
+/// day, and the span of all of them, so a reader sees which rows the events show and which
+/// are inferred.
+fn coverage_line(report: &Report) -> String {
+    let c = &report.coverage;
+    let tz = report.window.tz;
+    let span = match (c.first_event, c.last_event) {
+        (Some(first), Some(last)) => format!(
+            " <span class=\"sub\">(the agent's events run from {} to {})</span>",
+            escape(&first.format_local(tz)),
+            escape(&last.format_local(tz))
+        ),
+        _ => String::new(),
+    };
+    let count = match c.events_in_window {
+        0 => "none on this day: every row is inferred".to_string(),
+        n => format!("{n} on this day"),
+    };
+    format!("{count}{span}")
 }
 
 /// The warnings section, if any.

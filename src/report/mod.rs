@@ -148,6 +148,87 @@ pub struct Report {
     /// The content hash of the configuration that produced the report (`Generation::hash`);
     /// empty when not known.
     pub configuration: String,
+    /// What part of the window the agent's events cover (SPEC §5).
+    pub coverage: Coverage,
+}
+
+/// The span of the agent's events and where the window sits in it: a report never claims
+/// more than its events show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// The agent's first and last events, whatever the window.
+    pub first_event: Option<Timestamp>,
+    pub last_event: Option<Timestamp>,
+    /// How many of the agent's events fall inside the window.
+    pub events_in_window: usize,
+    /// The agent's last event before the window and first event after it.
+    pub before: Option<Timestamp>,
+    pub after: Option<Timestamp>,
+}
+
+impl Coverage {
+    /// The coverage of `window` by the (sorted) event times of `timeline`.
+    pub fn of(timeline: &Timeline, window: &Window) -> Coverage {
+        let times = &timeline.event_times;
+        let from = times.partition_point(|&t| t < window.start);
+        let to = times.partition_point(|&t| t < window.end);
+        Coverage {
+            first_event: timeline.first_event,
+            last_event: timeline.last_event,
+            events_in_window: timeline.events_between(window.start, window.end),
+            before: from.checked_sub(1).map(|i| times[i]),
+            after: times.get(to).copied(),
+        }
+    }
+
+    /// Whether the agent's events span the whole window: no row of it is inferred beyond
+    /// the first or the last event.
+    pub fn spans(&self) -> bool {
+        self.before.is_some() && self.after.is_some()
+    }
+
+    /// The warning of a window that holds none of the agent's events, naming the nearest
+    /// events around it.
+    fn no_events_warning(&self, login: &str, window: &Window) -> Option<String> {
+        if self.events_in_window > 0 {
+            return None;
+        }
+        let day = window.date.format("%Y-%m-%d");
+        let head = format!("no events of `{login}` on {day}");
+        let (before, after) = (
+            self.before.map(Timestamp::to_rfc3339),
+            self.after.map(Timestamp::to_rfc3339),
+        );
+        Some(match (before, after) {
+            (Some(before), Some(after)) => format!(
+                "{head}: the rows are inferred from the event before, {before}; the next event is {after}"
+            ),
+            (Some(before), None) => {
+                format!("{head}: the rows are inferred from the last event, {before}")
+            }
+            (None, Some(after)) => format!(
+                "{head}: the rows are inferred from what the first event, {after}, says came before it"
+            ),
+            (None, None) => format!("{head}: the agent has no events at all"),
+        })
+    }
+
+    /// One line for formats that have no room for the coverage (CSV): `None` when the
+    /// events span the whole window or the window has none (that has its own warning).
+    pub fn partial_note(&self, login: &str, window: &Window) -> Option<String> {
+        if self.events_in_window == 0 || self.spans() {
+            return None;
+        }
+        let (first, last) = (
+            self.first_event?.to_rfc3339(),
+            self.last_event?.to_rfc3339(),
+        );
+        let day = window.date.format("%Y-%m-%d");
+        Some(format!(
+            "the events of `{login}` span {first} to {last} ({} on {day}): rows outside that span are inferred",
+            self.events_in_window
+        ))
+    }
 }
 
 impl Report {
@@ -237,19 +318,15 @@ pub fn build(
     let first_row = |label: &str| rows.iter().position(|r| r.status == label);
     statuses.sort_by_key(|s| first_row(&s.label));
     statuses.sort_by_key(|s| s.display_order.map_or(u16::MAX, u16::from));
-    if !undefined.is_empty() {
+    // One warning per name, so a batch counts the reports of each name on one line.
+    for label in &undefined {
         warnings.push(format!(
-            "undefined custom status: {} (no definition in the `{}` catalogue)",
-            undefined.join(", "),
+            "undefined custom status: {label} (no definition in the `{}` catalogue)",
             catalog.name
         ));
     }
-    if timeline.conflicting_duplicates > 0 {
-        warnings.push(format!(
-            "{} event(s) share an `EventId` with an earlier event but differ from it; the first occurrence was kept",
-            timeline.conflicting_duplicates
-        ));
-    }
+    let coverage = Coverage::of(timeline, &window);
+    warnings.extend(coverage.no_events_warning(&agent.profile.login, &window));
     if rows.is_empty() {
         let why = match timeline.first_event {
             Some(first) if first >= window.end => "the agent's first event is after this day",
@@ -265,6 +342,7 @@ pub fn build(
         warnings,
         statuses,
         configuration: String::new(),
+        coverage,
     }
 }
 
@@ -280,7 +358,7 @@ pub fn render(
     match kind {
         Kind::Audit => match format {
             Format::Csv => csv::write(report, columns, &mut bytes)?,
-            Format::Json => json::write(report, &mut bytes)?,
+            Format::Json => json::write(report, columns, &mut bytes)?,
             Format::Html => html::write(report, columns, &mut bytes)?,
         },
         Kind::Summary => {
@@ -309,6 +387,7 @@ pub fn for_agent(
         return Err(failure.clone());
     }
     let mut report = build(agent, timeline, classes, catalog, window);
+    report.warnings.extend(duplicate_warnings(timeline, store));
     if store.problems.total() > 0 {
         report.warnings.push(format!(
             "{} malformed record(s) or region(s) in the input were skipped (listed on stderr)",
@@ -316,6 +395,45 @@ pub fn for_agent(
         ));
     }
     Ok(report)
+}
+
+/// At most this many conflicting duplicates are named one by one; the rest are counted.
+const MAX_NAMED_DUPLICATES: usize = 3;
+
+/// One warning per event that repeats an earlier `EventId` with different content, naming
+/// the `EventId` and the files of both.
+fn duplicate_warnings(timeline: &Timeline, store: &Store) -> Vec<String> {
+    let file = |e: &crate::store::StoredEvent| {
+        store.sources.get(e.source() as usize).map_or_else(
+            || "the input".to_string(),
+            |s| format!("`{}`", s.source.display()),
+        )
+    };
+    let conflicts = &timeline.conflicting_duplicates;
+    let mut warnings: Vec<String> = conflicts
+        .iter()
+        .take(MAX_NAMED_DUPLICATES)
+        .map(|c| {
+            let id = match store.event_id(&c.kept) {
+                Some(id) => format!("`EventId` `{id}`"),
+                None => "an `EventId`".to_string(),
+            };
+            let (kept, repeat) = (file(&c.kept), file(&c.repeat));
+            let place = if kept == repeat {
+                format!("twice in {kept}")
+            } else {
+                format!("in {kept} and again in {repeat}")
+            };
+            format!("{id} appears {place} with different content; the first occurrence was kept")
+        })
+        .collect();
+    if conflicts.len() > MAX_NAMED_DUPLICATES {
+        warnings.push(format!(
+            "... and {} more event(s) that repeat an `EventId` with different content",
+            conflicts.len() - MAX_NAMED_DUPLICATES
+        ));
+    }
+    warnings
 }
 
 /// `HH:MM:SS`, truncated (a 25-hour day's row can reach `25:00:00`).
@@ -337,9 +455,27 @@ pub fn save_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    if !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("the folder `{}` does not exist", dir.display()),
+        ));
+    }
+    // The temporary file's own name means nothing to the user: say the folder instead.
     let mut tmp = tempfile::Builder::new()
         .prefix(".agent-audit-")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(|e| {
+            let kind = e.kind();
+            io::Error::new(
+                kind,
+                format!(
+                    "cannot create a file in the folder `{}`: {}",
+                    dir.display(),
+                    io::Error::from(kind)
+                ),
+            )
+        })?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     #[cfg(unix)]

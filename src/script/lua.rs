@@ -334,6 +334,18 @@ fn error(
     ScriptError::new(file, line, column, hook, message)
 }
 
+/// The byte offset of `word` in `text` where it stands as a whole name (`io` in
+/// `io.open`, not in `function`); any occurrence when it never does.
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_';
+    let whole = text.match_indices(word).find(|&(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(is_name) && !after.is_some_and(is_name)
+    });
+    whole.map(|(i, _)| i).or_else(|| text.find(word))
+}
+
 /// Lua gives no column: take the position of the name the message quotes (`'os'`,
 /// `near 'x'`) on that line, else the line's first non-blank character.
 fn column_of(source: &str, line: usize, message: &str) -> usize {
@@ -345,7 +357,7 @@ fn column_of(source: &str, line: usize, message: &str) -> usize {
         .nth(1)
         .filter(|q| !q.is_empty() && !q.contains(' '));
     if let Some(q) = quoted
-        && let Some(i) = text.find(q)
+        && let Some(i) = find_word(text, q)
     {
         return text[..i].chars().count() + 1;
     }

@@ -151,12 +151,13 @@ impl<'s, 'a> Snap<'s, 'a> {
             }
         }
         top.push(("status", Tree::Map(status)));
+        // Nothing (`()` / `nil`) when the agent has no Next status, so `next_status ~= nil`
+        // means there is one.
         let next = snap
             .next_status
             .as_ref()
-            .map(|n| opt(&n.name))
-            .unwrap_or(Tree::Nothing);
-        top.push(("next_status", Tree::Map(vec![("name", next)])));
+            .map_or(Tree::Nothing, |n| Tree::Map(vec![("name", opt(&n.name))]));
+        top.push(("next_status", next));
         top.push(("agent", agent(configuration)));
         let contacts = snap
             .contacts()

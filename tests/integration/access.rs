@@ -541,7 +541,7 @@ fn every_decision_is_logged_exactly_once_and_denials_write_nothing() {
     run("jdoe", None)
         .assert()
         .code(1)
-        .stderr(contains("name the requester with --as"));
+        .stderr(contains("name the requester with `--as LOGIN`"));
     assert!(!out.exists(), "a denied report wrote {}", out.display());
     bin()
         .args([
@@ -633,7 +633,47 @@ fn authorize_exits_1_when_denied_and_explains_why() {
         .assert()
         .code(1)
         .stdout(contains("DENIED: `alice` may not audit `mrivera`"))
-        .stdout(contains("decided by:    hierarchy"));
+        .stdout(contains("decided by:    hierarchy"))
+        // Once: on standard output, not again as an error.
+        .stderr(predicates::str::is_empty());
+}
+
+#[test]
+fn authorize_without_events_says_the_hierarchy_is_unknown_and_that_events_supply_it() {
+    let dir = TempDir::new().unwrap();
+    let config = secure(&dir);
+    bin()
+        .args(["authorize", "--as", "alice", "--agent", "mrivera"])
+        .args(["--date", "2026-11-02", "--config"])
+        .arg(&config)
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "note:          the hierarchy of `mrivera` is unknown: the users file does not give \
+             it and no events were read; `--events PATH` supplies it",
+        ));
+}
+
+#[test]
+fn a_batch_without_a_requester_is_told_about_requester_in_the_batch_file() {
+    let dir = TempDir::new().unwrap();
+    let config = secure(&dir);
+    let batch = dir.path().join("batch.toml");
+    fs::write(
+        &batch,
+        format!(
+            "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\nconfig = {:?}\n\
+             [[report]]\nagents = [\"jdoe\"]\ndates = [\"2026-11-02\"]\n",
+            config.display().to_string()
+        ),
+    )
+    .unwrap();
+    bin()
+        .arg("run")
+        .arg(&batch)
+        .assert()
+        .code(1)
+        .stderr(contains("`requester = \"LOGIN\"` in the batch file"));
 }
 
 #[test]

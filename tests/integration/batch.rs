@@ -373,3 +373,85 @@ fn a_star_includes_agents_without_a_login_by_their_arn() {
         "{names:?}"
     );
 }
+
+#[test]
+fn undefined_status_warnings_are_one_line_per_name_with_the_count_of_reports() {
+    // jdoe shows Lunch then Break on one day, Break then Lunch on the next: the warnings are
+    // counted per name, whatever their order in a report.
+    let dir = TempDir::new().unwrap();
+    let day = [
+        event("jdoe", "LOGIN", "2026-11-02T13:00:00.000Z").status("Lunch"),
+        event("jdoe", "STATE_CHANGE", "2026-11-02T14:00:00.000Z").status("Break"),
+        event("jdoe", "STATE_CHANGE", "2026-11-03T14:00:00.000Z").status("Lunch"),
+    ];
+    fs::write(dir.path().join("events.jsonl"), lines(&day)).unwrap();
+    let batch = dir.path().join("batch.toml");
+    fs::write(
+        &batch,
+        "events = [\"events.jsonl\"]\nout_dir = \"reports\"\ntimezone = \"UTC\"\n\
+         [[report]]\nagents = [\"jdoe\"]\nfrom = \"2026-11-02\"\nto = \"2026-11-04\"\n",
+    )
+    .unwrap();
+    let out = bin().arg("run").arg(&batch).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let undefined: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("undefined custom status"))
+        .collect();
+    assert_eq!(
+        undefined,
+        [
+            "warning: undefined custom status: Break (no definition in the `connect` catalogue) (in 2 report(s))",
+            "warning: undefined custom status: Lunch (no definition in the `connect` catalogue) (in 3 report(s))",
+        ]
+    );
+}
+
+#[test]
+fn run_quiet_counts_the_malformed_records_instead_of_listing_them() {
+    let (dir, batch) = batch_dir(
+        "timezone = \"UTC\"\n[[report]]\nagents = [\"jdoe\"]\ndates = [\"2026-11-02\"]\n",
+    );
+    let mut text = lines(&events());
+    for _ in 0..5 {
+        text.push_str("{\"broken\": \n");
+    }
+    fs::write(dir.path().join("events.jsonl"), text).unwrap();
+    let out = bin()
+        .arg("run")
+        .arg(&batch)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("events.jsonl:"), "{stderr}");
+    assert!(
+        stderr.contains("skipped (run without --quiet to list them)"),
+        "{stderr}"
+    );
+    // Without --quiet, each one is listed with its place.
+    let out = bin().arg("run").arg(&batch).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("events.jsonl:7:"), "{stderr}");
+}
+
+#[test]
+fn watch_does_not_offer_shard_and_run_does() {
+    let help = |command: &str| {
+        let out = bin().args([command, "--help"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(!help("watch").contains("--shard"));
+    assert!(help("run").contains("--shard"));
+    bin()
+        .args(["watch", "batch.toml", "--shard", "0/2"])
+        .assert()
+        .code(2)
+        .stderr(contains("unexpected argument '--shard'"));
+}

@@ -146,7 +146,10 @@ fn json_output_matches_the_spec_field_for_field() {
         .collect();
     // In the order the spec lists them.
     keys.sort_by_key(|k| text.find(&format!("\n  \"{k}\":")));
-    assert_eq!(keys, ["agent", "date", "timezone", "rows", "warnings"]);
+    assert_eq!(
+        keys,
+        ["agent", "date", "timezone", "rows", "warnings", "coverage"]
+    );
     assert_eq!(doc["agent"], "jdoe");
     assert_eq!(doc["date"], "2026-11-03");
     assert_eq!(doc["timezone"], "America/New_York");
@@ -191,4 +194,63 @@ fn help_explains_the_command_in_plain_words() {
         .success()
         .stdout(contains("IANA name such as America/New_York"))
         .stdout(contains("Exit status"));
+}
+
+#[test]
+fn json_rows_carry_the_configurations_extra_columns() {
+    let s = setup(
+        &[],
+        "[report]\ncolumns = [\"agent_login\", \"status\", \"start_time\", \"end_time\", \
+         \"duration\", \"duration_seconds\", \"flags\", \"channel\", \"contact_id\", \
+         \"agent_name\", \"hierarchy_1\"]\n",
+    );
+    let events = s.events(&[
+        event("jdoe", "LOGIN", "2026-11-03T13:00:00.000Z")
+            .status("Available")
+            .hierarchy(&["North America"]),
+        event("jdoe", "STATE_CHANGE", "2026-11-03T14:00:00.000Z")
+            .status("Available")
+            .hierarchy(&["North America"])
+            .contact(connected(contact("c1", "VOICE", "INBOUND", "CONNECTED"))),
+    ]);
+    let out = report_cmd(&events, "jdoe", "2026-11-03", "UTC")
+        .args(["--format", "json", "--config"])
+        .arg(&s.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = doc["rows"].as_array().unwrap();
+    let extra = |row: &serde_json::Value| {
+        ["channel", "contact_id", "agent_name", "hierarchy_1"].map(|k| row[k].clone())
+    };
+    let null = serde_json::Value::Null;
+    let text = |s: &str| serde_json::Value::from(s);
+    assert_eq!(
+        extra(&rows[1]),
+        [null.clone(), null, text("Test jdoe"), text("North America")]
+    );
+    assert_eq!(
+        extra(&rows[2]),
+        [
+            text("VOICE"),
+            text("c1"),
+            text("Test jdoe"),
+            text("North America")
+        ]
+    );
+    // The columns every row has already are not repeated under their column names.
+    assert!(rows[2].get("start_time").is_none() && rows[2].get("agent_login").is_none());
+}
+
+#[test]
+fn report_help_says_a_denied_report_exits_1() {
+    let out = bin().args(["report", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap().replace('\n', " ");
+    let exit_1 = &help[help.find("1 the report").unwrap()..help.find("; 2 a usage").unwrap()];
+    assert!(exit_1.contains("denied"), "{exit_1}");
 }

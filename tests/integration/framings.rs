@@ -45,10 +45,13 @@ fn run(events: &Path) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Nothing to say but that Lunch is a custom status the catalogue does not define.
+    // Nothing to say but that Lunch is a custom status the catalogue does not define, and
+    // that the events start after midnight and end before the next.
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "warning: undefined custom status: Lunch (no definition in the `connect` catalogue)\n"
+        "warning: undefined custom status: Lunch (no definition in the `connect` catalogue)\n\
+         warning: the events of `jdoe` span 2026-11-03T13:00:00.000Z to 2026-11-03T22:00:00.000Z \
+         (7 on 2026-11-03): rows outside that span are inferred\n"
     );
     String::from_utf8(out.stdout).unwrap()
 }

@@ -768,3 +768,21 @@ fn a_browser_renders_the_timeline_and_the_table() {
         "{dom}"
     );
 }
+
+#[test]
+fn the_zebra_striping_of_even_rows_does_not_cancel_the_gap_hatching() {
+    // The hatching is a `background-image` on `.gap`; a `background` shorthand on even rows
+    // (more specific) would reset it to none on every other row.
+    let report = crate::support::report(
+        &[event("a", "LOGIN", "2026-11-03T08:00:00.000Z").status("Available")],
+        "a",
+        "2026-11-03",
+        "UTC",
+    );
+    let html = render(&report, Kind::Audit, Format::Html);
+    let rule_start = html.find("tbody tr:nth-child(even){").unwrap();
+    let rule = &html[rule_start..rule_start + html[rule_start..].find('}').unwrap()];
+    assert!(!rule.contains("background:"), "{rule}");
+    assert!(rule.contains("background-color:"), "{rule}");
+    assert!(html.contains(".gap,.hatch{background-image:"));
+}

@@ -70,10 +70,38 @@ fn a_repeated_event_id_is_dropped_and_the_first_occurrence_wins() {
     );
     assert_eq!(rows(&r), day_rows(&[login, lunch]));
     assert!(
-        r.warnings.iter().any(|w| w.contains("share an `EventId`")),
+        r.warnings
+            .iter()
+            .any(|w| w.contains("with different content")),
         "{:?}",
         r.warnings
     );
+}
+
+#[test]
+fn the_duplicate_event_id_warning_names_the_event_id_and_the_files() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let lunch = event("a", "STATE_CHANGE", "2026-11-03T12:00:00.000Z").status("Lunch");
+    let id = lunch.0["EventId"].as_str().unwrap().to_string();
+    let impostor = event("a", "STATE_CHANGE", "2026-11-03T12:30:00.000Z")
+        .status("Break")
+        .id(&id);
+    let (first, second) = (dir.path().join("1.jsonl"), dir.path().join("2.jsonl"));
+    std::fs::write(&first, lines(&[lunch])).unwrap();
+    std::fs::write(&second, lines(&[impostor])).unwrap();
+    let out = report_cmd(&first, "a", DAY, "UTC")
+        .arg("--events")
+        .arg(&second)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let expected = format!(
+        "warning: `EventId` `{id}` appears in `{}` and again in `{}` with different content; \
+         the first occurrence was kept",
+        first.display(),
+        second.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
 }
 
 #[test]
@@ -388,6 +416,26 @@ fn a_label_that_lasts_no_time_is_not_shown() {
         [
             "Offline 00:00:00.000-08:00:00.000 continued",
             "Available 08:00:00.000-00:00:00.000 truncated;open"
+        ]
+    );
+}
+
+#[test]
+fn a_zero_length_segment_is_not_shown_and_only_equal_neighbours_merge() {
+    // SPEC §3.7: Lunch starts and ends at 10:00; Available and Break on either side differ,
+    // so they stay two rows that meet at 10:00 (the equal-neighbours case merges, above).
+    let t = "2026-11-03T10:00:00.000Z";
+    let events = [
+        event("a", "LOGIN", "2026-11-03T08:00:00.000Z").status("Available"),
+        event("a", "STATE_CHANGE", t).status("Lunch"),
+        event("a", "STATE_CHANGE", t).status("Break"),
+    ];
+    assert_eq!(
+        day_rows(&events),
+        [
+            "Offline 00:00:00.000-08:00:00.000 continued",
+            "Available 08:00:00.000-10:00:00.000",
+            "Break 10:00:00.000-00:00:00.000 truncated;open"
         ]
     );
 }
