@@ -291,6 +291,22 @@ fn reports_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The same batch run afresh into another directory gives the same bytes as `watch` left.
+fn assert_equals_a_fresh_run(s: &Setup) {
+    let batch = fs::read_to_string(s.path("batch.toml")).unwrap();
+    fs::write(
+        s.path("fresh.toml"),
+        batch.replace("out_dir = \"reports\"", "out_dir = \"fresh\""),
+    )
+    .unwrap();
+    bin()
+        .arg("run")
+        .arg(s.path("fresh.toml"))
+        .assert()
+        .success();
+    assert_eq!(reports_in(&s.path("reports")), reports_in(&s.path("fresh")));
+}
+
 #[test]
 fn a_reload_from_the_store_reads_no_event_file_and_equals_a_fresh_run() {
     let s = Setup::new("Meal", false);
@@ -304,18 +320,7 @@ fn a_reload_from_the_store_reads_no_event_file_and_equals_a_fresh_run() {
         s.report("jdoe")
     );
     // The same batch run afresh into another directory gives the same bytes.
-    let batch = fs::read_to_string(s.path("batch.toml")).unwrap();
-    fs::write(
-        s.path("fresh.toml"),
-        batch.replace("out_dir = \"reports\"", "out_dir = \"fresh\""),
-    )
-    .unwrap();
-    bin()
-        .arg("run")
-        .arg(s.path("fresh.toml"))
-        .assert()
-        .success();
-    assert_eq!(reports_in(&s.path("reports")), reports_in(&s.path("fresh")));
+    assert_equals_a_fresh_run(&s);
 }
 
 #[test]
@@ -345,18 +350,7 @@ fn a_grown_json_lines_file_is_read_from_where_it_was() {
         "{report}"
     );
     // And the result is what a fresh run over the grown file gives.
-    let batch = fs::read_to_string(s.path("batch.toml")).unwrap();
-    fs::write(
-        s.path("fresh.toml"),
-        batch.replace("out_dir = \"reports\"", "out_dir = \"fresh\""),
-    )
-    .unwrap();
-    bin()
-        .arg("run")
-        .arg(s.path("fresh.toml"))
-        .assert()
-        .success();
-    assert_eq!(reports_in(&s.path("reports")), reports_in(&s.path("fresh")));
+    assert_equals_a_fresh_run(&s);
 }
 
 #[test]
