@@ -31,15 +31,14 @@ pub enum Extent {
     NotObject,
 }
 
-/// An object value to find: the value of `key` found `depth` levels down (1: the
-/// record's own keys); `cut` when it is to be cut out before parsing, else only noted;
-/// `within` the value noted for another wanted key, when it must lie inside that one (so
-/// that nothing is cut out of a value serde would otherwise check, such as an unknown key's).
+/// An object value to cut out: the value of `key` found `depth` levels down (1: the
+/// record's own keys); `within` another wanted key's value, when it must lie inside that
+/// one (so that nothing is cut out of a value serde would otherwise check, such as an
+/// unknown key's).
 #[derive(Clone, Copy, Debug)]
 pub struct Wanted<'k> {
     pub key: &'k [u8],
     pub depth: u32,
-    pub cut: bool,
     pub within: Option<usize>,
 }
 
@@ -48,11 +47,20 @@ pub struct Wanted<'k> {
 pub struct Span {
     pub which: usize,
     pub range: Range<usize>,
-    pub cut: bool,
+}
+
+/// What a scan found besides the extent.
+#[derive(Clone, Debug, Default)]
+pub struct Found {
+    /// The wanted values, in the order they end (an inner one before its outer one).
+    pub spans: Vec<Span>,
+    /// Some byte is not ASCII (the record must then be checked as UTF-8).
+    pub non_ascii: bool,
 }
 
 #[derive(Clone, Copy, Default)]
 struct Masks {
+    high: u64,
     quote: u64,
     backslash: u64,
     open: u64,
@@ -76,6 +84,7 @@ fn masks(block: &[u8; 64]) -> Masks {
         let v = u8x16::new(bytes);
         let folded = v | bit5;
         let bits = |x: u8x16| u64::from(x.move_mask() as u16) << (16 * k);
+        m.high |= bits(v);
         m.quote |= bits(v.cmp_eq(quote));
         m.backslash |= bits(v.cmp_eq(backslash));
         m.open |= bits(folded.cmp_eq(open));
@@ -115,10 +124,12 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
-/// Scans the object at the start of `bytes`, pushing onto `spans` the object values of the
-/// `wanted` keys (not those inside another span).
+/// Scans the object at the start of `bytes`, noting in `found` the object values of the
+/// `wanted` keys and whether any byte is not ASCII.
 #[multiversion(targets("x86_64+avx2+bmi1+bmi2+popcnt+lzcnt", "x86_64+sse4.2+popcnt"))]
-pub fn object(bytes: &[u8], wanted: &[Wanted<'_>], spans: &mut Vec<Span>) -> Extent {
+pub fn object(bytes: &[u8], wanted: &[Wanted<'_>], found: &mut Found) -> Extent {
+    found.spans.clear();
+    found.non_ascii = false;
     if bytes.first() != Some(&b'{') {
         return Extent::NotObject;
     }
@@ -127,11 +138,10 @@ pub fn object(bytes: &[u8], wanted: &[Wanted<'_>], spans: &mut Vec<Span>) -> Ext
     let mut in_strings: Vec<u64> = Vec::with_capacity(bytes.len() / 64 + 1);
     let mut next_is_escaped = 0u64;
     let mut in_string_carry = 0u64;
+    let mut high = 0u64;
     let mut depth = 0u32;
-    // The span being cut and the span being noted: which key, its start, the depth of
-    // its opening brace. A value to cut may lie inside one only noted, not the reverse.
-    let mut open_cut: Option<(usize, usize, u32)> = None;
-    let mut open_note: Option<(usize, usize, u32)> = None;
+    // The values being cut, innermost last: which key, its start, the depth inside it.
+    let mut open: Vec<(usize, usize, u32)> = Vec::with_capacity(2);
     let mut padded = [b' '; 64];
     for (b, chunk) in bytes.chunks(64).enumerate() {
         let block: &[u8; 64] = match chunk.try_into() {
@@ -154,46 +164,44 @@ pub fn object(bytes: &[u8], wanted: &[Wanted<'_>], spans: &mut Vec<Span>) -> Ext
             brackets &= brackets - 1;
             let at = b * 64 + bit;
             if m.open >> bit & 1 == 1 {
-                if open_cut.is_none()
-                    && bytes[at] == b'{'
+                let inside = open.last().map(|&(which, ..)| which);
+                if bytes[at] == b'{'
                     && let Some(which) = wanted.iter().position(|w| {
                         w.depth == depth
-                            && w.within
-                                .is_none_or(|n| open_note.is_some_and(|(o, ..)| o == n))
+                            && w.within == inside
                             && key_before(bytes, at, w.key, &in_strings)
                     })
                 {
-                    let slot = if wanted[which].cut {
-                        &mut open_cut
-                    } else {
-                        &mut open_note
-                    };
-                    if slot.is_none() {
-                        *slot = Some((which, at, depth + 1));
-                    }
+                    open.push((which, at, depth + 1));
                 }
                 depth += 1;
             } else {
-                for (slot, cut) in [(&mut open_cut, true), (&mut open_note, false)] {
-                    if let Some((which, start, d)) = *slot
-                        && d == depth
-                    {
-                        spans.push(Span {
-                            which,
-                            range: start..at + 1,
-                            cut,
-                        });
-                        *slot = None;
-                    }
+                if let Some(&(which, start, d)) = open.last()
+                    && d == depth
+                {
+                    found.spans.push(Span {
+                        which,
+                        range: start..at + 1,
+                    });
+                    open.pop();
                 }
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
+                    found.non_ascii = high != 0 || m.high & low_bits(bit) != 0;
                     return Extent::Complete(at + 1);
                 }
             }
         }
+        high |= m.high;
     }
+    found.non_ascii = high != 0;
     Extent::Incomplete
+}
+
+/// Bits 0 to `i` set.
+#[inline(always)]
+fn low_bits(i: usize) -> u64 {
+    u64::MAX >> (63 - i)
 }
 
 /// Whether the value starting at `at` is the value of `key`: `"key"`, then `:`, with only
@@ -227,17 +235,34 @@ fn key_before(bytes: &[u8], at: usize, key: &[u8], in_strings: &[u64]) -> bool {
     inside(open) && (open == 0 || !inside(open - 1))
 }
 
-/// Copies `record` with each span to cut replaced by its index in `spans` (a number, so
-/// the result stays valid JSON and each value can be found again).
-pub fn replace_spans(record: &[u8], spans: &[Span], out: &mut Vec<u8>) {
+/// Copies the part `range` of a record with each span directly inside it (in no other
+/// span inside it) replaced by its index in `spans`: a number, so the result stays valid
+/// JSON and each value can be found again.
+pub fn replace_spans(record: &[u8], range: Range<usize>, spans: &[Span], out: &mut Vec<u8>) {
     out.clear();
-    let mut at = 0;
-    for (i, span) in spans.iter().enumerate().filter(|(_, s)| s.cut) {
+    let inside =
+        |s: &Span| s.range.start >= range.start && s.range.end <= range.end && s.range != range;
+    let mut direct: Vec<(usize, &Span)> = spans
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| inside(s))
+        .filter(|(_, s)| {
+            !spans.iter().any(|o| {
+                inside(o)
+                    && o.range != s.range
+                    && o.range.start <= s.range.start
+                    && s.range.end <= o.range.end
+            })
+        })
+        .collect();
+    direct.sort_by_key(|(_, s)| s.range.start);
+    let mut at = range.start;
+    for (i, span) in direct {
         out.extend_from_slice(&record[at..span.range.start]);
         out.extend_from_slice(i.to_string().as_bytes());
         at = span.range.end;
     }
-    out.extend_from_slice(&record[at..]);
+    out.extend_from_slice(&record[at..range.end]);
 }
 
 #[cfg(test)]
@@ -248,11 +273,11 @@ mod tests {
     use crate::store::read::CUT as WANTED;
 
     fn scan(text: &str) -> (Extent, Vec<(usize, String)>) {
-        let mut spans = Vec::new();
-        let e = object(text.as_bytes(), &WANTED, &mut spans);
-        let s = spans
+        let mut found = Found::default();
+        let e = object(text.as_bytes(), &WANTED, &mut found);
+        let s = found
+            .spans
             .into_iter()
-            .filter(|s| s.cut)
             .map(|s| (s.which, text[s.range].to_string()))
             .collect();
         (e, s)
@@ -267,6 +292,7 @@ mod tests {
             spans,
             vec![
                 (1, r#"{"x":[1,{"y":"}"}]}"#.to_string()),
+                (2, r#"{"Configuration":{"x":[1,{"y":"}"}]}}"#.to_string()),
                 (0, r#"{"Configuration":{}}"#.to_string())
             ]
         );
@@ -310,7 +336,7 @@ mod tests {
         let leaf = prop_oneof![
             Just("1".to_string()),
             Just("null".to_string()),
-            "[a-z{}\\[\\]:,\"\\\\ ]{0,12}"
+            "[a-z{}\\[\\]:,\"\\\\ é]{0,12}"
                 .prop_map(|s| serde_json::to_string(&s).unwrap_or_default()),
         ];
         if depth == 0 {
@@ -363,13 +389,15 @@ mod tests {
                     let which = WANTED.iter().position(|w| {
                         w.depth == depth
                             && w.key == k.as_bytes()
-                            && w.within.is_none_or(|n| within == Some(n))
+                            && w.within == within
                             && child.is_object()
                     });
                     match which {
-                        Some(i) if WANTED[i].cut => found.push((i, child.clone())),
-                        Some(i) => walk(child, depth + 1, Some(i), found),
-                        None => walk(child, depth + 1, within.filter(|_| depth > 1), found),
+                        Some(i) => {
+                            found.push((i, child.clone()));
+                            walk(child, depth + 1, Some(i), found);
+                        }
+                        None => walk(child, depth + 1, within, found),
                     }
                 }
             } else if let serde_json::Value::Array(items) = v {
@@ -392,12 +420,13 @@ mod tests {
             let text = format!("{{\"pad\":\"{pad}\",\"v\":{body}}}");
             let Some((end, mut expected)) = reference(&text) else { return Ok(()) };
             // serde_json keeps the last of duplicate keys; the scan takes each occurrence.
-            let mut spans = Vec::new();
-            let extent = object(text.as_bytes(), &WANTED, &mut spans);
+            let mut found = Found::default();
+            let extent = object(text.as_bytes(), &WANTED, &mut found);
             prop_assert_eq!(extent, Extent::Complete(end));
-            let mut got: Vec<(usize, serde_json::Value)> = spans
+            prop_assert_eq!(found.non_ascii, !text[..end].is_ascii());
+            let mut got: Vec<(usize, serde_json::Value)> = found
+                .spans
                 .iter()
-                .filter(|s| s.cut)
                 .map(|s| (s.which, serde_json::from_str(&text[s.range.clone()]).unwrap_or_default()))
                 .collect();
             let sort = |v: &mut Vec<(usize, serde_json::Value)>| v.sort_by_key(|(w, x)| (*w, x.to_string()));

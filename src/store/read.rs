@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 
 use super::{AgentProfile, ConfigId, Previous, ProfileOnly, Store, StoredEvent};
 use crate::event::{Conf, RawSnapshot, Str};
-use crate::input::blocks::{self, Extent, Span, Wanted};
+use crate::input::blocks::{self, Extent, Found, Span, Wanted};
 use crate::input::framing::{self, Flow, Outcome, Position};
 use crate::input::scan;
 use crate::input::{self, InputError, Source};
@@ -455,7 +455,7 @@ struct RawEvent<'a> {
     #[serde(rename = "EventType", borrow, default)]
     event_type: Option<Str<'a>>,
     #[serde(rename = "CurrentAgentSnapshot", borrow, default)]
-    current: Option<RawSnapshot<'a>>,
+    current: Option<&'a RawValue>,
     #[serde(rename = "PreviousAgentSnapshot", borrow, default)]
     previous: Option<&'a RawValue>,
 }
@@ -467,8 +467,17 @@ struct Seen {
     earliest: FxHashMap<u64, (Timestamp, u64)>,
     /// The raw bytes of each agent's last configuration, and its interned form.
     config: FxHashMap<u64, (u128, ConfigId)>,
-    /// A digest of each agent's last current snapshot, as read (and so validated).
-    last_current: FxHashMap<u64, u128>,
+    /// A digest of the bytes of each agent's last current snapshot (read, so valid), and
+    /// the snapshot they gave.
+    last_current: FxHashMap<u64, (u128, Option<super::SnapId>)>,
+}
+
+/// A record with the values the scan cut out of it.
+struct Cut<'r, 's> {
+    record: &'r [u8],
+    spans: &'r [Span],
+    /// Room to put a snapshot back together without its configuration.
+    scratch: &'s mut Vec<u8>,
 }
 
 /// Reads one part into its own store, to be merged with others; record numbers start after
@@ -478,8 +487,9 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
     let mut seen = Seen::default();
     let mut problems = Problems::default();
     let mut record_index = 0u64;
-    let mut spans = Vec::new();
+    let mut found = Found::default();
     let mut scratch = Vec::new();
+    let mut snapshot_scratch = Vec::new();
     let filters = if options.strict {
         &[][..]
     } else {
@@ -490,13 +500,12 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
     let stats = framing::read_records(
         reader,
         |bytes| {
-            spans.clear();
             let wanted = if options.full_parse {
                 &[][..]
             } else {
                 &CUT[..]
             };
-            let end = match blocks::object(bytes, wanted, &mut spans) {
+            let end = match blocks::object(bytes, wanted, &mut found) {
                 Extent::Incomplete => return Outcome::Incomplete,
                 Extent::NotObject => return parse_any(bytes),
                 Extent::Complete(end) => end,
@@ -504,7 +513,9 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
             let record = &bytes[..end];
             // JSON is UTF-8: checked once for the whole record, so that no part of it, cut
             // out or passed over, is taken unchecked.
-            if let Err(e) = std::str::from_utf8(record) {
+            if found.non_ascii
+                && let Err(e) = std::str::from_utf8(record)
+            {
                 return Outcome::Rejected(
                     end,
                     format!(
@@ -522,12 +533,13 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
             {
                 return Outcome::Skipped(end);
             }
-            // Parse the record without its configurations (each replaced by its index),
-            // then point each snapshot at its configuration's bytes.
-            let parsed = if !spans.iter().any(|s| s.cut) {
+            // Parse the record without its snapshots (each replaced by its index); they
+            // are parsed from their own bytes when wanted.
+            let spans = &found.spans;
+            let parsed = if spans.is_empty() {
                 serde_json::from_slice::<RawEvent<'_>>(record)
             } else {
-                blocks::replace_spans(record, &spans, &mut scratch);
+                blocks::replace_spans(record, 0..end, spans, &mut scratch);
                 serde_json::from_slice::<RawEvent<'_>>(&scratch)
             };
             let ev = match parsed {
@@ -553,7 +565,12 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
             }
             // Records taken are numbered one after the other (a skipped one takes no number).
             let seq = base | (record_index + 1);
-            match add(&mut store, &mut seen, &ev, seq, record, &spans) {
+            let cut = Cut {
+                record,
+                spans,
+                scratch: &mut snapshot_scratch,
+            };
+            match add(&mut store, &mut seen, &ev, seq, cut) {
                 Ok(()) => {
                     record_index += 1;
                     Outcome::Accepted(end)
@@ -597,9 +614,13 @@ fn add(
     seen: &mut Seen,
     ev: &RawEvent<'_>,
     seq: u64,
-    record: &[u8],
-    spans: &[Span],
+    cut: Cut<'_, '_>,
 ) -> Result<(), String> {
+    let Cut {
+        record,
+        spans,
+        scratch,
+    } = cut;
     let at = Timestamp::parse_rfc3339(ev.event_timestamp.as_str()).map_err(|e| {
         format!(
             "malformed record: bad `EventTimestamp` `{}`: {e}",
@@ -612,6 +633,16 @@ fn add(
     }
     // The agent is entered in the store only once the record is known to be good.
     let key = xxhash_rust::xxh3::xxh3_64(arn.as_bytes());
+    // Most events repeat the agent's last current snapshot byte for byte (heartbeats): it
+    // is recognised by its digest and not parsed again.
+    let current_bytes = ev
+        .current
+        .and_then(|raw| cut_out(raw, record, spans, CURRENT));
+    let current_digest = current_bytes.map(xxhash_rust::xxh3::xxh3_128);
+    let repeated = match (current_digest, seen.last_current.get(&key)) {
+        (Some(d), Some(&(last, snap))) if d == last => Some(snap),
+        _ => None,
+    };
     // The previous snapshot matters only for the agent's first event (SPEC §3.2), and for
     // the configuration of an event that has no current snapshot.
     let earliest = seen
@@ -620,9 +651,10 @@ fn add(
         .is_none_or(|&first| (at, seq) < first);
     let bad_previous =
         |e: serde_json::Error| format!("malformed record: bad `PreviousAgentSnapshot`: {e}");
-    let previous = match ev.previous {
+    let previous_raw = ev.previous.filter(|raw| raw.get() != "null");
+    let previous = match previous_raw {
         Some(raw) if earliest || ev.current.is_none() => {
-            let bytes = cut_out(raw, record, spans).unwrap_or(raw.get().as_bytes());
+            let bytes = cut_out(raw, record, spans, PREVIOUS).unwrap_or(raw.get().as_bytes());
             let parsed: Option<RawSnapshot<'_>> =
                 serde_json::from_slice(bytes).map_err(bad_previous)?;
             parsed
@@ -631,8 +663,9 @@ fn add(
             // Not wanted, but a record is taken only if all of it is JSON: the bytes are
             // checked unless they are those of the agent's last current snapshot, which
             // was parsed (as Connect writes it, the previous snapshot is the last state).
-            if let Some(bytes) = cut_out(raw, record, spans)
-                && seen.last_current.get(&key) != Some(&xxhash_rust::xxh3::xxh3_128(bytes))
+            if let Some(bytes) = cut_out(raw, record, spans, PREVIOUS)
+                && seen.last_current.get(&key).map(|l| l.0)
+                    != Some(xxhash_rust::xxh3::xxh3_128(bytes))
             {
                 serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(bad_previous)?;
             }
@@ -640,48 +673,41 @@ fn add(
         }
         None => None,
     };
-    let mut snapshot_config = |snap: &RawSnapshot<'_>| -> Result<Option<ConfigId>, String> {
-        let Some(conf) = &snap.configuration else {
-            return Ok(None);
-        };
-        let bytes = configuration_bytes(conf, record, spans);
-        // Most events repeat the agent's configuration byte for byte: parse only news.
-        let digest = bytes.map(xxhash_rust::xxh3::xxh3_128);
-        if let (Some(d), Some(&(last, id))) = (digest, seen.config.get(&key))
-            && d == last
-        {
-            return Ok(Some(id));
-        }
-        let parsed = match bytes {
-            Some(b) => crate::event::parse_configuration(b)?,
-            None => conf.parse()?,
-        };
-        let id = store.intern_profile(AgentProfile::from_raw(&parsed));
-        if let Some(d) = digest {
-            seen.config.insert(key, (d, id));
-        }
-        Ok(Some(id))
+    let snapshot_config = |store: &mut Store, seen: &mut Seen, snap: &RawSnapshot<'_>| {
+        configuration_id(store, seen, key, snap, record, spans)
     };
-    let current = match &ev.current {
-        Some(snap) => {
-            let config = snapshot_config(snap)?;
-            Some((snap, config))
+    let current = match (repeated, ev.current) {
+        (Some(snap), _) => snap,
+        (None, None) => None,
+        (None, Some(raw)) => {
+            // Its own bytes, with its configuration replaced by a placeholder.
+            let text: &[u8] = match span_of(raw, spans, CURRENT) {
+                Some(span) => {
+                    blocks::replace_spans(record, span.range.clone(), spans, scratch);
+                    scratch
+                }
+                None => raw.get().as_bytes(),
+            };
+            let snap: Option<RawSnapshot<'_>> = serde_json::from_slice(text)
+                .map_err(|e| format!("malformed record: bad `CurrentAgentSnapshot`: {e}"))?;
+            match snap {
+                Some(snap) => {
+                    let config = snapshot_config(store, seen, &snap)?;
+                    Some(store.add_snapshot(&snap, config))
+                }
+                None => None,
+            }
         }
-        None => None,
     };
     let previous = match &previous {
         Some(snap) => {
-            let config = snapshot_config(snap)?;
+            let config = snapshot_config(store, seen, snap)?;
             Some((snap, config))
         }
         None => None,
     };
-    let current = current.map(|(snap, config)| store.add_snapshot(snap, config));
-    if let Some(span) = spans.iter().find(|s| s.which == CURRENT)
-        && let Some(bytes) = record.get(span.range.clone())
-    {
-        seen.last_current
-            .insert(key, xxhash_rust::xxh3::xxh3_128(bytes));
+    if let Some(d) = current_digest {
+        seen.last_current.insert(key, (d, current));
     }
     let slot = store.agent_slot(arn);
     if earliest {
@@ -716,6 +742,37 @@ fn add(
     Ok(())
 }
 
+/// The interned configuration of a snapshot; parsed only when its bytes differ from the
+/// agent's last configuration (most events repeat it byte for byte).
+fn configuration_id(
+    store: &mut Store,
+    seen: &mut Seen,
+    key: u64,
+    snap: &RawSnapshot<'_>,
+    record: &[u8],
+    spans: &[Span],
+) -> Result<Option<ConfigId>, String> {
+    let Some(conf) = &snap.configuration else {
+        return Ok(None);
+    };
+    let bytes = configuration_bytes(conf, record, spans);
+    let digest = bytes.map(xxhash_rust::xxh3::xxh3_128);
+    if let (Some(d), Some(&(last, id))) = (digest, seen.config.get(&key))
+        && d == last
+    {
+        return Ok(Some(id));
+    }
+    let parsed = match bytes {
+        Some(b) => crate::event::parse_configuration(b)?,
+        None => conf.parse()?,
+    };
+    let id = store.intern_profile(AgentProfile::from_raw(&parsed));
+    if let Some(d) = digest {
+        seen.config.insert(key, (d, id));
+    }
+    Ok(Some(id))
+}
+
 /// The raw bytes of a configuration: cut out of the record before parsing (the value is
 /// then a placeholder holding the index of its span), or as parsed.
 fn configuration_bytes<'r>(
@@ -724,7 +781,7 @@ fn configuration_bytes<'r>(
     spans: &[Span],
 ) -> Option<&'r [u8]> {
     if let Conf::Raw(placeholder) = conf
-        && let Some(bytes) = cut_out(placeholder, record, spans)
+        && let Some(bytes) = cut_out(placeholder, record, spans, CONFIGURATION)
     {
         return Some(bytes);
     }
@@ -738,31 +795,42 @@ pub(crate) const CUT: [Wanted<'static>; 3] = [
     Wanted {
         key: b"PreviousAgentSnapshot",
         depth: 1,
-        cut: true,
         within: None,
     },
     Wanted {
         key: b"Configuration",
         depth: 2,
-        cut: true,
         within: Some(CURRENT),
     },
-    // Noted, not cut: its bytes vouch for the next event's previous snapshot.
+    // Parsed only when its bytes differ from the agent's last current snapshot.
     Wanted {
         key: b"CurrentAgentSnapshot",
         depth: 1,
-        cut: false,
         within: None,
     },
 ];
 
-/// Index of `CurrentAgentSnapshot` in [`CUT`].
+/// Indices of the keys in [`CUT`].
+const PREVIOUS: usize = 0;
+const CONFIGURATION: usize = 1;
 const CURRENT: usize = 2;
 
+/// The span behind a placeholder left by [`blocks::replace_spans`].
+fn span_of<'s>(placeholder: &RawValue, spans: &'s [Span], which: usize) -> Option<&'s Span> {
+    // A number in the input itself is no placeholder: the span must be of the right key.
+    spans
+        .get(placeholder.get().parse::<usize>().ok()?)
+        .filter(|s| s.which == which)
+}
+
 /// The original bytes behind a placeholder left by [`blocks::replace_spans`].
-fn cut_out<'r>(placeholder: &RawValue, record: &'r [u8], spans: &[Span]) -> Option<&'r [u8]> {
-    let n = placeholder.get().parse::<usize>().ok()?;
-    record.get(spans.get(n)?.range.clone())
+fn cut_out<'r>(
+    placeholder: &RawValue,
+    record: &'r [u8],
+    spans: &[Span],
+    which: usize,
+) -> Option<&'r [u8]> {
+    record.get(span_of(placeholder, spans, which)?.range.clone())
 }
 
 /// A value that is not an object (or not JSON): serde says what it is.
