@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 use crate::catalog::{Classification, Classifier, LabelSource};
 use crate::event::{RawSnapshot, StatusType};
 use crate::script::ScriptError;
-use crate::store::{SnapId, Store, StoredEvent, Strings, Sym};
+use crate::store::{SnapId, Snapshot, Store, StoredEvent, Strings, Sym};
 use crate::time::Timestamp;
 
 /// An interned [`Class`].
@@ -176,14 +176,53 @@ pub fn classify(store: &Store, classifier: &Classifier) -> Labels {
     } else {
         store.snapshot_count()
     };
-    let results: Vec<_> = (0..count)
-        .into_par_iter()
+    // Nor does it depend on the snapshot's times: snapshots alike but for their times (a
+    // status held for hours, re-stamped contacts) are classified once.
+    let mut groups: FxHashMap<TimeFree, usize> = FxHashMap::default();
+    let mut representatives: Vec<usize> = Vec::new();
+    let group_of: Vec<usize> = (0..count)
         .map(|i| {
+            let key = TimeFree::of(store.snapshot(SnapId::from_index(i)));
+            *groups.entry(key).or_insert_with(|| {
+                representatives.push(i);
+                representatives.len() - 1
+            })
+        })
+        .collect();
+    let results: Vec<_> = representatives
+        .par_iter()
+        .map(|&i| {
             let snap = store.raw_snapshot(SnapId::from_index(i));
-            one(&snap, "", "")
+            classifier
+                .classify("", "", &snap)
+                .map(|c| c.map(|c| owned(&c)))
         })
         .collect();
     let mut classes = Classes::default();
+    let group_classes: Vec<Result<Option<ClassId>, ScriptError>> = results
+        .into_iter()
+        .map(|r| r.map(|c| c.map(|c| classes.intern(&c.borrowed()))))
+        .collect();
+    let by_snapshot: Vec<Label> = group_of
+        .iter()
+        .enumerate()
+        .map(|(i, &g)| match &group_classes[g] {
+            Ok(None) => Label::Known {
+                class: None,
+                since: None,
+            },
+            Ok(Some(class)) => Label::Known {
+                class: Some(*class),
+                since: since_stored(
+                    store,
+                    store.snapshot(SnapId::from_index(i)),
+                    &classes,
+                    *class,
+                ),
+            },
+            Err(e) => Label::Failed(e.clone()),
+        })
+        .collect();
     let intern = |r: Result<Option<(Owned, Option<Timestamp>)>, ScriptError>,
                   classes: &mut Classes| match r {
         Ok(None) => Label::Known {
@@ -196,10 +235,6 @@ pub fn classify(store: &Store, classifier: &Classifier) -> Labels {
         },
         Err(e) => Label::Failed(e),
     };
-    let by_snapshot = results
-        .into_iter()
-        .map(|r| intern(r, &mut classes))
-        .collect();
     let per_event = hooks_need_times.then(|| {
         let mut keys: Vec<(SnapId, Timestamp, Sym)> = store
             .agents
@@ -271,6 +306,55 @@ fn offline_snapshot() -> RawSnapshot<'static> {
         }),
         ..Default::default()
     }
+}
+
+/// A snapshot without its times: all that a label can depend on unless a hook reads times.
+#[derive(PartialEq, Eq, Hash)]
+struct TimeFree {
+    status: Option<[Option<Sym>; 3]>,
+    next: Option<Option<Sym>>,
+    contacts: Vec<([Option<Sym>; 5], bool)>,
+    config: Option<crate::store::ConfigId>,
+}
+
+impl TimeFree {
+    fn of(s: &Snapshot) -> TimeFree {
+        TimeFree {
+            status: s.status.map(|st| [st.arn, st.name, st.kind]),
+            next: s.next_status.map(|n| n.name),
+            contacts: s
+                .contacts
+                .iter()
+                .map(|c| ([c.id, c.channel, c.method, c.state, c.queue], c.connected))
+                .collect(),
+            config: s.config,
+        }
+    }
+}
+
+/// [`since`] for a snapshot of the store, given its class.
+fn since_stored(
+    store: &Store,
+    snap: &Snapshot,
+    classes: &Classes,
+    class: ClassId,
+) -> Option<Timestamp> {
+    let c = classes.get(class);
+    let raw = match c.source {
+        ClassSource::Contact { contact, .. } => {
+            let id = classes.str(contact);
+            snap.contacts
+                .iter()
+                .find(|k| k.id.map_or("", |i| store.str(i)) == id)
+                .and_then(|k| k.state_start)
+        }
+        ClassSource::Status(_) => snap.status.and_then(|s| s.start),
+        ClassSource::Script { .. } => snap
+            .status
+            .filter(|s| s.name.is_some_and(|n| store.str(n) == classes.str(c.label)))
+            .and_then(|s| s.start),
+    }?;
+    Timestamp::parse_rfc3339(store.str(raw)).ok()
 }
 
 /// When the snapshot says its label began: the deciding contact's `StateStartTimestamp`,
