@@ -15,8 +15,10 @@ no duplicate EventIds and no ties in EventTimestamp, so input order never matter
 import argparse
 import datetime as dt
 import glob
+import gzip
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -177,7 +179,13 @@ def duckdb_rows(files, window_start, window_end, stale_ms=300_000):
     return sorted((a, b, c, d, e) for a, b, c, d, e in result), elapsed
 
 
-def agent_audit_rows(binary, events, date, zone):
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def agent_audit_rows(binary, events, date, zone, threads=None):
+    """Rows, elapsed seconds and CPU seconds (user + system) of one `run`."""
     out = tempfile.mkdtemp(prefix="agent-audit-compare-")
     batch = os.path.join(out, "batch.toml")
     with open(batch, "w") as f:
@@ -186,16 +194,32 @@ def agent_audit_rows(binary, events, date, zone):
             f'out_dir = {json.dumps(os.path.join(out, "reports"))}\n'
             f'[[report]]\nagents = ["*"]\ndates = ["{date}"]\n'
         )
+    env = dict(os.environ)
+    if threads:
+        env["RAYON_NUM_THREADS"] = str(threads)
+    cpu = children_cpu()
     started = time.perf_counter()
-    subprocess.run([binary, "run", "--quiet", batch], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([binary, "run", "--quiet", batch], check=True, stdout=subprocess.DEVNULL, env=env)
     elapsed = time.perf_counter() - started
+    cpu = children_cpu() - cpu
     rows = []
     for path in glob.glob(os.path.join(out, "reports", "*", "*.json")):
         doc = json.load(open(path))
         for r in doc["rows"]:
             ms = lambda s: int(dt.datetime.fromisoformat(s).timestamp() * 1000)
             rows.append((doc["agent"], r["status"], ms(r["start"]), ms(r["end"]), ";".join(r["flags"])))
-    return sorted(rows), elapsed
+    return sorted(rows), elapsed, cpu
+
+
+def gzip_copy(files, parts=8):
+    """The events cut into `parts` gzip files of whole lines, as Firehose delivers them."""
+    out = tempfile.mkdtemp(prefix="agent-audit-gz-")
+    lines = [line for f in files for line in open(f, "rb")]
+    per = -(-len(lines) // parts)
+    for i in range(parts):
+        with gzip.open(os.path.join(out, f"{i:05}.json.gz"), "wb", compresslevel=1) as dst:
+            dst.writelines(lines[i * per:(i + 1) * per])
+    return out
 
 
 def main():
@@ -204,6 +228,7 @@ def main():
     p.add_argument("--date", required=True)
     p.add_argument("--timezone", required=True)
     p.add_argument("--binary", default="target/release/agent-audit")
+    p.add_argument("--gzip", action="store_true", help="also time the same events gzipped")
     a = p.parse_args()
 
     zone = ZoneInfo(a.timezone)
@@ -214,12 +239,24 @@ def main():
     files = sorted(glob.glob(os.path.join(a.events, "**", "*.json*"), recursive=True))
     size = sum(os.path.getsize(f) for f in files)
 
-    ours, ours_s = agent_audit_rows(a.binary, a.events, a.date, a.timezone)
-    theirs, theirs_s = duckdb_rows(files, start, end)
+    # Best of three, the two tools taking turns, so that a busy moment hits both alike.
+    runs = []
+    for _ in range(3):
+        runs.append((agent_audit_rows(a.binary, a.events, a.date, a.timezone), duckdb_rows(files, start, end)))
+    ours, ours_s, ours_cpu = min((r[0] for r in runs), key=lambda r: r[1])
+    theirs, theirs_s = min((r[1] for r in runs), key=lambda r: r[1])
+    _, one_s, _ = min((agent_audit_rows(a.binary, a.events, a.date, a.timezone, threads=1) for _ in range(2)), key=lambda r: r[1])
+    cores = os.cpu_count() or 1
 
     print(f"input: {len(files)} file(s), {size / 1e6:.0f} MB")
-    print(f"agent-audit: {len(ours)} rows in {ours_s:.2f} s ({size / 1e6 / ours_s:.0f} MB/s)")
+    print(f"agent-audit: {len(ours)} rows in {ours_s:.2f} s ({size / 1e6 / ours_s:.0f} MB/s on {cores} cores, "
+          f"{size / 1e6 / ours_cpu:.0f} MB per CPU-second)")
+    print(f"agent-audit, one thread: {one_s:.2f} s ({size / 1e6 / one_s:.0f} MB/s per core)")
     print(f"DuckDB:      {len(theirs)} rows in {theirs_s:.2f} s ({size / 1e6 / theirs_s:.0f} MB/s)")
+    if a.gzip:
+        gz = gzip_copy(files)
+        _, gz_s, _ = min((agent_audit_rows(a.binary, gz, a.date, a.timezone) for _ in range(2)), key=lambda r: r[1])
+        print(f"agent-audit over gzip: {gz_s:.2f} s ({size / 1e6 / gz_s:.0f} MB/s of JSON)")
     if ours != theirs:
         diff = sorted(set(ours) ^ set(theirs))[:10]
         print("ROWS DIFFER; first differences (agent-audit has one side, DuckDB the other):")
@@ -227,6 +264,8 @@ def main():
             print("  ", "agent-audit" if d in set(ours) else "DuckDB     ", d)
         sys.exit(1)
     print(f"rows identical; agent-audit is {theirs_s / ours_s:.1f}x faster than DuckDB")
+    print(f"targets (SPEC §10): >= 5x DuckDB: {'met' if theirs_s / ours_s >= 5 else 'NOT met'}; "
+          f">= 2 GB/s per core: {'met' if size / one_s >= 2e9 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -16,4 +16,4 @@ trap 'rm -rf "$data"' EXIT
 mkdir -p "$data/events"
 ./target/release/examples/gen-events --agents "$agents" --days 1 --out "$data/events/day.jsonl"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-python3 benches/compare.py --events "$data/events" --date 2026-11-02 --timezone America/New_York
+python3 benches/compare.py --events "$data/events" --date 2026-11-02 --timezone America/New_York --gzip
