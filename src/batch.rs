@@ -601,7 +601,7 @@ fn one(
         .parent()
         .map(std::fs::create_dir_all)
         .unwrap_or(Ok(()))
-        .and_then(|()| report::save_atomically(&job.path, &bytes));
+        .and_then(|()| report::save_atomically_unsynced(&job.path, &bytes));
     match written {
         Ok(()) => outcome(job, generation, Status::Written, None, report.warnings),
         Err(e) => failed(
@@ -632,6 +632,9 @@ pub fn write_manifest(
         source,
     };
     std::fs::create_dir_all(out_dir).map_err(write_error)?;
+    // The reports were written without waiting for the disk: one sync makes them all
+    // durable before the manifest that lists them is written.
+    report::sync_folder(out_dir).map_err(write_error)?;
     let mut bytes = serde_json::to_vec_pretty(&Manifest {
         configuration: hash,
         reports: outcomes,

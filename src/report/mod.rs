@@ -451,6 +451,28 @@ pub fn format_seconds(ms: i64) -> String {
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// an interrupted run never leaves a half-written report under the final name.
 pub fn save_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    save(path, bytes, true)
+}
+
+/// [`save_atomically`] without waiting for the disk: for the reports of a batch, which
+/// [`sync_folder`] then makes durable all at once (an fsync costs milliseconds per file).
+pub fn save_atomically_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    save(path, bytes, false)
+}
+
+/// Waits until everything written to the file system holding `dir` is on disk.
+pub fn sync_folder(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let folder = std::fs::File::open(dir)?;
+        rustix::fs::syncfs(&folder)?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn save(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -477,7 +499,9 @@ pub fn save_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
             )
         })?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
