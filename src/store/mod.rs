@@ -33,26 +33,80 @@ pub use read::{InputProblem, Problems, ReadError, ReadOptions, SourceState};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(NonZeroU32);
 
+/// Values each stored once, numbered in the order first seen. The index holds numbers
+/// only, so a value is in memory once, not twice (as a map from value to number would).
+#[derive(Clone)]
+struct Interner<T> {
+    values: Vec<T>,
+    index: hashbrown::HashTable<u32>,
+}
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            values: Vec::new(),
+            index: hashbrown::HashTable::new(),
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Interner<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.values).finish()
+    }
+}
+
+impl<T: std::hash::Hash + Eq> Interner<T> {
+    fn hash<Q: std::hash::Hash + ?Sized>(value: &Q) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(value)
+    }
+
+    /// The number of `value` (which `owned` makes into a `T` when it is new).
+    fn intern<Q>(&mut self, value: &Q, owned: impl FnOnce(&Q) -> T) -> u32
+    where
+        Q: std::hash::Hash + Eq + ?Sized,
+        T: std::borrow::Borrow<Q>,
+    {
+        let hash = Self::hash(value);
+        let values = &self.values;
+        if let Some(&i) = self
+            .index
+            .find(hash, |&i| values[i as usize].borrow() == value)
+        {
+            return i;
+        }
+        let i = self.values.len() as u32;
+        self.values.push(owned(value));
+        let values = &self.values;
+        self.index
+            .insert_unique(hash, i, |&j| Self::hash(values[j as usize].borrow()));
+        i
+    }
+
+    fn get(&self, i: u32) -> &T {
+        &self.values[i as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+}
+
 /// Strings, each stored once.
 #[derive(Clone, Debug, Default)]
 pub struct Strings {
-    strings: Vec<Box<str>>,
-    index: FxHashMap<Box<str>, Sym>,
+    strings: Interner<Box<str>>,
 }
 
 impl Strings {
     pub fn sym(&mut self, s: &str) -> Sym {
-        if let Some(&sym) = self.index.get(s) {
-            return sym;
-        }
-        let sym = Sym(NonZeroU32::MIN.saturating_add(self.strings.len() as u32));
-        self.strings.push(s.into());
-        self.index.insert(s.into(), sym);
-        sym
+        let i = self.strings.intern(s, |s| s.into());
+        Sym(NonZeroU32::MIN.saturating_add(i))
     }
 
     pub fn get(&self, sym: Sym) -> &str {
-        &self.strings[sym.0.get() as usize - 1]
+        self.strings.get(sym.0.get() - 1)
     }
 
     fn opt(&mut self, s: &Option<Str<'_>>) -> Option<Sym> {
@@ -269,10 +323,8 @@ pub struct StoreStats {
 #[derive(Debug, Default)]
 pub struct Store {
     pub strings: Strings,
-    snapshots: Vec<Snapshot>,
-    snapshot_index: FxHashMap<Snapshot, SnapId>,
-    profiles: Vec<AgentProfile>,
-    profile_index: FxHashMap<AgentProfile, ConfigId>,
+    snapshots: Interner<Snapshot>,
+    profiles: Interner<AgentProfile>,
     pub agents: Vec<Agent>,
     by_arn: FxHashMap<Box<str>, usize>,
     /// Skipped records and regions: the first few in input order, and their count.
@@ -288,7 +340,7 @@ pub struct Store {
 
 impl Store {
     pub fn snapshot(&self, id: SnapId) -> &Snapshot {
-        &self.snapshots[id.index()]
+        self.snapshots.get(id.0)
     }
 
     pub fn snapshot_count(&self) -> usize {
@@ -296,7 +348,7 @@ impl Store {
     }
 
     pub fn profile(&self, id: ConfigId) -> &AgentProfile {
-        &self.profiles[id.0 as usize]
+        self.profiles.get(id.0)
     }
 
     pub fn str(&self, sym: Sym) -> &str {
@@ -440,23 +492,11 @@ impl Store {
     }
 
     fn intern_profile(&mut self, profile: AgentProfile) -> ConfigId {
-        if let Some(&id) = self.profile_index.get(&profile) {
-            return id;
-        }
-        let id = ConfigId(self.profiles.len() as u32);
-        self.profiles.push(profile.clone());
-        self.profile_index.insert(profile, id);
-        id
+        ConfigId(self.profiles.intern(&profile, AgentProfile::clone))
     }
 
     fn intern_snapshot(&mut self, snap: Snapshot) -> SnapId {
-        if let Some(&id) = self.snapshot_index.get(&snap) {
-            return id;
-        }
-        let id = SnapId(self.snapshots.len() as u32);
-        self.snapshots.push(snap.clone());
-        self.snapshot_index.insert(snap, id);
-        id
+        SnapId(self.snapshots.intern(&snap, Snapshot::clone))
     }
 
     /// Projects and interns a parsed snapshot; `config` is its configuration, interned.
@@ -498,11 +538,12 @@ impl Store {
         };
         let configs: Vec<ConfigId> = other
             .profiles
+            .values
             .iter()
             .map(|p| self.intern_profile(p.clone()))
             .collect();
         let mut snaps: Vec<SnapId> = Vec::with_capacity(other.snapshots.len());
-        for s in &other.snapshots {
+        for s in &other.snapshots.values {
             let mut opt = |v: Option<Sym>, this: &mut Strings| v.map(|v| sym(v, this));
             let strings = &mut self.strings;
             let mut status = |st: &Status, strings: &mut Strings| Status {
@@ -577,7 +618,7 @@ impl Store {
                 }
             };
             for e in &agent.events {
-                if let Some(c) = e.current.and_then(|s| self.snapshots[s.index()].config) {
+                if let Some(c) = e.current.and_then(|s| self.snapshots.get(s.0).config) {
                     consider(e.at, self.order(e.seq), c);
                 }
             }
@@ -585,7 +626,7 @@ impl Store {
                 consider(p.at, self.order(p.seq), p.config);
             }
             let profile = latest
-                .map(|(_, c)| self.profiles[c.0 as usize].clone())
+                .map(|(_, c)| self.profiles.get(c.0).clone())
                 .unwrap_or_default();
             self.agents[i].profile = profile;
         }
