@@ -54,6 +54,7 @@ const CLASSES: &[(&str, Class)] = &[
         "benches/compare.sh",
         Class::External("DuckDB's Python package (pip install duckdb); a benchmark"),
     ),
+    ("benches/scale.sh", Class::Benchmark),
     (
         "*s3://",
         Class::External("an S3 bucket and AWS credentials"),
