@@ -352,7 +352,13 @@ where
             self.start = 0;
         }
         let want = (self.end + CHUNK).max(CHUNK);
-        if self.buf.len() < want {
+        if self.buf.is_empty() {
+            // A fresh zeroed allocation, not `resize`: the pages are zeroed by the system
+            // as they are touched, so a small file (Firehose writes thousands) does not pay
+            // for clearing the whole buffer (and an unoptimised build does not clear it a
+            // byte at a time).
+            self.buf = vec![0; want];
+        } else if self.buf.len() < want {
             self.buf.resize(want, 0);
         }
         let before = self.end;
