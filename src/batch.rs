@@ -296,7 +296,11 @@ impl Batch {
         Ok(Batch {
             file: path.to_path_buf(),
             events,
-            out_dir: resolve(&raw.out_dir),
+            out_dir: if crate::s3::is_s3(Path::new(&raw.out_dir)) {
+                PathBuf::from(raw.out_dir.trim_end_matches('/'))
+            } else {
+                resolve(&raw.out_dir)
+            },
             requester: raw.requester,
             config: raw.config.as_deref().map(resolve),
             entries,
@@ -467,7 +471,19 @@ impl Summary {
         self.denied == 0 && self.failed == 0
     }
 
-    fn add(&mut self, outcome: &Outcome) {
+    /// The run's result: an error (exit 1) when any report was denied or failed.
+    pub fn result(&self) -> Result<(), Error> {
+        if self.ok() {
+            Ok(())
+        } else {
+            Err(Error::BatchIncomplete {
+                denied: self.denied,
+                failed: self.failed,
+            })
+        }
+    }
+
+    pub(crate) fn add(&mut self, outcome: &Outcome) {
         match outcome.status {
             Status::Written => self.written += 1,
             Status::Denied => self.denied += 1,
@@ -596,13 +612,7 @@ fn one(
         Ok(b) => b,
         Err(e) => return failed(job, generation, e.to_string()),
     };
-    let written = job
-        .path
-        .parent()
-        .map(std::fs::create_dir_all)
-        .unwrap_or(Ok(()))
-        .and_then(|()| report::save_atomically_unsynced(&job.path, &bytes));
-    match written {
+    match crate::output::write_unsynced(&job.path, &bytes) {
         Ok(()) => outcome(job, generation, Status::Written, None, report.warnings),
         Err(e) => failed(
             job,
@@ -612,9 +622,10 @@ fn one(
     }
 }
 
-/// Writes `OUT_DIR/manifest.json`: every report of the batch with its status and the
-/// generation that produced it (CSV and JSON reports have no room for it themselves); and,
-/// when any report is HTML, the page `OUT_DIR/index.html` that links them all.
+/// Writes `OUT_DIR/manifest.json`: every report of the batch, in file order, with its status
+/// and the generation that produced it (CSV and JSON reports have no room for it
+/// themselves); and, when any report is HTML, the page `OUT_DIR/index.html` that links them
+/// all. File order is what shards' manifests merge into (`merge`) and what `watch` keeps.
 pub fn write_manifest(
     out_dir: &Path,
     hash: &str,
@@ -626,22 +637,23 @@ pub fn write_manifest(
         configuration: &'a str,
         reports: &'a [Outcome],
     }
-    let path = out_dir.join(Shard::file_name(shard, "manifest", "json"));
+    let path = crate::output::join(out_dir, &Shard::file_name(shard, "manifest", "json"));
     let write_error = |source| Error::Write {
         path: path.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(out_dir).map_err(write_error)?;
     // The reports were written without waiting for the disk: one sync makes them all
     // durable before the manifest that lists them is written.
-    report::sync_folder(out_dir).map_err(write_error)?;
+    crate::output::sync_dir(out_dir).map_err(write_error)?;
+    let mut sorted = outcomes.to_vec();
+    sorted.sort_by(|a, b| a.file.cmp(&b.file));
     let mut bytes = serde_json::to_vec_pretty(&Manifest {
         configuration: hash,
-        reports: outcomes,
+        reports: &sorted,
     })
     .map_err(|e| write_error(e.into()))?;
     bytes.push(b'\n');
-    report::save_atomically(&path, &bytes).map_err(write_error)?;
+    crate::output::write_atomically(&path, &bytes).map_err(write_error)?;
     if outcomes.iter().any(|o| o.format == Format::Html) {
         write_index(out_dir, hash, outcomes, shard)?;
     }
@@ -656,7 +668,7 @@ pub fn write_index(
     outcomes: &[Outcome],
     shard: Option<Shard>,
 ) -> Result<(), Error> {
-    let path = out_dir.join(Shard::file_name(shard, "index", "html"));
+    let path = crate::output::join(out_dir, &Shard::file_name(shard, "index", "html"));
     let mut sorted: Vec<&Outcome> = outcomes.iter().collect();
     sorted.sort_by(|a, b| {
         (&a.agent, &a.date, &a.timezone, a.kind, &a.file).cmp(&(
@@ -698,7 +710,7 @@ pub fn write_index(
         })
         .collect();
     let page = report::html::index(hash, &items);
-    report::save_atomically(&path, page.as_bytes()).map_err(|source| Error::Write {
+    crate::output::write_atomically(&path, page.as_bytes()).map_err(|source| Error::Write {
         path: path.display().to_string(),
         source,
     })

@@ -57,6 +57,14 @@ Exit status: 0 every report was written; 1 some report was denied or failed (the
     /// Run a batch, then keep its reports current: re-emit them when the events, the status
     /// scripts, the policies, the configuration or the batch file change.
     Watch(BatchArgs),
+    /// Merge the manifests of a batch's shards (`run --shard K/N`) into the one manifest.json,
+    /// and index.html, that a single machine would have written.
+    #[command(
+        after_help = "Reads every manifest-K-of-N.json in the given output directories or s3:// prefixes (the shards may share one). Every shard 0..N-1 must be there exactly once, from the same configuration.
+
+Exit status: 0 merged, and every report was written; 1 merged with denied or failed reports, or the shards do not make one run."
+    )]
+    Merge(MergeArgs),
     /// Say whether a requester may audit an agent's day, and why.
     #[command(after_help = "Exit status: 0 allowed; 1 denied; 2 a usage or configuration error.")]
     Authorize(AuthorizeArgs),
@@ -90,6 +98,21 @@ pub struct RunArgs {
     /// manifests are named manifest-K-of-N.json).
     #[arg(long, value_name = "K/N", value_parser = crate::batch::Shard::parse)]
     pub shard: Option<crate::batch::Shard>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Output directories or s3:// prefixes holding the shards' manifests.
+    #[arg(value_name = "OUT_DIR", required = true, num_args = 1..)]
+    pub dirs: Vec<PathBuf>,
+
+    /// Where to write manifest.json and index.html (default: the first OUT_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// The configuration file, for its `[s3]` endpoint.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

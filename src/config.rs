@@ -41,6 +41,8 @@ pub struct Config {
     /// Most agent statuses (ROUTABLE, CUSTOM, OFFLINE) one catalogue may define.
     pub max_statuses: usize,
     pub columns: Vec<ColumnSpec>,
+    /// `[s3]`: the endpoint of an S3-compatible store, how often `watch` polls.
+    pub s3: crate::s3::Settings,
 }
 
 impl Default for Config {
@@ -55,6 +57,7 @@ impl Default for Config {
             limits: Limits::default(),
             max_statuses: 50,
             columns: default_columns(),
+            s3: crate::s3::Settings::default(),
         }
     }
 }
@@ -74,7 +77,15 @@ impl Paths {
             Paths::One(p) => vec![p],
             Paths::Many(ps) => ps,
         };
-        list.into_iter().map(|p| normalize(&base.join(p))).collect()
+        list.into_iter()
+            .map(|p| {
+                if crate::s3::is_s3(Path::new(&p)) {
+                    PathBuf::from(p)
+                } else {
+                    normalize(&base.join(p))
+                }
+            })
+            .collect()
     }
 }
 
@@ -116,6 +127,17 @@ struct ConfigToml {
     limits: Option<LimitsToml>,
     #[serde(default)]
     report: Option<ReportToml>,
+    #[serde(default)]
+    s3: Option<S3Toml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct S3Toml {
+    #[serde(default)]
+    endpoint_url: Option<Spanned<String>>,
+    #[serde(default)]
+    poll_secs: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -210,6 +232,30 @@ impl Config {
         }
         if let Some(report) = raw.report {
             config.columns = columns(report, &at)?;
+        }
+        if let Some(s3) = raw.s3 {
+            if let Some(url) = s3.endpoint_url {
+                let value = url.get_ref();
+                if !(value.starts_with("http://") || value.starts_with("https://")) {
+                    return Err(at(
+                        url.span().start,
+                        format!(
+                            "s3.endpoint_url must start with http:// or https://, not `{value}`"
+                        ),
+                    ));
+                }
+                config.s3.endpoint_url = Some(value.clone());
+            }
+            if let Some(p) = s3.poll_secs {
+                let secs = *p.get_ref();
+                if !(secs.is_finite() && (0.1..=86_400.0).contains(&secs)) {
+                    return Err(at(
+                        p.span().start,
+                        format!("s3.poll_secs must be 0.1 to 86400, not {secs}"),
+                    ));
+                }
+                config.s3.poll = std::time::Duration::from_secs_f64(secs);
+            }
         }
         Ok(config)
     }

@@ -54,6 +54,9 @@ pub enum Error {
     /// standard output): only the exit code is left to give.
     #[error("exit status {0}")]
     Shown(u8),
+    /// Shards' manifests that do not make one run (missing, repeated or mixed shards).
+    #[error("{0}")]
+    Merge(String),
     #[error("cannot write `{path}`: {source}")]
     Write {
         path: String,
@@ -80,6 +83,7 @@ impl Error {
             | Error::Denied(_)
             | Error::BatchIncomplete { .. }
             | Error::Watch(_)
+            | Error::Merge(_)
             | Error::DecisionLog { .. }
             | Error::Write { .. } => 1,
         }

@@ -17,6 +17,7 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
     let mut from_events: Option<GroupPath> = None;
     let mut note = None;
     if !args.events.is_empty() {
+        crate::s3::configure(&generation.config.s3);
         let sources = input::expand(&args.events).map_err(ReadError::from)?;
         let ingested = super::report::read_for_agent(&sources, &args.agent, false)?;
         match ingested.find_agent(&args.agent) {

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod check;
+pub mod merge;
 pub mod report;
 pub mod run;
 pub mod statuses;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Authorize(args) => authorize::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Merge(args) => merge::run(&args),
     }
 }
 

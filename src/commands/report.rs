@@ -18,6 +18,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
     let window = Window::local_day(args.date, args.timezone)
         .ok_or_else(|| Error::Usage(format!("date `{}` is out of range", args.date)))?;
+    crate::s3::configure(&generation.config.s3);
     let sources = input::expand(&args.events).map_err(ReadError::from)?;
     let store = read_for_agent(&sources, &args.agent, args.strict)?;
     super::print_input_problems(&store, false);
@@ -46,6 +47,10 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     };
     let bytes = rendered.map_err(write_error)?;
     match &args.out {
+        // A local `--out` must name an existing directory; an S3 key needs none.
+        Some(path) if crate::s3::is_s3(path) => {
+            crate::output::write_atomically(path, &bytes).map_err(write_error)?
+        }
         Some(path) => report::save_atomically(path, &bytes).map_err(write_error)?,
         None => {
             let mut stdout = std::io::stdout().lock();

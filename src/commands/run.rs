@@ -37,6 +37,7 @@ pub fn load(
         .or_else(|| batch.config.clone());
     let generation = Generation::load(config.as_deref()).map_err(Error::Config)?;
     let shard_records = shard.filter(|_| batch.all_agents_only());
+    crate::s3::configure(&generation.config.s3);
     let store = read_events(&batch, shard_records)?;
     let labels = classify(&store, &generation.classifier);
     let jobs = batch.jobs(&store, shard);
@@ -83,14 +84,7 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
         loaded.generation.hash,
         started.elapsed().as_secs_f64()
     );
-    if summary.ok() {
-        Ok(())
-    } else {
-        Err(Error::BatchIncomplete {
-            denied: summary.denied,
-            failed: summary.failed,
-        })
-    }
+    summary.result()
 }
 
 /// Produces `jobs` with a progress bar on a terminal (none when stderr is not one, or with

@@ -13,7 +13,9 @@
 //! Directories are watched, never single files, so editors that save by writing a temporary
 //! file and renaming it over the original, and symlinked directories swapped in place (as
 //! Kubernetes mounts ConfigMaps), are followed; watches are re-registered after every
-//! change so a replaced directory is picked up.
+//! change so a replaced directory is picked up. `s3://` prefixes send no events: they are
+//! polled (`crate::s3::poll`), and each new, changed or removed object arrives here as a
+//! file event for its URL.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -46,6 +48,11 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
     };
     // Watch before the first run, so a change made while it runs is not missed.
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
+    let poller = crate::s3::poll::Poller::spawn(
+        &state.loaded.batch.events,
+        state.loaded.generation.config.s3.poll,
+        s3_events(tx.clone()),
+    );
     let mut debouncer =
         new_debouncer(DEBOUNCE, None, tx).map_err(|e| Error::Watch(e.to_string()))?;
     let mut watched: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
@@ -103,6 +110,9 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
         }
         // Directories may have been replaced (renamed over, symlinks swapped).
         register(&mut debouncer, &mut watched, &state.watch_list(args));
+        if let Some(p) = &poller {
+            p.follow(&state.loaded.batch.events);
+        }
     }
     Ok(())
 }
@@ -141,7 +151,13 @@ impl State {
             }
             dir_of(&mut list, p);
         }
-        for p in &self.loaded.batch.events {
+        for p in self
+            .loaded
+            .batch
+            .events
+            .iter()
+            .filter(|p| !crate::s3::is_s3(p))
+        {
             if p.is_dir() {
                 list.push((p.clone(), true));
             } else {
@@ -171,6 +187,10 @@ impl State {
     }
 
     fn is_events(&self, path: &Path) -> bool {
+        if crate::s3::is_s3(path) {
+            let events = &self.loaded.batch.events;
+            return events.iter().any(|e| crate::s3::is_under(path, e));
+        }
         let own_output = forms(&self.loaded.batch.out_dir)
             .iter()
             .any(|o| path.starts_with(o));
@@ -297,6 +317,7 @@ impl State {
         if !failures.is_empty() {
             return Err(failures);
         }
+        crate::s3::configure(&generation.config.s3);
         let (store, bytes) = if batch.events == self.loaded.batch.events {
             (std::mem::take(&mut self.loaded.store), 0)
         } else {
@@ -369,6 +390,21 @@ fn forms(path: &Path) -> Vec<PathBuf> {
         out.push(canonical);
     }
     out
+}
+
+/// Sends the URLs of changed S3 objects as file events, so one loop handles both.
+fn s3_events(tx: mpsc::Sender<DebounceEventResult>) -> impl Fn(Vec<String>) + Send + 'static {
+    move |urls| {
+        use notify_debouncer_full::notify::{Event, event::ModifyKind};
+        let events = urls
+            .into_iter()
+            .map(|url| {
+                let event = Event::new(EventKind::Modify(ModifyKind::Any)).add_path(url.into());
+                notify_debouncer_full::DebouncedEvent::new(event, Instant::now())
+            })
+            .collect();
+        let _ = tx.send(Ok(events));
+    }
 }
 
 fn describe(paths: &[&PathBuf]) -> String {

@@ -1,7 +1,8 @@
 //! Paths → byte streams → framed records.
 //!
 //! A path is a file, a directory (walked recursively in lexicographic path order, any layout
-//! such as Firehose's `YYYY/MM/DD/HH/`) or `-` for standard input. Gzip is recognised by its
+//! such as Firehose's `YYYY/MM/DD/HH/`), an `s3://bucket/prefix` (every object under it, in
+//! the same order, streamed by `crate::s3`) or `-` for standard input. Gzip is recognised by its
 //! magic bytes, never by the file name, and concatenated gzip members are all read. What a
 //! record means is not this module's concern: see `ingest`.
 
@@ -20,6 +21,8 @@ use flate2::read::MultiGzDecoder;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Source {
     File(PathBuf),
+    /// An object listed under an `s3://` prefix.
+    S3(crate::s3::Object),
     Stdin,
 }
 
@@ -28,6 +31,7 @@ impl Source {
     pub fn display(&self) -> String {
         match self {
             Source::File(p) => p.display().to_string(),
+            Source::S3(o) => o.url(),
             Source::Stdin => "<stdin>".to_string(),
         }
     }
@@ -47,6 +51,9 @@ pub enum InputError {
         #[source]
         source: io::Error,
     },
+    /// An `s3://` location that cannot be listed (or holds nothing).
+    #[error(transparent)]
+    S3(#[from] crate::s3::Error),
 }
 
 /// Expands the given paths into sources in input order: the order of the paths, each
@@ -58,6 +65,11 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>, InputError> {
             if !sources.contains(&Source::Stdin) {
                 sources.push(Source::Stdin);
             }
+            continue;
+        }
+        if let Some(location) = crate::s3::Location::of(path) {
+            let objects = crate::s3::list(&location?)?;
+            sources.extend(objects.into_iter().map(Source::S3));
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
@@ -73,6 +85,15 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>, InputError> {
             sources.push(Source::File(path.clone()));
         }
     }
+    crate::s3::read::plan(
+        sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::S3(o) => Some(o.clone()),
+                _ => None,
+            })
+            .collect(),
+    );
     Ok(sources)
 }
 
@@ -108,6 +129,20 @@ pub fn open(source: &Source) -> Result<Box<dyn Read + Send>, InputError> {
             sniff(file).map_err(unreadable)
         }
         Source::Stdin => sniff(io::stdin()).map_err(unreadable),
+        // An object that cannot be fetched is that object's problem, reported when it is
+        // read; the other objects are still read.
+        Source::S3(object) => {
+            Ok(sniff(crate::s3::read::open(object)).unwrap_or_else(|e| Box::new(Failed(Some(e)))))
+        }
+    }
+}
+
+/// A stream whose first read fails.
+struct Failed(Option<io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
     }
 }
 

@@ -1,0 +1,28 @@
+//! `agent-audit merge OUT_DIR...`: the shards' manifests become one.
+
+use crate::batch::write_manifest;
+use crate::cli::MergeArgs;
+use crate::error::Error;
+use crate::generation::Generation;
+
+pub fn run(args: &MergeArgs) -> Result<(), Error> {
+    if let Some(config) = &args.config {
+        let generation = Generation::load(Some(config)).map_err(Error::Config)?;
+        crate::s3::configure(&generation.config.s3);
+    }
+    let merged = crate::merge::merge(&args.dirs)?;
+    let out = args.out.as_ref().unwrap_or(&args.dirs[0]);
+    write_manifest(out, &merged.configuration, &merged.outcomes, None)?;
+    let s = &merged.summary;
+    println!(
+        "{} shard(s) merged into {}: {} report(s): {} written, {} denied, {} failed; configuration {}",
+        merged.shards,
+        out.display(),
+        merged.outcomes.len(),
+        s.written,
+        s.denied,
+        s.failed,
+        merged.configuration
+    );
+    s.result()
+}

@@ -1,0 +1,162 @@
+//! Objects as `Read` streams, with bounded prefetch.
+//!
+//! An object is downloaded by a task on the S3 runtime that pushes the body's chunks into a
+//! small bounded channel; the reader drains it on the caller's thread. Memory per object is
+//! at most [`CHUNKS`] chunks, whatever its size, and nothing is written to disk.
+//!
+//! Objects are many and often small (Firehose writes one per few minutes per shard), so a
+//! request's latency would dominate if each were fetched only when the reader reaches it.
+//! [`plan`] tells this module the input order; opening an object also starts the next
+//! [`AHEAD`] ones, so at most `AHEAD` + (reading threads) requests are in flight and at most
+//! that many objects' first chunks are held.
+//!
+//! An object that cannot be fetched (denied, deleted since it was listed, retries
+//! exhausted) is a stream whose first read fails with the reason: the framing reports it as
+//! that object's problem (`s3://b/k:1:1: stopped reading: access denied ...`) and the other
+//! objects are read as usual.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::sync::{Mutex, OnceLock};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::ObjectStoreExt;
+use tokio::sync::mpsc;
+
+use super::{Error, Object, client, key_of, runtime};
+
+/// Chunks buffered per object.
+pub const CHUNKS: usize = 8;
+/// Objects fetched ahead of the one being opened.
+pub const AHEAD: usize = 8;
+
+type Chunk = io::Result<Bytes>;
+
+/// The input order of the objects being read, and the downloads started ahead.
+#[derive(Default)]
+struct Plan {
+    position: HashMap<Object, usize>,
+    order: Vec<Object>,
+    started: HashMap<Object, mpsc::Receiver<Chunk>>,
+}
+
+fn plans() -> &'static Mutex<Plan> {
+    static PLAN: OnceLock<Mutex<Plan>> = OnceLock::new();
+    PLAN.get_or_init(Default::default)
+}
+
+/// Records the order in which `objects` will be opened (the input order), so that opening
+/// one fetches the next ones ahead. Downloads started for an earlier plan are dropped.
+pub fn plan(objects: Vec<Object>) {
+    let mut plan = plans().lock().unwrap_or_else(|e| e.into_inner());
+    plan.started.clear();
+    plan.position = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.clone(), i))
+        .collect();
+    plan.order = objects;
+}
+
+/// Opens `object` as a stream of its bytes.
+pub fn open(object: &Object) -> ObjectReader {
+    let mut plan = plans().lock().unwrap_or_else(|e| e.into_inner());
+    let rx = plan.started.remove(object).unwrap_or_else(|| start(object));
+    if let Some(&at) = plan.position.get(object) {
+        let next: Vec<Object> = plan
+            .order
+            .iter()
+            .skip(at + 1)
+            .take(AHEAD)
+            .filter(|o| !plan.started.contains_key(*o))
+            .cloned()
+            .collect();
+        for o in next {
+            let rx = start(&o);
+            plan.started.insert(o, rx);
+        }
+    }
+    ObjectReader {
+        rx,
+        current: Bytes::new(),
+        done: false,
+    }
+}
+
+/// Starts downloading `object` into a bounded channel.
+fn start(object: &Object) -> mpsc::Receiver<Chunk> {
+    let (tx, rx) = mpsc::channel(CHUNKS);
+    let url = object.url();
+    let failed = |tx: &mpsc::Sender<Chunk>, e: Error| {
+        // The channel is new and empty: this cannot find it full.
+        let _ = tx.try_send(Err(e.into_io()));
+    };
+    let store = match client(&object.bucket) {
+        Ok(s) => s,
+        Err(e) => {
+            failed(&tx, e);
+            return rx;
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(message) => {
+            failed(&tx, Error::new(&url, message));
+            return rx;
+        }
+    };
+    let key = key_of(&object.key);
+    rt.spawn(async move {
+        let result = match store.get(&key).await {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(Error::from_store(&url, &e).into_io())).await;
+                return;
+            }
+        };
+        let mut body = result.into_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| Error::from_store(&url, &e).into_io());
+            let stop = chunk.is_err();
+            // The reader was dropped: nobody wants the rest.
+            if tx.send(chunk).await.is_err() || stop {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The bytes of one object, as they arrive.
+pub struct ObjectReader {
+    rx: mpsc::Receiver<Chunk>,
+    current: Bytes,
+    done: bool,
+}
+
+impl Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if !self.current.is_empty() {
+                let n = buf.len().min(self.current.len());
+                buf[..n].copy_from_slice(&self.current.split_to(n));
+                return Ok(n);
+            }
+            if self.done || buf.is_empty() {
+                return Ok(0);
+            }
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                None => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+    }
+}
