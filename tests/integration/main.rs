@@ -17,6 +17,7 @@ mod html;
 mod malformed;
 mod properties;
 mod reducer;
+mod s3;
 mod scripts;
 mod store;
 mod tiers;

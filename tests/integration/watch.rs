@@ -16,7 +16,7 @@ use crate::support::*;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A running `agent-audit watch`, killed when dropped.
-struct Watch {
+pub(crate) struct Watch {
     child: Child,
     lines: Receiver<String>,
     seen: Vec<String>,
@@ -24,10 +24,17 @@ struct Watch {
 
 impl Watch {
     fn start(batch: &Path) -> Watch {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_agent-audit"))
-            .arg("watch")
-            .arg(batch)
-            .arg("--quiet")
+        Watch::spawn(
+            Command::new(env!("CARGO_BIN_EXE_agent-audit"))
+                .arg("watch")
+                .arg(batch)
+                .arg("--quiet"),
+        )
+    }
+
+    /// Runs `command` (a `watch`) and waits for its first generation.
+    pub(crate) fn spawn(command: &mut Command) -> Watch {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -65,7 +72,7 @@ impl Watch {
     }
 
     /// Waits for a line matching `what`; panics with everything seen at the deadline.
-    fn wait_for(&mut self, what: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(&mut self, what: impl Fn(&str) -> bool) -> String {
         let end = Instant::now() + DEADLINE;
         loop {
             let left = end.saturating_duration_since(Instant::now());
@@ -82,7 +89,7 @@ impl Watch {
     }
 
     /// Lines printed within `quiet` of now (to check that nothing more happens).
-    fn settle(&mut self, quiet: Duration) -> Vec<String> {
+    pub(crate) fn settle(&mut self, quiet: Duration) -> Vec<String> {
         let mut extra = Vec::new();
         while let Ok(line) = self.lines.recv_timeout(quiet) {
             self.seen.push(line.clone());

@@ -328,3 +328,49 @@ pub fn report_under(
         generation.config.stale_after_ms,
     )
 }
+
+/// One report under `examples/expected/`: what `report` prints for it.
+pub struct Expected {
+    pub path: std::path::PathBuf,
+    pub login: String,
+    pub date: String,
+    pub zone: String,
+    pub format: String,
+}
+
+/// Every report under `examples/expected/<login>/<date>_<zone with / as ->.<format>`.
+pub fn expected_reports() -> Vec<Expected> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for agent_dir in std::fs::read_dir(root.join("examples/expected")).unwrap() {
+        let agent_dir = agent_dir.unwrap().path();
+        let login = agent_dir.file_name().unwrap().to_string_lossy().to_string();
+        for file in std::fs::read_dir(&agent_dir).unwrap() {
+            let path = file.unwrap().path();
+            let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+            let format = path.extension().unwrap().to_string_lossy().to_string();
+            // The example zones have one `/`.
+            let (date, zone) = stem.split_once('_').unwrap();
+            out.push(Expected {
+                login: login.clone(),
+                date: date.to_string(),
+                zone: zone.replacen('-', "/", 1),
+                format,
+                path,
+            });
+        }
+    }
+    assert!(out.len() >= 8, "only {} expected reports found", out.len());
+    out
+}
+
+/// Runs `cmd`, which must succeed, and returns what it printed on standard output.
+pub fn stdout_of(cmd: &mut assert_cmd::Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

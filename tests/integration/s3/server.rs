@@ -1,0 +1,247 @@
+//! A real S3 server on 127.0.0.1 for the tests: moto's standalone server (`pip install
+//! 'moto[server]'`, which `.ci/run` does), started on a free port and stopped when the test
+//! binary exits. Under CI (`CI=true`) a missing server fails the tests that need it; on a
+//! developer's machine without it they say so and pass over their S3 part.
+//!
+//! Buckets are filled and read back with `object_store` directly, never through the code
+//! under test.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+/// A running moto server.
+pub struct Server {
+    pub endpoint: String,
+    /// A shell that kills the server when its standard input closes, which happens when
+    /// this process exits however it exits.
+    _keeper: Child,
+}
+
+fn moto_server() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("moto_server"))
+        .find(|p| p.is_file())
+}
+
+/// Starts a server with `env` (for example `INITIAL_NO_AUTH_ACTION_COUNT`); `None` when
+/// moto is not installed outside CI.
+pub fn start(env: &[(&str, String)]) -> Option<Server> {
+    let Some(moto) = moto_server() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "moto_server is not installed: `.ci/run` installs it (pip install 'moto[server]')"
+        );
+        eprintln!("moto_server not found (pip install 'moto[server]'): S3 part not run here");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let keeper = Command::new("sh")
+        .arg("-c")
+        .arg("\"$0\" -H 127.0.0.1 -p \"$1\" >/dev/null 2>&1 & m=$!; read _; kill $m")
+        .arg(&moto)
+        .arg(port.to_string())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _keeper: keeper,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while request(port, "GET /moto-api/ HTTP/1.0\r\n\r\n").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not answer on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(server)
+}
+
+/// The server most tests share (each with buckets of its own).
+pub fn shared() -> Option<&'static Server> {
+    static SERVER: OnceLock<Option<Server>> = OnceLock::new();
+    SERVER.get_or_init(|| start(&[])).as_ref()
+}
+
+/// Sends one raw HTTP request; the response's status line.
+fn request(port: u16, text: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(text.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8_lossy(&response);
+    text.lines().next().map(str::to_string)
+}
+
+impl Server {
+    fn port(&self) -> u16 {
+        self.endpoint.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// The environment of an `agent-audit` that talks to this server: static keys, the
+    /// endpoint, and an instance-metadata endpoint on loopback, so that nothing ever asks
+    /// the real one.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "test".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9".to_string()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_string()),
+            ("AWS_CONFIG_FILE", "/nonexistent".to_string()),
+        ]
+    }
+
+    /// A new, empty bucket.
+    pub fn bucket(&self, name: &str) -> Bucket {
+        let status = request(
+            self.port(),
+            &format!("PUT /{name} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"),
+        );
+        assert!(
+            status.as_deref().is_some_and(|s| s.contains(" 200")),
+            "cannot create bucket {name}: {status:?}"
+        );
+        Bucket::open(&self.endpoint, name, "test", "test")
+    }
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// A bucket, filled and read by the test itself.
+pub struct Bucket {
+    pub name: String,
+    store: Arc<AmazonS3>,
+}
+
+impl Bucket {
+    pub fn open(endpoint: &str, name: &str, key: &str, secret: &str) -> Bucket {
+        let store = AmazonS3Builder::new()
+            .with_endpoint(endpoint)
+            .with_allow_http(true)
+            .with_bucket_name(name)
+            .with_region("us-east-1")
+            .with_access_key_id(key)
+            .with_secret_access_key(secret)
+            .build()
+            .unwrap();
+        Bucket {
+            name: name.to_string(),
+            store: Arc::new(store),
+        }
+    }
+
+    pub fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.name)
+    }
+
+    /// Puts objects, sixteen at a time.
+    pub fn put_all(&self, objects: Vec<(String, Vec<u8>)>) {
+        let store = self.store.clone();
+        runtime().block_on(async move {
+            futures_util::stream::iter(objects)
+                .map(|(k, bytes)| {
+                    let store = store.clone();
+                    async move { store.put(&Key::from(k), PutPayload::from(bytes)).await }
+                })
+                .buffer_unordered(16)
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap();
+        });
+    }
+
+    pub fn put(&self, key: &str, bytes: Vec<u8>) {
+        self.put_all(vec![(key.to_string(), bytes)]);
+    }
+
+    /// Puts `events` as one object of JSON lines.
+    pub fn put_events(&self, key: &str, events: &[crate::support::Event]) {
+        self.put(key, crate::support::lines(events).into_bytes());
+    }
+
+    /// Uploads every file under `dir` as `prefix/<its path below dir>`.
+    pub fn upload_tree(&self, dir: &Path, prefix: &str) {
+        let objects = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .map(Result::unwrap)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let rel = e
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                (format!("{prefix}/{rel}"), std::fs::read(e.path()).unwrap())
+            })
+            .collect();
+        self.put_all(objects);
+    }
+
+    /// Every object under `prefix`, by key relative to it. (The whole bucket is listed:
+    /// moto, when it checks signatures, miscomputes them for listings with a prefix.)
+    pub fn download(&self, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+        let store = self.store.clone();
+        let under = format!("{prefix}/");
+        runtime().block_on(async move {
+            let metas: Vec<_> = store.list(None).try_collect().await.unwrap();
+            let mut out = BTreeMap::new();
+            for m in metas {
+                let Some(rel) = m.location.as_ref().strip_prefix(&under) else {
+                    continue;
+                };
+                let bytes = store.get(&m.location).await.unwrap().bytes().await.unwrap();
+                out.insert(rel.to_string(), bytes.to_vec());
+            }
+            out
+        })
+    }
+
+    pub fn delete_all(&self, prefix: &str) {
+        let store = self.store.clone();
+        let prefix = prefix.to_string();
+        runtime().block_on(async move {
+            let metas: Vec<_> = store
+                .list(Some(&Key::from(prefix.as_str())))
+                .try_collect()
+                .await
+                .unwrap();
+            for m in metas {
+                store.delete(&m.location).await.unwrap();
+            }
+        });
+    }
+}
