@@ -3,6 +3,7 @@
 //! disk; shards writing to S3 at the same time and merged; `watch` polling a prefix; and
 //! the shipped deployment files checked offline.
 
+mod deploy;
 mod server;
 
 use std::collections::BTreeMap;
@@ -553,4 +554,40 @@ fn three_shards_writing_to_s3_at_once_merge_into_the_single_machine_output() {
         .stderr(contains(
             "shard 0 of 3 is missing: no manifest-0-of-3.json in",
         ));
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_with_backoff() {
+    let Some((server, bucket)) = on_s3("flaky") else {
+        return;
+    };
+    bucket.put_events(
+        "events/a.jsonl",
+        &[
+            event("jdoe", "LOGIN", "2026-11-02T13:00:00Z").status("Available"),
+            event("jdoe", "LOGOUT", "2026-11-02T21:00:00Z").status("Offline"),
+        ],
+    );
+    let report = |endpoint: &str| {
+        stdout_of(
+            bin_on(server)
+                .env("AWS_ENDPOINT_URL", endpoint)
+                .args([
+                    "report",
+                    "--events",
+                    &bucket.url("events"),
+                    "--agent",
+                    "jdoe",
+                ])
+                .args(["--date", "2026-11-02", "--timezone", "UTC"]),
+        )
+    };
+    let direct = report(&server.endpoint);
+    let flaky = server::Flaky::start(server, 3);
+    assert_eq!(report(&flaky.endpoint), direct);
+    assert_eq!(
+        flaky.refused.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "every refusal was retried"
+    );
 }

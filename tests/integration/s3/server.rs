@@ -27,27 +27,29 @@ pub struct Server {
     _keeper: Child,
 }
 
-fn moto_server() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("MOTO_SERVER") {
-        return Some(PathBuf::from(p));
+/// The program `name` on the `PATH`. Under CI (`CI=true`) a missing one fails the test
+/// (`.ci/run` installs it with `pip install PACKAGE`); elsewhere the test says so and
+/// passes over what needs it.
+pub fn program(name: &str, package: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is not installed: `.ci/run` installs it (pip install '{package}')"
+        );
+        eprintln!("{name} not found (pip install '{package}'): this part is not run here");
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("moto_server"))
-        .find(|p| p.is_file())
+    found
 }
 
 /// Starts a server with `env` (for example `INITIAL_NO_AUTH_ACTION_COUNT`); `None` when
 /// moto is not installed outside CI.
 pub fn start(env: &[(&str, String)]) -> Option<Server> {
-    let Some(moto) = moto_server() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "moto_server is not installed: `.ci/run` installs it (pip install 'moto[server]')"
-        );
-        eprintln!("moto_server not found (pip install 'moto[server]'): S3 part not run here");
-        return None;
-    };
+    let moto = program("moto_server", "moto[server]")?;
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .unwrap()
@@ -243,5 +245,55 @@ impl Bucket {
                 store.delete(&m.location).await.unwrap();
             }
         });
+    }
+}
+
+/// A proxy in front of a server that answers the first `failures` connections with
+/// `503 Slow Down` (as S3 does when throttling), then passes everything through.
+pub struct Flaky {
+    pub endpoint: String,
+    pub refused: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Flaky {
+    pub fn start(upstream: &Server, failures: usize) -> Flaky {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = refused.clone();
+        let upstream = upstream.port();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                if count.load(Ordering::SeqCst) < failures {
+                    // Read the request's head, then refuse it and close.
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && client.read(&mut byte).unwrap_or(0) == 1 {
+                        head.push(byte[0]);
+                    }
+                    let _ = client.write_all(
+                        b"HTTP/1.1 503 Slow Down\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    count.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    return;
+                };
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut s2);
+                    let _ = s2.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut client, mut server) = (client, server);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Flaky { endpoint, refused }
     }
 }
