@@ -153,7 +153,8 @@ pub struct ConfigArgs {
 pub struct ReportArgs {
     /// Event files or folders to read (JSON lines, concatenated JSON as Kinesis Firehose
     /// writes it, JSON arrays; gzip or not). Folders are read recursively; `-` reads
-    /// standard input. Give several paths after one --events, or repeat --events.
+    /// standard input; s3://BUCKET/PREFIX reads every object under the prefix. Give several
+    /// paths after one --events, or repeat --events.
     #[arg(long = "events", value_name = "PATH", num_args = 1.., required = true, action = ArgAction::Append)]
     pub events: Vec<PathBuf>,
 

@@ -138,6 +138,8 @@ struct S3Toml {
     endpoint_url: Option<Spanned<String>>,
     #[serde(default)]
     poll_secs: Option<Spanned<f64>>,
+    #[serde(default)]
+    unsigned: bool,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +258,7 @@ impl Config {
                 }
                 config.s3.poll = std::time::Duration::from_secs_f64(secs);
             }
+            config.s3.unsigned = s3.unsigned;
         }
         Ok(config)
     }

@@ -185,16 +185,16 @@ pub fn pieces(sources: &[Source], size: u64) -> Result<Vec<Piece>, InputError> {
             chunk: 0,
             range: None,
         };
-        let Source::File(path) = source else {
-            out.push(whole);
-            continue;
-        };
         let unreadable = |e| InputError::Unreadable {
             path: source.display(),
             source: e,
         };
-        let len = std::fs::metadata(path).map_err(unreadable)?.len();
-        if len < 2 * size || !is_json_lines(path).map_err(unreadable)? {
+        let len = match source {
+            Source::File(path) => std::fs::metadata(path).map_err(unreadable)?.len(),
+            Source::S3(object) => object.size,
+            Source::Stdin => 0,
+        };
+        if len < 2 * size || !is_json_lines(&read_at(source, 0, 1 << 20).map_err(unreadable)?) {
             out.push(whole);
             continue;
         }
@@ -202,7 +202,7 @@ pub fn pieces(sources: &[Source], size: u64) -> Result<Vec<Piece>, InputError> {
         let size = size.max(len.div_ceil(MAX_PIECES));
         let mut starts = vec![0u64];
         for k in 1..len.div_ceil(size) {
-            if let Some(at) = next_line_start(path, k * size).map_err(unreadable)?
+            if let Some(at) = next_line_start(source, k * size).map_err(unreadable)?
                 && at > *starts.last().unwrap_or(&0)
                 && at < len
             {
@@ -224,14 +224,27 @@ pub fn pieces(sources: &[Source], size: u64) -> Result<Vec<Piece>, InputError> {
 /// The most pieces one file is cut into.
 pub const MAX_PIECES: u64 = 1 << 12;
 
-/// Whether a file starts with an object that ends at a line break followed by another
-/// object (and is not gzip).
-fn is_json_lines(path: &Path) -> io::Result<bool> {
-    let mut head = vec![0u8; 1 << 20];
-    let n = read_up_to(&mut File::open(path)?, &mut head)?;
-    let head = &head[..n];
+/// Up to `n` bytes of a file or object from offset `from` (none of standard input).
+fn read_at(source: &Source, from: u64, n: usize) -> io::Result<Vec<u8>> {
+    match source {
+        Source::File(path) => {
+            let mut file = File::open(path)?;
+            file.seek(SeekFrom::Start(from))?;
+            let mut buf = vec![0u8; n];
+            let k = read_up_to(&mut file, &mut buf)?;
+            buf.truncate(k);
+            Ok(buf)
+        }
+        Source::S3(object) => crate::s3::read::read_range(object, from..from + n as u64),
+        Source::Stdin => Ok(Vec::new()),
+    }
+}
+
+/// Whether a file's first bytes are an object that ends at a line break followed by
+/// another object (and not gzip).
+fn is_json_lines(head: &[u8]) -> bool {
     if head.starts_with(&[0x1f, 0x8b]) {
-        return Ok(false);
+        return false;
     }
     let mut spans = Vec::new();
     match scan::object(head.trim_ascii_start(), b"", 0, &mut spans) {
@@ -239,19 +252,28 @@ fn is_json_lines(path: &Path) -> io::Result<bool> {
             let offset = head.len() - head.trim_ascii_start().len();
             let rest = &head[offset + end..];
             let rest = rest.strip_prefix(b"\r").unwrap_or(rest);
-            Ok(rest.starts_with(b"\n{"))
+            rest.starts_with(b"\n{")
         }
-        _ => Ok(false),
+        _ => false,
     }
 }
 
-/// The first offset at or after `from` that follows a line break and holds `{`.
-fn next_line_start(path: &Path, from: u64) -> io::Result<Option<u64>> {
-    let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(from.saturating_sub(1)))?;
-    let mut window = vec![0u8; 4 << 20];
-    let n = read_up_to(&mut file, &mut window)?;
-    Ok(memchr::memmem::find(&window[..n], b"\n{").map(|i| from.saturating_sub(1) + i as u64 + 1))
+/// The first offset at or after `from` (within 4 MiB) that follows a line break and holds
+/// `{`. The window grows from 64 KiB: a few records away is where it nearly always is, and
+/// for an S3 object each window is a request.
+fn next_line_start(source: &Source, from: u64) -> io::Result<Option<u64>> {
+    let start = from.saturating_sub(1);
+    let mut size = 64 << 10;
+    loop {
+        let window = read_at(source, start, size)?;
+        if let Some(i) = memchr::memmem::find(&window, b"\n{") {
+            return Ok(Some(start + i as u64 + 1));
+        }
+        if window.len() < size || size >= 4 << 20 {
+            return Ok(None);
+        }
+        size *= 4;
+    }
 }
 
 /// Reads until `buf` is full or the input ends; the number of bytes read.
@@ -271,7 +293,12 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// Opens a piece: the whole source as [`open`] does, or the piece's byte range.
 pub fn open_piece(source: &Source, piece: &Piece) -> Result<Box<dyn Read + Send>, InputError> {
     let (Some(range), Source::File(path)) = (&piece.range, source) else {
-        return open(source);
+        return match (&piece.range, source) {
+            (Some(range), Source::S3(object)) => {
+                Ok(Box::new(crate::s3::read::open_range(object, range.clone())))
+            }
+            _ => open(source),
+        };
     };
     let unreadable = |e| InputError::Unreadable {
         path: source.display(),

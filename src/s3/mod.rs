@@ -42,6 +42,8 @@ pub struct Settings {
     pub endpoint_url: Option<String>,
     /// How often `watch` lists its `s3://` prefixes.
     pub poll: Duration,
+    /// Send unsigned requests (public buckets, which need no credentials).
+    pub unsigned: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
         Settings {
             endpoint_url: None,
             poll: DEFAULT_POLL,
+            unsigned: false,
         }
     }
 }
@@ -217,6 +220,14 @@ fn describe(e: &object_store::Error) -> (String, bool) {
             false,
         ),
         (_, Some(_)) => (said(), false),
+        // The last link of the credential chain is the instance metadata service.
+        _ if chain.contains("169.254.169.254") || chain.contains("169.254.170.2") => (
+            format!(
+                "no AWS credentials: none in the environment or the profile files, and no \
+                 web identity, container or instance role answered ({chain})"
+            ),
+            false,
+        ),
         _ => (
             chain.trim_start_matches("Generic S3 error: ").to_string(),
             false,
@@ -325,6 +336,7 @@ fn build(bucket: &str, settings: &Settings) -> Result<AmazonS3, Error> {
         .with_read_timeout(Duration::from_secs(30));
     builder
         .with_client_options(options)
+        .with_skip_signature(settings.unsigned)
         .with_retry(RetryConfig {
             backoff: BackoffConfig {
                 init_backoff: Duration::from_millis(100),

@@ -17,11 +17,12 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use object_store::ObjectStoreExt;
+use object_store::{GetOptions, GetRange, ObjectStore};
 use tokio::sync::mpsc;
 
 use super::{Error, Object, client, key_of, runtime};
@@ -62,7 +63,10 @@ pub fn plan(objects: Vec<Object>) {
 /// Opens `object` as a stream of its bytes.
 pub fn open(object: &Object) -> ObjectReader {
     let mut plan = plans().lock().unwrap_or_else(|e| e.into_inner());
-    let rx = plan.started.remove(object).unwrap_or_else(|| start(object));
+    let rx = plan
+        .started
+        .remove(object)
+        .unwrap_or_else(|| start(object, None));
     if let Some(&at) = plan.position.get(object) {
         let next: Vec<Object> = plan
             .order
@@ -73,7 +77,7 @@ pub fn open(object: &Object) -> ObjectReader {
             .cloned()
             .collect();
         for o in next {
-            let rx = start(&o);
+            let rx = start(&o, None);
             plan.started.insert(o, rx);
         }
     }
@@ -84,8 +88,24 @@ pub fn open(object: &Object) -> ObjectReader {
     }
 }
 
-/// Starts downloading `object` into a bounded channel.
-fn start(object: &Object) -> mpsc::Receiver<Chunk> {
+/// Opens the bytes `range` of `object` (a piece of a large object read on its own core).
+pub fn open_range(object: &Object, range: Range<u64>) -> ObjectReader {
+    ObjectReader {
+        rx: start(object, Some(range)),
+        current: Bytes::new(),
+        done: false,
+    }
+}
+
+/// Reads the bytes `range` of `object` (fewer at its end).
+pub fn read_range(object: &Object, range: Range<u64>) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_range(object, range).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Starts downloading `object` (or a range of it) into a bounded channel.
+fn start(object: &Object, range: Option<Range<u64>>) -> mpsc::Receiver<Chunk> {
     let (tx, rx) = mpsc::channel(CHUNKS);
     let url = object.url();
     let failed = |tx: &mpsc::Sender<Chunk>, e: Error| {
@@ -107,8 +127,12 @@ fn start(object: &Object) -> mpsc::Receiver<Chunk> {
         }
     };
     let key = key_of(&object.key);
+    let options = GetOptions {
+        range: range.map(GetRange::Bounded),
+        ..GetOptions::default()
+    };
     rt.spawn(async move {
-        let result = match store.get(&key).await {
+        let result = match store.get_opts(&key, options).await {
             Ok(r) => r,
             Err(e) => {
                 let _ = tx.send(Err(Error::from_store(&url, &e).into_io())).await;

@@ -591,3 +591,48 @@ fn throttling_and_server_errors_are_retried_with_backoff() {
         "every refusal was retried"
     );
 }
+
+#[test]
+fn a_large_object_of_json_lines_is_read_in_pieces_like_a_large_file() {
+    use agent_audit::ingest::{IngestOptions, ingest};
+    use agent_audit::input::{expand, pieces};
+    let Some((server, bucket)) = on_s3("pieces") else {
+        return;
+    };
+    let mut text = synthetic(2, 5).join(&b"\n"[..]);
+    text.push(b'\n');
+    let dir = TempDir::new().unwrap();
+    let local = dir.path().join("big.jsonl");
+    fs::write(&local, &text).unwrap();
+    server.put_public(&bucket.name, "export/big.jsonl", &text);
+    // In this process: the server's endpoint, and no credentials (a public object).
+    agent_audit::s3::configure(&agent_audit::s3::Settings {
+        endpoint_url: Some(server.endpoint.clone()),
+        unsigned: true,
+        ..Default::default()
+    });
+    let from_s3 = expand(&[bucket.url("export").into()]).unwrap();
+    let from_disk = expand(&[local]).unwrap();
+    let cut = pieces(&from_s3, 128 << 10).unwrap();
+    assert!(cut.len() > 20, "the object is cut into pieces");
+    assert_eq!(cut, pieces(&from_disk, 128 << 10).unwrap());
+    let classifier = rules(agent_audit::catalog::CatalogName::Connect);
+    let small = IngestOptions {
+        piece_size: 128 << 10,
+        ..IngestOptions::default()
+    };
+    let (a, b) = (
+        ingest(&from_s3, &classifier, &small).unwrap(),
+        ingest(&from_disk, &classifier, &IngestOptions::default()).unwrap(),
+    );
+    assert_eq!(a.agents.len(), 2);
+    for agent in &b.agents {
+        let other = a.agent_by_arn(&agent.arn).unwrap();
+        let times = |x: &agent_audit::ingest::Agent| -> Vec<i64> {
+            x.events.iter().map(|e| e.at.0).collect()
+        };
+        assert_eq!(times(other), times(agent));
+        let seqs: Vec<u64> = other.events.iter().map(|e| e.seq).collect();
+        assert!(seqs.is_sorted(), "input order is kept across pieces");
+    }
+}

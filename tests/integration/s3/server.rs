@@ -88,9 +88,14 @@ pub fn shared() -> Option<&'static Server> {
 
 /// Sends one raw HTTP request; the response's status line.
 fn request(port: u16, text: &str) -> Option<String> {
+    request_with_body(port, text, &[])
+}
+
+fn request_with_body(port: u16, head: &str, body: &[u8]) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream.write_all(text.as_bytes()).ok()?;
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).ok()?;
     let text = String::from_utf8_lossy(&response);
@@ -115,6 +120,19 @@ impl Server {
             ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_string()),
             ("AWS_CONFIG_FILE", "/nonexistent".to_string()),
         ]
+    }
+
+    /// Puts an object anyone may read (an unsigned request, as to a public bucket).
+    pub fn put_public(&self, bucket: &str, key: &str, body: &[u8]) {
+        let head = format!(
+            "PUT /{bucket}/{key} HTTP/1.0\r\nHost: 127.0.0.1\r\nx-amz-acl: public-read\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let status = request_with_body(self.port(), &head, body);
+        assert!(
+            status.as_deref().is_some_and(|s| s.contains(" 200")),
+            "cannot put {key}: {status:?}"
+        );
     }
 
     /// A new, empty bucket.
