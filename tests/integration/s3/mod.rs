@@ -445,6 +445,11 @@ fn watch_on_a_prefix_picks_up_a_new_object_once() {
     // Later polls see the same keys and ETags: nothing more happens.
     let extra = watch.settle(Duration::from_secs(2));
     assert!(extra.iter().all(|l| !l.contains("changed")), "{extra:?}");
+    // Only the new object was read: the first one was fetched once, at the start.
+    for key in ["13/first.jsonl", "17/second.jsonl"] {
+        let get = format!("\"GET /watched/events/2026/11/02/{key} ");
+        assert_eq!(server.requests(&get), 1, "{key}");
+    }
 }
 
 #[test]
@@ -594,8 +599,8 @@ fn throttling_and_server_errors_are_retried_with_backoff() {
 
 #[test]
 fn a_large_object_of_json_lines_is_read_in_pieces_like_a_large_file() {
-    use agent_audit::ingest::{IngestOptions, ingest};
     use agent_audit::input::{expand, pieces};
+    use agent_audit::store::{Agent, ReadOptions, Store};
     let Some((server, bucket)) = on_s3("pieces") else {
         return;
     };
@@ -616,21 +621,18 @@ fn a_large_object_of_json_lines_is_read_in_pieces_like_a_large_file() {
     let cut = pieces(&from_s3, 128 << 10).unwrap();
     assert!(cut.len() > 20, "the object is cut into pieces");
     assert_eq!(cut, pieces(&from_disk, 128 << 10).unwrap());
-    let classifier = rules(agent_audit::catalog::CatalogName::Connect);
-    let small = IngestOptions {
+    let small = ReadOptions {
         piece_size: 128 << 10,
-        ..IngestOptions::default()
+        ..ReadOptions::default()
     };
     let (a, b) = (
-        ingest(&from_s3, &classifier, &small).unwrap(),
-        ingest(&from_disk, &classifier, &IngestOptions::default()).unwrap(),
+        Store::read(&from_s3, &small).unwrap(),
+        Store::read(&from_disk, &ReadOptions::default()).unwrap(),
     );
     assert_eq!(a.agents.len(), 2);
     for agent in &b.agents {
         let other = a.agent_by_arn(&agent.arn).unwrap();
-        let times = |x: &agent_audit::ingest::Agent| -> Vec<i64> {
-            x.events.iter().map(|e| e.at.0).collect()
-        };
+        let times = |x: &Agent| -> Vec<i64> { x.events.iter().map(|e| e.at.0).collect() };
         assert_eq!(times(other), times(agent));
         let seqs: Vec<u64> = other.events.iter().map(|e| e.seq).collect();
         assert!(seqs.is_sorted(), "input order is kept across pieces");

@@ -22,6 +22,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 /// A running moto server.
 pub struct Server {
     pub endpoint: String,
+    /// The server's request log (one line per request).
+    log: tempfile::NamedTempFile,
     /// A shell that kills the server when its standard input closes, which happens when
     /// this process exits however it exits.
     _keeper: Child,
@@ -54,11 +56,13 @@ pub fn start(env: &[(&str, String)]) -> Option<Server> {
         .and_then(|l| l.local_addr())
         .unwrap()
         .port();
+    let log = tempfile::NamedTempFile::new().unwrap();
     let keeper = Command::new("sh")
         .arg("-c")
-        .arg("\"$0\" -H 127.0.0.1 -p \"$1\" >/dev/null 2>&1 & m=$!; read _; kill $m")
+        .arg("\"$0\" -H 127.0.0.1 -p \"$1\" >\"$2\" 2>&1 & m=$!; read _; kill $m")
         .arg(&moto)
         .arg(port.to_string())
+        .arg(log.path())
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -67,6 +71,7 @@ pub fn start(env: &[(&str, String)]) -> Option<Server> {
         .unwrap();
     let server = Server {
         endpoint: format!("http://127.0.0.1:{port}"),
+        log,
         _keeper: keeper,
     };
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -103,6 +108,13 @@ fn request_with_body(port: u16, head: &str, body: &[u8]) -> Option<String> {
 }
 
 impl Server {
+    /// How many requests the server has logged whose line contains `what` (such as
+    /// `"GET /bucket/key "`).
+    pub fn requests(&self, what: &str) -> usize {
+        let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+        log.lines().filter(|l| l.contains(what)).count()
+    }
+
     fn port(&self) -> u16 {
         self.endpoint.rsplit(':').next().unwrap().parse().unwrap()
     }
