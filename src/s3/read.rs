@@ -30,7 +30,7 @@ use super::{Error, Object, client, key_of, runtime};
 /// Chunks buffered per object.
 pub const CHUNKS: usize = 8;
 /// Objects fetched ahead of the one being opened.
-pub const AHEAD: usize = 8;
+pub const AHEAD: usize = 32;
 
 type Chunk = io::Result<Bytes>;
 
