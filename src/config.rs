@@ -150,6 +150,8 @@ struct LimitsToml {
     #[serde(default)]
     memory_mb: Option<Spanned<i64>>,
     #[serde(default)]
+    call_ms: Option<Spanned<i64>>,
+    #[serde(default)]
     max_statuses: Option<Spanned<i64>>,
 }
 
@@ -227,6 +229,9 @@ impl Config {
             if let Some(v) = &limits.memory_mb {
                 config.limits.memory_bytes =
                     (positive(v, "limits.memory_mb", 65_536)? as usize) << 20;
+            }
+            if let Some(v) = &limits.call_ms {
+                config.limits.call_ms = positive(v, "limits.call_ms", 3_600_000)? as u64;
             }
             if let Some(v) = &limits.max_statuses {
                 config.max_statuses = positive(v, "limits.max_statuses", 100_000)? as usize;

@@ -258,6 +258,28 @@ pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `s` safe to print on a terminal: control characters (escape sequences, carriage
+/// returns, line breaks, C1 controls) and the bidirectional overrides that reorder what a
+/// reader sees are shown as `\u{..}` escapes. Use it on any text a user or an input file
+/// controls before it reaches standard output or standard error.
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Up to three names from `candidates` closest to `wanted`, best first.
 pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let wanted_lower = wanted.to_lowercase();
@@ -302,6 +324,15 @@ mod tests {
         assert_eq!(
             toml_message("x = 1\n", 4, "invalid type: integer `1`, expected a string"),
             "`x` must be a string, not the number 1"
+        );
+    }
+
+    #[test]
+    fn terminal_escapes_are_shown_not_sent() {
+        assert_eq!(terminal_safe("alice"), "alice");
+        assert_eq!(
+            terminal_safe("a\u{1b}[2Jb\r\n\u{9b}c\u{202e}"),
+            "a\\u{1b}[2Jb\\u{d}\\u{a}\\u{9b}c\\u{202e}"
         );
     }
 

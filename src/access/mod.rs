@@ -383,7 +383,10 @@ fn opinion(result: Result<serde_json::Value, ScriptError>) -> Opinion {
         Value::Object(m) => {
             let reason = match m.get("reason") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(r)) => Some(r.clone()),
+                // A policy's words go into messages and the decision log: capped.
+                Some(Value::String(r)) => {
+                    Some(crate::script::cap_text(r, crate::script::MAX_MESSAGE).into_owned())
+                }
                 Some(_) => return invalid("a reason that is not a string"),
             };
             match m.get("decision") {

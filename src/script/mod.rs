@@ -9,20 +9,28 @@
 //! snapshot ([`snap`]).
 //!
 //! Scripts are untrusted: neither language can reach files, the network, processes or the
-//! clock; every call has an operation budget and every engine a memory limit. A script that
-//! fails, runs out of budget or returns the wrong type produces a [`ScriptError`] naming
-//! the file, line, column and hook, never a panic or a hang.
+//! clock; every call has an operation budget, a wall-clock limit that the host enforces
+//! (also inside built-in functions) and every engine a memory limit. A script that fails,
+//! runs out of budget or returns the wrong type produces a [`ScriptError`] naming the file,
+//! line, column and hook, never a panic or a hang. A limit, once hit, cannot be caught by
+//! the script, and the hook that hit it is disabled for the rest of the configuration's
+//! life ([`ScriptSet`]): every later call fails at once with the same error instead of
+//! spending the budget again. What a script prints, and the messages of its errors, are
+//! capped ([`Output`], [`cap_text`]). `docs/limits.md` says what each limit bounds and how.
 
 mod lua;
+mod lua_pattern;
 mod rhai;
 pub mod snap;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -35,6 +43,8 @@ pub struct Limits {
     pub operations: u64,
     /// Memory per engine instance, in bytes.
     pub memory_bytes: usize,
+    /// Wall-clock time per hook call, in milliseconds, built-in functions included.
+    pub call_ms: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +52,120 @@ impl Default for Limits {
         Limits {
             operations: 1_000_000,
             memory_bytes: 64 << 20,
+            call_ms: 100,
+        }
+    }
+}
+
+/// A limit a call ran into. None of them can be caught by the script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// `limits.call_ms`.
+    Time,
+    /// `limits.operations`.
+    Operations,
+    /// `limits.memory_mb` (or a size limit derived from it).
+    Memory,
+    /// The engine's call depth (the number is the engine's limit).
+    Depth(usize),
+}
+
+impl Limit {
+    /// What the script author reads.
+    pub fn message(self, limits: &Limits) -> String {
+        match self {
+            Limit::Time => format!(
+                "time limit exceeded: the call ran for more than {} ms (limits.call_ms)",
+                limits.call_ms
+            ),
+            Limit::Operations => format!(
+                "operation budget exceeded: more than {} operations in one call (limits.operations)",
+                limits.operations
+            ),
+            Limit::Memory => format!(
+                "memory limit exceeded: more than {} MB (limits.memory_mb)",
+                limits.memory_bytes >> 20
+            ),
+            Limit::Depth(levels) => format!("call stack too deep (more than {levels} levels)"),
+        }
+    }
+}
+
+/// The wall-clock end of the current call, shared by an engine instance and its callbacks
+/// (Rhai's progress callback must be `Send + Sync`, hence the atomic).
+#[derive(Debug, Default)]
+pub(crate) struct Deadline {
+    /// Nanoseconds since [`clock_origin`]; 0 means not armed.
+    at: AtomicU64,
+}
+
+fn clock_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+fn now_ns() -> u64 {
+    u64::try_from(clock_origin().elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Deadline {
+    /// Starts a call that may run for `limits.call_ms`.
+    pub(crate) fn arm(&self, limits: &Limits) {
+        let budget = Duration::from_millis(limits.call_ms);
+        let at = now_ns().saturating_add(u64::try_from(budget.as_nanos()).unwrap_or(u64::MAX));
+        self.at.store(at.max(1), Ordering::Relaxed);
+    }
+
+    /// Whether the armed call has run out of time.
+    pub(crate) fn passed(&self) -> bool {
+        let at = self.at.load(Ordering::Relaxed);
+        at != 0 && now_ns() >= at
+    }
+}
+
+/// The longest message of a script error, and the longest line a script may print.
+pub const MAX_MESSAGE: usize = 1024;
+/// Lines one script may print during a run; after that its output is dropped.
+pub const MAX_PRINTED_LINES: usize = 100;
+
+/// `s`, cut to at most `max` bytes (at a character boundary) with a note of what was cut.
+pub fn cap_text(s: &str, max: usize) -> Cow<'_, str> {
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Cow::Owned(format!("{}… ({} more bytes)", &s[..cut], s.len() - cut))
+}
+
+/// Where one script's `print` (and Rhai's `debug`) goes: standard error, each line capped,
+/// at most [`MAX_PRINTED_LINES`] lines per script and run, terminal escapes neutralised.
+#[derive(Debug)]
+pub(crate) struct Output {
+    file: String,
+    lines: AtomicUsize,
+}
+
+impl Output {
+    pub(crate) fn new(file: &str) -> Arc<Output> {
+        Arc::new(Output {
+            file: file.to_string(),
+            lines: AtomicUsize::new(0),
+        })
+    }
+
+    pub(crate) fn print(&self, place: &str, text: &str) {
+        let n = self.lines.fetch_add(1, Ordering::Relaxed);
+        if n < MAX_PRINTED_LINES {
+            let line = crate::diagnostic::terminal_safe(&cap_text(text, MAX_MESSAGE)).into_owned();
+            eprintln!("{}{place}: {line}", self.file);
+        } else if n == MAX_PRINTED_LINES {
+            eprintln!(
+                "{}: further output of this script is dropped ({MAX_PRINTED_LINES} lines printed)",
+                self.file
+            );
         }
     }
 }
@@ -74,6 +198,8 @@ pub struct ScriptError {
     pub message: String,
     /// The event being classified: agent, `EventId`, timestamp.
     pub event: Option<String>,
+    /// The limit the call ran into, if that is why it failed.
+    pub limit: Option<Limit>,
 }
 
 impl ScriptError {
@@ -89,8 +215,24 @@ impl ScriptError {
             line: line.max(1),
             column: column.max(1),
             hook,
-            message: crate::diagnostic::one_line(&message.into()),
+            message: crate::diagnostic::one_line(&cap_text(&message.into(), MAX_MESSAGE)),
             event: None,
+            limit: None,
+        }
+    }
+
+    /// A failure because the call ran into `limit`.
+    pub fn limit(
+        file: &str,
+        line: usize,
+        column: usize,
+        hook: &'static str,
+        limit: Limit,
+        limits: &Limits,
+    ) -> Self {
+        ScriptError {
+            limit: Some(limit),
+            ..ScriptError::new(file, line, column, hook, limit.message(limits))
         }
     }
 
@@ -148,6 +290,7 @@ pub struct Script {
     source: Arc<str>,
     compiled: Compiled,
     limits: Limits,
+    output: Arc<Output>,
     /// Whether it defines `classify`.
     pub classifies: bool,
     /// Whether it defines `authorize` (a policy).
@@ -194,9 +337,10 @@ impl Script {
         limits: Limits,
         language: Language,
     ) -> Result<Script, ScriptError> {
+        let output = Output::new(file);
         let loaded = match language {
-            Language::Rhai => rhai::load(file, source, limits)?,
-            Language::Lua => lua::load(file, source, limits)?,
+            Language::Rhai => rhai::load(file, source, limits, &output)?,
+            Language::Lua => lua::load(file, source, limits, &output)?,
         };
         let statuses = match loaded.statuses {
             None => None,
@@ -221,6 +365,7 @@ impl Script {
             source: source.into(),
             compiled: loaded.compiled,
             limits,
+            output,
             classifies: loaded.classifies,
             authorizes: loaded.authorize.is_some(),
             authorize_line: loaded.authorize.unwrap_or(1),
@@ -237,11 +382,13 @@ impl Script {
                 self.source.clone(),
                 ast.clone(),
                 self.limits,
+                &self.output,
             ))),
             Compiled::Lua => Ok(Box::new(lua::Instance::new(
                 &self.file,
                 &self.source,
                 self.limits,
+                &self.output,
             )?)),
         }
     }
@@ -305,6 +452,10 @@ struct ScriptSet {
     /// Distinguishes configurations, so a thread never uses a stale instance.
     id: u64,
     scripts: Vec<Arc<Script>>,
+    /// Per script: the limit error that disabled it. Shared by every thread, so a hook
+    /// that hit a limit once is never called again in this configuration, and every
+    /// report that needs it fails with the same message.
+    disabled: Vec<OnceLock<ScriptError>>,
 }
 
 static NEXT_SET_ID: AtomicU64 = AtomicU64::new(1);
@@ -327,7 +478,35 @@ impl ScriptSet {
     fn new(scripts: Vec<Arc<Script>>) -> ScriptSet {
         ScriptSet {
             id: NEXT_SET_ID.fetch_add(1, Ordering::Relaxed),
+            disabled: scripts.iter().map(|_| OnceLock::new()).collect(),
             scripts,
+        }
+    }
+
+    /// The error that disabled script `i`, if one did.
+    fn disabled(&self, i: usize) -> Option<ScriptError> {
+        self.disabled.get(i).and_then(|d| d.get().cloned())
+    }
+
+    /// Passes a call's result through, disabling script `i` when it hit a limit; the
+    /// error returned is then the one every later call of the script returns.
+    fn settle<T>(&self, i: usize, result: Result<T, ScriptError>) -> Result<T, ScriptError> {
+        match result {
+            Err(e) if e.limit.is_some() => {
+                let Some(slot) = self.disabled.get(i) else {
+                    return Err(e);
+                };
+                let first = slot.get_or_init(|| {
+                    let mut e = e;
+                    e.message = format!(
+                        "{}; `{}` is disabled for the rest of this run (until the configuration changes)",
+                        e.message, e.hook
+                    );
+                    e
+                });
+                Err(first.clone())
+            }
+            other => other,
         }
     }
 
@@ -383,6 +562,11 @@ impl Hooks {
         if self.is_empty() {
             return Ok(None);
         }
+        // A disabled hook fails before anything is parsed or instantiated.
+        if let Some(e) = (0..self.set.scripts.len()).find_map(|i| self.set.disabled(i)) {
+            return Err(e);
+        }
+        let set = &self.set;
         let scripts = &self.set.scripts;
         self.set.with_instances(|instances| {
             // Parsed at most once per event, and only when some hook is actually called.
@@ -391,7 +575,7 @@ impl Hooks {
             > = None;
             // Hashed at most once per event, and only for scripts whose results are cached.
             let mut snap_key = None;
-            for (script, inst) in scripts.iter().zip(instances.iter_mut()) {
+            for (i, (script, inst)) in scripts.iter().zip(instances.iter_mut()).enumerate() {
                 let key = (!script.with_times).then(|| *snap_key.get_or_insert_with(|| snap.key()));
                 if let Some(key) = key
                     && let Some(hit) = inst.cache.get(&key)
@@ -403,7 +587,7 @@ impl Hooks {
                 }
                 let parsed = configuration.get_or_insert_with(|| snap.configuration());
                 let tree = snap.tree(script.with_times, parsed.as_deref());
-                let label = inst.instance.classify(&tree)?;
+                let label = set.settle(i, inst.instance.classify(&tree))?;
                 if let Some(key) = key {
                     if inst.cache.len() >= CACHE_CAPACITY {
                         inst.cache.clear();
@@ -438,10 +622,15 @@ impl Policies {
     /// Calls every policy's `authorize(req)`; one result per script, in the set's order.
     pub fn authorize(&self, req: &Tree<'_>) -> Vec<Result<serde_json::Value, ScriptError>> {
         let n = self.set.scripts.len();
+        let set = &self.set;
         let outcome = self.set.with_instances(|instances| {
             Ok(instances
                 .iter_mut()
-                .map(|i| i.instance.authorize(req))
+                .enumerate()
+                .map(|(i, inst)| match set.disabled(i) {
+                    Some(e) => Err(e),
+                    None => set.settle(i, inst.instance.authorize(req)),
+                })
                 .collect::<Vec<_>>())
         });
         match outcome {

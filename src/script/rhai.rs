@@ -1,15 +1,53 @@
 //! Rhai behind the script host.
 //!
 //! The engine is built from `Engine::new_raw` with the standard package only: no module
-//! imports, no `eval`, no clock (`no_time`), `print` and `debug` to stderr; operations,
-//! call depth, expression depth and string/array/map sizes are limited.
+//! imports, no `eval`, no clock (`no_time`), `print` and `debug` to stderr (capped);
+//! operations, call depth, expression depth, variables and string/array/map sizes are
+//! limited, and a progress callback ends a call that runs past its deadline.
+//!
+//! Rhai has no allocator limit, so `memory_mb` becomes size limits that keep every value
+//! small ([`SizeLimits`]): a value is at most 1/512 of the budget, and a scope holds at
+//! most [`MAX_VARIABLES`] of them. Those limits also bound the time of any single
+//! operation (a `split`, a clone of a nested array), which is what lets the deadline,
+//! checked between operations, bound the call. Rhai's own limit errors cannot be caught
+//! by `try`/`catch`; the deadline's error (`ErrorTerminated`) cannot either.
 
 use std::sync::Arc;
 
 use rhai::packages::{Package, StandardPackage};
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError, Position, Scope};
 
-use super::{Compiled, Limits, Loaded, ScriptError, Tree, find_line};
+use super::{Compiled, Deadline, Limit, Limits, Loaded, Output, ScriptError, Tree, find_line};
+
+/// Variables in scope at once, across nested calls.
+const MAX_VARIABLES: usize = 256;
+/// Call depth.
+const MAX_CALL_LEVELS: usize = 64;
+/// Operations between two looks at the clock.
+const CLOCK_EVERY: u64 = 16;
+
+/// The size limits `memory_mb` turns into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SizeLimits {
+    /// Bytes of string data in one value (a string, or all strings in an array or map).
+    pub string: usize,
+    /// Elements of one array, nested arrays included.
+    pub array: usize,
+    /// Entries of one map, nested maps included.
+    pub map: usize,
+}
+
+impl SizeLimits {
+    pub(super) fn of(limits: &Limits) -> SizeLimits {
+        let value = (limits.memory_bytes / 512).max(1024);
+        SizeLimits {
+            string: value,
+            // An element costs 16 bytes and more: keep an array's own share as large.
+            array: (value / 32).max(64),
+            map: (value / 64).max(64),
+        }
+    }
+}
 
 /// Rhai walks its syntax tree recursively, and in a debug build one script call level takes
 /// tens of kilobytes of native stack: every compile and call runs with at least this much
@@ -22,31 +60,46 @@ fn with_stack<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(RED_ZONE, SEGMENT, f)
 }
 
-fn engine(file: &str, limits: Limits) -> Engine {
+fn engine(limits: Limits, output: &Arc<Output>, deadline: &Arc<Deadline>) -> Engine {
     let mut e = Engine::new_raw();
     e.register_global_module(StandardPackage::new().as_shared_module());
     e.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
     e.disable_symbol("eval");
-    let name = file.to_string();
-    e.on_print(move |s| eprintln!("{name}: {s}"));
-    let name = file.to_string();
-    e.on_debug(move |s, _, pos| eprintln!("{name}:{pos}: {s}"));
+    let out = output.clone();
+    e.on_print(move |s| out.print("", s));
+    let out = output.clone();
+    e.on_debug(move |s, _, pos| {
+        let at = pos.line().map(|l| format!(":{l}")).unwrap_or_default();
+        out.print(&at, s)
+    });
+    let clock = deadline.clone();
+    e.on_progress(move |ops| {
+        (ops % CLOCK_EVERY == 0 && clock.passed()).then(|| Dynamic::from("call_ms"))
+    });
     e.set_max_operations(limits.operations.max(1));
-    e.set_max_call_levels(64);
+    e.set_max_call_levels(MAX_CALL_LEVELS);
     // Set explicitly: the defaults differ between debug and release builds.
     e.set_max_expr_depths(64, 64);
-    e.set_max_string_size(limits.memory_bytes);
-    e.set_max_array_size(limits.memory_bytes / 64);
-    e.set_max_map_size(limits.memory_bytes / 64);
-    e.set_max_variables(10_000);
+    let size = SizeLimits::of(&limits);
+    e.set_max_string_size(size.string);
+    e.set_max_array_size(size.array);
+    e.set_max_map_size(size.map);
+    e.set_max_variables(MAX_VARIABLES);
     e.set_max_functions(10_000);
     e.set_strict_variables(true);
     e.set_fail_on_invalid_map_property(true);
     e
 }
 
-pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, ScriptError> {
-    let engine = engine(file, limits);
+pub(super) fn load(
+    file: &str,
+    source: &str,
+    limits: Limits,
+    output: &Arc<Output>,
+) -> Result<Loaded, ScriptError> {
+    let deadline = Arc::new(Deadline::default());
+    let engine = engine(limits, output, &deadline);
+    deadline.arm(&limits);
     let mut ast = with_stack(|| engine.compile(source)).map_err(|e| parse_error(file, &e))?;
     ast.set_source(file);
     let functions: Vec<(String, usize)> = ast
@@ -77,8 +130,9 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
 
     // The top level runs once, under the same budget, so a runaway there is caught now.
     let mut scope = Scope::new();
+    deadline.arm(&limits);
     with_stack(|| engine.run_ast_with_scope(&mut scope, &ast))
-        .map_err(|e| runtime_error(file, source, "load", *e))?;
+        .map_err(|e| runtime_error(file, source, "load", &limits, *e))?;
 
     let ast = Arc::new(ast);
     let mut call0 =
@@ -88,9 +142,10 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
             }
             let (line, _) = find_line(source, &format!("fn {hook}"));
             let options = CallFnOptions::new().eval_ast(false);
+            deadline.arm(&limits);
             let value: Dynamic =
                 with_stack(|| engine.call_fn_with_options(options, &mut scope, &ast, hook, ()))
-                    .map_err(|e| runtime_error(file, source, hook, *e))?;
+                    .map_err(|e| runtime_error(file, source, hook, &limits, *e))?;
             let json = to_json(&value, 0).map_err(|m| ScriptError::new(file, line, 1, hook, m))?;
             Ok(Some((line, json)))
         };
@@ -112,34 +167,44 @@ pub(super) struct Instance {
     engine: Engine,
     ast: Arc<AST>,
     scope: Scope<'static>,
+    limits: Limits,
+    deadline: Arc<Deadline>,
 }
 
 impl Instance {
-    pub(super) fn new(file: &str, source: Arc<str>, ast: Arc<AST>, limits: Limits) -> Instance {
+    pub(super) fn new(
+        file: &str,
+        source: Arc<str>,
+        ast: Arc<AST>,
+        limits: Limits,
+        output: &Arc<Output>,
+    ) -> Instance {
+        let deadline = Arc::new(Deadline::default());
         Instance {
             file: file.to_string(),
             source,
-            engine: engine(file, limits),
+            engine: engine(limits, output, &deadline),
             ast,
             scope: Scope::new(),
+            limits,
+            deadline,
         }
+    }
+
+    /// Calls `hook(arg)` with a fresh deadline.
+    fn call(&mut self, hook: &'static str, arg: Dynamic) -> Result<Dynamic, ScriptError> {
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        self.deadline.arm(&self.limits);
+        let (engine, scope, ast) = (&self.engine, &mut self.scope, &self.ast);
+        let result: Result<Dynamic, _> =
+            with_stack(|| engine.call_fn_with_options(options, scope, ast, hook, (arg,)));
+        result.map_err(|e| runtime_error(&self.file, &self.source, hook, &self.limits, *e))
     }
 }
 
 impl super::Instance for Instance {
     fn authorize(&mut self, req: &Tree<'_>) -> Result<serde_json::Value, ScriptError> {
-        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        let arg = to_dynamic(req);
-        let result: Result<Dynamic, _> = with_stack(|| {
-            self.engine.call_fn_with_options(
-                options,
-                &mut self.scope,
-                &self.ast,
-                "authorize",
-                (arg,),
-            )
-        });
-        let value = result.map_err(|e| runtime_error(&self.file, &self.source, "authorize", *e))?;
+        let value = self.call("authorize", to_dynamic(req))?;
         to_json(&value, 0).map_err(|m| {
             let (line, column) = find_line(&self.source, "fn authorize");
             ScriptError::new(&self.file, line, column, "authorize", m)
@@ -147,18 +212,7 @@ impl super::Instance for Instance {
     }
 
     fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError> {
-        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        let arg = to_dynamic(snap);
-        let result: Result<Dynamic, _> = with_stack(|| {
-            self.engine.call_fn_with_options(
-                options,
-                &mut self.scope,
-                &self.ast,
-                "classify",
-                (arg,),
-            )
-        });
-        let value = result.map_err(|e| runtime_error(&self.file, &self.source, "classify", *e))?;
+        let value = self.call("classify", to_dynamic(snap))?;
         if value.is_unit() {
             return Ok(None);
         }
@@ -255,6 +309,7 @@ fn runtime_error(
     file: &str,
     source: &str,
     hook: &'static str,
+    limits: &Limits,
     mut e: EvalAltResult,
 ) -> ScriptError {
     while let EvalAltResult::ErrorInFunctionCall(_, _, inner, _) = e {
@@ -266,15 +321,28 @@ fn runtime_error(
     } else {
         position(pos)
     };
+    let limit = |limit: Limit| ScriptError::limit(file, line, column, hook, limit, limits);
     let message = match &e {
-        EvalAltResult::ErrorTooManyOperations(_) => {
-            "operation budget exceeded (limits.operations)".to_string()
-        }
+        EvalAltResult::ErrorTooManyOperations(_) => return limit(Limit::Operations),
+        EvalAltResult::ErrorTerminated(..) => return limit(Limit::Time),
+        EvalAltResult::ErrorStackOverflow(_) => return limit(Limit::Depth(MAX_CALL_LEVELS)),
         EvalAltResult::ErrorDataTooLarge(what, _) => {
-            format!("memory limit exceeded: {what} too large (limits.memory_mb)")
+            let mut e = limit(Limit::Memory);
+            let size = SizeLimits::of(limits);
+            e.message = format!(
+                "{}: {} too large (one value may hold {} bytes of text, {} array elements, {} map entries)",
+                e.message,
+                what.to_lowercase(),
+                size.string,
+                size.array,
+                size.map
+            );
+            return e;
         }
-        EvalAltResult::ErrorStackOverflow(_) => {
-            "call stack too deep (more than 64 levels)".to_string()
+        EvalAltResult::ErrorTooManyVariables(_) => {
+            let mut e = limit(Limit::Memory);
+            e.message = format!("{}: more than {MAX_VARIABLES} variables", e.message);
+            return e;
         }
         EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
         _ => e.to_string(),
