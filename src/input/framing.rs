@@ -65,6 +65,13 @@ pub struct FrameStats {
 }
 
 const CHUNK: usize = 4 << 20;
+/// What the sink is first shown of a candidate outside line-framed input, at least (doubled
+/// while the record needs more; twice the largest record so far once records are seen).
+const WINDOW: usize = 16 << 10;
+/// Dead-start passes per stream (each reads the rest of the input once).
+const MAX_DEAD_PASSES: usize = 8;
+/// serde_json refuses values nested deeper than this.
+const MAX_DEPTH: usize = 128;
 /// A single record larger than this is refused rather than buffered without end.
 pub const MAX_RECORD: usize = 64 << 20;
 
@@ -103,6 +110,20 @@ struct Framer<R, S, P> {
     /// first, then the error ends the stream.
     pending_error: Option<io::Error>,
     stats: FrameStats,
+    /// Whether records are lines (JSON lines), learnt from the input: then a record ends at
+    /// its line at the latest, and a broken line never takes the next one with it.
+    line_framed: bool,
+    /// How much of the input the sink is shown for a candidate outside line-framed input.
+    window: usize,
+    /// The window a new candidate starts with.
+    base_window: usize,
+    /// The end of what the sink was shown for the current candidate.
+    limit: usize,
+    /// The last byte before `buf[0]`, to tell whether the buffer starts a line.
+    last_byte_before_buffer: Option<u8>,
+    /// `{`s that cannot start a record, after a candidate ran to the end of the input.
+    dead: Option<DeadStarts>,
+    dead_passes: usize,
 }
 
 impl<R, S, P> Framer<R, S, P>
@@ -127,6 +148,13 @@ where
             broken: None,
             pending_error: None,
             stats: FrameStats::default(),
+            line_framed: false,
+            window: WINDOW,
+            base_window: WINDOW,
+            limit: 0,
+            last_byte_before_buffer: None,
+            dead: None,
+            dead_passes: 0,
         }
     }
 
@@ -160,24 +188,58 @@ where
                 continue;
             }
 
-            if self.broken.is_some() && self.buf[self.start] != b'{' {
-                if !self.skip_to_brace()? {
-                    break;
+            if self.broken.is_some() {
+                if self.buf[self.start] != b'{' {
+                    if !self.skip_to_brace()? {
+                        break;
+                    }
+                    continue;
                 }
-                continue;
+                if self
+                    .dead
+                    .as_ref()
+                    .is_some_and(|d| d.contains(self.base + self.start as u64))
+                {
+                    // No record can be cut from here (see `DeadStarts`).
+                    self.start += 1;
+                    continue;
+                }
             }
 
-            let outcome = (self.sink)(&self.buf[self.start..self.end]);
+            // What the sink is shown: in line-framed input, the candidate's line; otherwise
+            // a window that grows only while the record needs more, so no scan of a small
+            // record looks at more than the window.
+            let limit = if self.line_framed {
+                match memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                    Some(i) => self.start + i + 1,
+                    None if self.eof => self.end,
+                    None => {
+                        self.need_more()?;
+                        continue;
+                    }
+                }
+            } else {
+                self.end.min(self.start.saturating_add(self.window))
+            };
+            self.limit = limit;
+            // The window stops short of what was read; the candidate's line is whole.
+            let cut = limit < self.end;
+            let whole_line = self.line_framed && (self.eof || self.buf[limit - 1] == b'\n');
+            let outcome = (self.sink)(&self.buf[self.start..limit]);
             let flow = match outcome {
                 Outcome::Accepted(n) => {
                     self.finish_broken_region();
                     self.stats.records += 1;
+                    self.learn_framing(n);
                     self.start += n;
+                    self.window = self.base_window;
                     Flow::Continue
                 }
                 Outcome::Rejected(n, message) if self.broken.is_none() => {
                     let at = self.position(self.start);
+                    self.learn_framing(n);
                     self.start += n;
+                    self.window = self.base_window;
                     self.problem(Problem { at, message })
                 }
                 Outcome::Rejected(..) => {
@@ -185,6 +247,16 @@ where
                     self.start += 1;
                     Flow::Continue
                 }
+                Outcome::Invalid(ref e) if e.is_eof() && cut && !self.line_framed => {
+                    self.window = self.window.saturating_mul(2);
+                    Flow::Continue
+                }
+                Outcome::Incomplete if cut && !self.line_framed => {
+                    self.window = self.window.saturating_mul(2);
+                    Flow::Continue
+                }
+                Outcome::Invalid(e) if e.is_eof() && whole_line => self.unclosed_line(Some(&e)),
+                Outcome::Incomplete if whole_line => self.unclosed_line(None),
                 Outcome::Invalid(e) if e.is_eof() && !self.eof => {
                     self.need_more()?;
                     Flow::Continue
@@ -194,22 +266,30 @@ where
                     Flow::Continue
                 }
                 Outcome::Incomplete => {
-                    // The scan ran out of input: let serde say what is wrong.
-                    let slice = &self.buf[self.start..self.end];
-                    let mut values =
-                        serde_json::Deserializer::from_slice(slice).into_iter::<IgnoredAny>();
-                    match values.next() {
-                        Some(Err(e)) => self.begin_broken(&e),
-                        _ => {
-                            let at = self.position(self.start);
-                            self.broken.get_or_insert(Problem {
-                                at,
-                                message: "malformed record: truncated at end of input".to_string(),
-                            });
+                    if self.looks_line_framed() {
+                        self.line_framed = true;
+                        self.unclosed_line(None)
+                    } else {
+                        // The scan ran out of input: let serde say what is wrong, and mark
+                        // the `{`s after it that cannot start a record either.
+                        let slice = &self.buf[self.start..self.end];
+                        let mut values =
+                            serde_json::Deserializer::from_slice(slice).into_iter::<IgnoredAny>();
+                        match values.next() {
+                            Some(Err(e)) => self.begin_broken(&e),
+                            _ => {
+                                let at = self.position(self.start);
+                                self.broken.get_or_insert(Problem {
+                                    at,
+                                    message: "malformed record: truncated at end of input"
+                                        .to_string(),
+                                });
+                            }
                         }
+                        self.mark_dead_starts();
+                        self.start += 1;
+                        Flow::Continue
                     }
-                    self.start += 1;
-                    Flow::Continue
                 }
                 Outcome::Skipped(_) if self.broken.is_some() => {
                     // Inside a broken region, an unwanted object may be a fragment of the
@@ -219,10 +299,16 @@ where
                 }
                 Outcome::Skipped(n) => {
                     self.stats.skipped += 1;
+                    self.learn_framing(n);
                     self.start += n;
+                    self.window = self.base_window;
                     Flow::Continue
                 }
                 Outcome::Invalid(e) if e.is_data() => self.data_error(e)?,
+                Outcome::Invalid(e) if self.line_framed || self.looks_line_framed() => {
+                    self.line_framed = true;
+                    self.broken_line(&e)
+                }
                 Outcome::Invalid(e) => {
                     self.begin_broken(&e);
                     self.start += 1;
@@ -240,11 +326,126 @@ where
         Ok(())
     }
 
+    /// After a record of `n` bytes at `start`: the input is line-framed when a record that
+    /// starts a line holds no line break and is followed by one.
+    fn learn_framing(&mut self, n: usize) {
+        self.base_window = self.base_window.max(n.saturating_mul(2)).min(MAX_RECORD);
+        if self.line_framed || !self.at_line_start(self.start) {
+            return;
+        }
+        let record = &self.buf[self.start..self.start + n];
+        if memchr::memchr(b'\n', record).is_some() {
+            return;
+        }
+        let after = self.buf[self.start + n..self.end]
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\r'));
+        self.line_framed = after == Some(&b'\n');
+    }
+
+    /// Whether buffer index `i` starts a line.
+    fn at_line_start(&self, i: usize) -> bool {
+        if i == 0 {
+            return self.base == 0 || self.last_byte_before_buffer == Some(b'\n');
+        }
+        self.buf[i - 1] == b'\n'
+    }
+
+    /// For a broken candidate before the framing is known: whether it starts a line that
+    /// is followed by a line holding exactly one whole object (then records are lines).
+    fn looks_line_framed(&self) -> bool {
+        if !self.at_line_start(self.start) {
+            return false;
+        }
+        let rest = &self.buf[self.start..self.end];
+        let Some(nl) = memchr::memchr(b'\n', rest) else {
+            return false;
+        };
+        let next = &rest[nl + 1..];
+        let line = match memchr::memchr(b'\n', next) {
+            Some(i) => &next[..i],
+            None if self.eof => next,
+            None => return false,
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match super::scan::object(line, b"", 0, &mut Vec::new()) {
+            super::scan::Extent::Complete(end) => line[end..].iter().all(u8::is_ascii_whitespace),
+            _ => false,
+        }
+    }
+
+    /// A record of line-framed input that its line ends before it closes: reported, and
+    /// the next line read afresh.
+    fn unclosed_line(&mut self, e: Option<&serde_json::Error>) -> Flow {
+        self.finish_broken_region();
+        let at = self.position(self.start);
+        let line = self.line_end();
+        let message = if self.buf[line - 1] != b'\n' {
+            "malformed record: truncated at end of input".to_string()
+        } else {
+            let why = e
+                .map(strip_position)
+                .unwrap_or_else(|| "EOF while parsing".to_string());
+            format!(
+                "malformed record: not closed by the end of its line ({}); the next line is read as a new record",
+                why.replace("EOF", "end of line")
+            )
+        };
+        self.start = self.line_end();
+        self.window = self.base_window;
+        self.problem(Problem { at, message })
+    }
+
+    /// A syntax error in line-framed input: the rest of the line is skipped.
+    fn broken_line(&mut self, e: &serde_json::Error) -> Flow {
+        self.finish_broken_region();
+        self.begin_broken(e);
+        self.start = self.line_end();
+        self.window = self.base_window;
+        self.finish_broken_region();
+        Flow::Continue
+    }
+
+    /// The start of the line after the candidate's (or the end of what was read).
+    fn line_end(&self) -> usize {
+        match memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+            Some(i) => self.start + i + 1,
+            None => self.end,
+        }
+    }
+
+    /// After a candidate ran to the end of the input: marks the `{`s from which no record
+    /// can be cut, so the search for the next record does not scan to the end again from
+    /// each of them (which made deep unclosed input quadratic).
+    fn mark_dead_starts(&mut self) {
+        let from = self.base + self.start as u64;
+        if self.dead.as_ref().is_some_and(|d| d.covers(from)) {
+            return;
+        }
+        if self.dead_passes >= MAX_DEAD_PASSES {
+            return;
+        }
+        self.dead_passes += 1;
+        let region = &self.buf[self.start..self.end];
+        let mut dead = self
+            .dead
+            .take()
+            .filter(|d| d.base <= from)
+            .unwrap_or_else(|| DeadStarts::new(from, region.len()));
+        dead.mark(from, region);
+        self.dead = Some(dead);
+    }
+
     /// The candidate is JSON but the sink could not use it: find where it ends and report
     /// it; if it turns out not to be complete JSON after all, it starts a broken region.
     fn data_error(&mut self, e: serde_json::Error) -> io::Result<Flow> {
         loop {
-            let slice = &self.buf[self.start..self.end];
+            let limit = if self.line_framed {
+                self.limit
+            } else {
+                self.end
+            };
+            let slice = &self.buf[self.start..limit];
             let mut values = serde_json::Deserializer::from_slice(slice).into_iter::<IgnoredAny>();
             match values.next() {
                 Some(Ok(_)) => {
@@ -259,8 +460,10 @@ where
                         message: format!("malformed record: {}", strip_position(&e)),
                     };
                     self.start += n.max(1);
+                    self.window = self.base_window;
                     return Ok(self.problem(problem));
                 }
+                Some(Err(x)) if self.line_framed => return Ok(self.unclosed_or_broken_line(&x)),
                 Some(Err(x)) if x.is_eof() && !self.eof => self.need_more()?,
                 Some(Err(x)) => {
                     self.begin_broken(&x);
@@ -272,6 +475,14 @@ where
                     return Ok(Flow::Continue);
                 }
             }
+        }
+    }
+
+    fn unclosed_or_broken_line(&mut self, e: &serde_json::Error) -> Flow {
+        if e.is_eof() {
+            self.unclosed_line(Some(e))
+        } else {
+            self.broken_line(e)
         }
     }
 
@@ -333,7 +544,12 @@ where
                 at,
                 message: format!("malformed record: larger than {} MiB", MAX_RECORD >> 20),
             });
-            self.start += 1;
+            if self.line_framed {
+                // The rest of this line is part of the oversized record.
+                self.start = self.end;
+            } else {
+                self.start += 1;
+            }
             return Ok(());
         }
         self.fill()
@@ -346,6 +562,7 @@ where
         }
         if self.start > 0 {
             self.count_lines_to(self.base + self.start as u64);
+            self.last_byte_before_buffer = Some(self.buf[self.start - 1]);
             self.buf.copy_within(self.start..self.end, 0);
             self.base += self.start as u64;
             self.end -= self.start;
@@ -440,6 +657,93 @@ where
             line,
             column,
             offset,
+        }
+    }
+}
+
+/// Positions of `{` (absolute offsets from `base`) from which no record can be cut: read
+/// from a position outside any string the way `scan::object` reads (strings and escapes
+/// followed, braces counted), a `{` that is never closed before the end of the input, or
+/// that encloses more than [`MAX_DEPTH`] levels (serde refuses those). A `{` inside a
+/// string is never marked: read from there, quotes pair up differently.
+struct DeadStarts {
+    base: u64,
+    /// Where the passes so far began (each covers the input after it).
+    passes: Vec<u64>,
+    bits: Vec<u64>,
+}
+
+impl DeadStarts {
+    fn new(base: u64, len: usize) -> DeadStarts {
+        DeadStarts {
+            base,
+            passes: Vec::new(),
+            bits: vec![0; len / 64 + 1],
+        }
+    }
+
+    fn covers(&self, at: u64) -> bool {
+        self.passes.contains(&at)
+    }
+
+    fn contains(&self, at: u64) -> bool {
+        let Some(i) = at
+            .checked_sub(self.base)
+            .and_then(|i| usize::try_from(i).ok())
+        else {
+            return false;
+        };
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    fn set(&mut self, at: u64) {
+        if let Some(i) = at
+            .checked_sub(self.base)
+            .and_then(|i| usize::try_from(i).ok())
+            && let Some(w) = self.bits.get_mut(i / 64)
+        {
+            *w |= 1 << (i % 64);
+        }
+    }
+
+    /// One pass over `bytes`, which start at absolute offset `from` outside any string.
+    fn mark(&mut self, from: u64, bytes: &[u8]) {
+        self.passes.push(from);
+        // Open braces: (offset, deepest level inside, relative to it).
+        let mut open: Vec<(u64, usize)> = Vec::new();
+        let mut in_string = false;
+        let mut escaped = false;
+        for (i, &b) in bytes.iter().enumerate() {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' => open.push((from + i as u64, 0)),
+                b'}' => {
+                    if let Some((at, inside)) = open.pop() {
+                        if inside >= MAX_DEPTH {
+                            self.set(at);
+                        }
+                        if let Some(parent) = open.last_mut() {
+                            parent.1 = parent.1.max(inside + 1);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (at, _) in open {
+            self.set(at);
         }
     }
 }
@@ -564,6 +868,119 @@ mod tests {
             "{:?}",
             problems[0]
         );
+    }
+
+    /// Like `ingest`'s sink: the scan finds the record's end, serde parses it. Returns the
+    /// records (`n`), the problems, and how many bytes the sink was shown in all (the
+    /// upper bound of its work).
+    fn scan_collect(input: &[u8]) -> (Vec<i64>, Vec<Problem>, u64) {
+        #[derive(serde::Deserialize)]
+        struct Rec {
+            n: i64,
+        }
+        let mut got = Vec::new();
+        let mut problems = Vec::new();
+        let mut shown = 0u64;
+        read_records(
+            input,
+            |bytes| {
+                shown += bytes.len() as u64;
+                let end = match super::super::scan::object(bytes, b"", 0, &mut Vec::new()) {
+                    super::super::scan::Extent::Incomplete => return Outcome::Incomplete,
+                    super::super::scan::Extent::NotObject => {
+                        return match serde_json::from_slice::<IgnoredAny>(bytes) {
+                            Err(e) => Outcome::Invalid(e),
+                            Ok(_) => Outcome::Rejected(bytes.len(), "not an object".into()),
+                        };
+                    }
+                    super::super::scan::Extent::Complete(end) => end,
+                };
+                match serde_json::from_slice::<Rec>(&bytes[..end]) {
+                    Ok(r) => {
+                        got.push(r.n);
+                        Outcome::Accepted(end)
+                    }
+                    Err(e) => Outcome::Invalid(e),
+                }
+            },
+            |p| {
+                problems.push(p);
+                Flow::Continue
+            },
+        );
+        (got, problems, shown)
+    }
+
+    #[test]
+    fn in_json_lines_an_unclosed_record_ends_at_its_line() {
+        // Line 2 opens three objects and closes none: line 3 is a record of its own.
+        let input = b"{\"n\":1}\n{\"a\":{\"u\":\"zz\",\"f\":{\n{\"n\":3}\n{\"n\":4}\n";
+        let (got, problems, _) = scan_collect(input);
+        assert_eq!(got, vec![1, 3, 4]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].at.line, problems[0].at.column), (2, 1));
+        assert!(
+            problems[0]
+                .message
+                .contains("not closed by the end of its line"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_broken_first_line_does_not_take_the_second() {
+        // The framing is not known yet when the first line breaks: the second line, one
+        // whole object, says records are lines.
+        let input = b"{\"a\":\"x\",\"f\":{\n{\"n\":2}\n{\"n\":3}";
+        let (got, problems, _) = scan_collect(input);
+        assert_eq!(got, vec![2, 3]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].at.line, 1);
+    }
+
+    #[test]
+    fn every_broken_line_is_reported_at_its_own_line() {
+        let input = b"{\"n\":1}\ngarbage\n{\"n\":\n{\"n\":4}\n{\"n\" 5}\n{\"n\":6}\n";
+        let (got, problems, _) = scan_collect(input);
+        assert_eq!(got, vec![1, 4, 6]);
+        let lines: Vec<u64> = problems.iter().map(|p| p.at.line).collect();
+        assert_eq!(lines, vec![2, 3, 5], "{problems:?}");
+    }
+
+    #[test]
+    fn deep_unclosed_input_is_read_in_linear_work() {
+        // 50,000 levels opened and never closed (250 KB): each `{` used to be scanned to
+        // the end of the input, 12 GB in all.
+        let input = "{\"a\":".repeat(50_000);
+        let (got, problems, shown) = scan_collect(input.as_bytes());
+        assert!(got.is_empty());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(shown < 4 * input.len() as u64, "{shown} bytes shown");
+        // The same, closed deep inside, with a record after it.
+        let input = format!(
+            "{}{}{{\"n\":7}}",
+            "{\"a\":".repeat(20_000),
+            "}".repeat(10_000)
+        );
+        let (got, _, shown) = scan_collect(input.as_bytes());
+        assert_eq!(got, vec![7]);
+        assert!(shown < 200 * input.len() as u64, "{shown} bytes shown");
+    }
+
+    #[test]
+    fn many_small_records_are_read_in_linear_work() {
+        // Each record used to be shown the whole rest of the buffer (4 MiB), and the scan
+        // looked through all of it for a quote that `{}` does not have.
+        for input in [
+            "{\"n\":1}\n".repeat(100_000),
+            format!("{}\n", "{\"n\":1}".repeat(100_000)),
+        ] {
+            let (got, problems, shown) = scan_collect(input.as_bytes());
+            assert_eq!(got.len(), 100_000);
+            assert!(problems.is_empty());
+            // At most the smallest window per record (it used to be the rest of the buffer).
+            assert!(shown < 100_000 * 2 * WINDOW as u64, "{shown} bytes shown");
+        }
     }
 
     #[test]
