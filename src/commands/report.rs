@@ -85,8 +85,8 @@ pub fn read_for_agent(
     strict: bool,
 ) -> Result<Store, Error> {
     let quoted = |s: &str| format!("\"{s}\"").into_bytes();
-    // Standard input cannot be read twice.
-    let rereadable = sources.iter().all(|s| matches!(s, input::Source::File(_)));
+    // Standard input, a FIFO or `<(…)` cannot be read twice.
+    let rereadable = sources.iter().all(input::Source::is_rereadable);
     let literal = rereadable
         && !strict
         && !agent.is_empty()

@@ -27,6 +27,17 @@ pub enum Source {
 }
 
 impl Source {
+    /// Whether the source can be read more than once: a regular file or an S3 object.
+    /// Standard input, a FIFO or a process substitution (`--events <(…)`, a `/dev/fd/N`
+    /// pipe) is read once: a second read would wait forever or find nothing.
+    pub fn is_rereadable(&self) -> bool {
+        match self {
+            Source::File(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
+            Source::Stdin => false,
+            Source::S3(_) => true,
+        }
+    }
+
     /// The name used in messages (`-` is shown as `<stdin>`).
     pub fn display(&self) -> String {
         match self {
@@ -57,8 +68,21 @@ pub enum InputError {
 }
 
 /// Expands the given paths into sources in input order: the order of the paths, each
-/// directory's files in lexicographic path order. `-` may appear once.
+/// directory's files in lexicographic path order. `-` may appear once. Entries of a
+/// directory that cannot be followed (a symlink loop, a dangling link) are skipped with a
+/// warning on standard error.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>, InputError> {
+    let (sources, skipped) = expand_reporting(paths)?;
+    for warning in skipped {
+        eprintln!("warning: {}", crate::diagnostic::terminal_safe(&warning));
+    }
+    Ok(sources)
+}
+
+/// [`expand`], returning the warnings about skipped directory entries instead of printing
+/// them.
+pub fn expand_reporting(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<String>), InputError> {
+    let mut skipped = Vec::new();
     let mut sources = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
@@ -80,7 +104,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>, InputError> {
             },
         })?;
         if meta.is_dir() {
-            walk(path, &mut sources)?;
+            walk(path, &mut sources, &mut skipped)?;
         } else {
             sources.push(Source::File(path.clone()));
         }
@@ -94,21 +118,47 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>, InputError> {
             })
             .collect(),
     );
-    Ok(sources)
+    Ok((sources, skipped))
 }
 
-fn walk(dir: &Path, sources: &mut Vec<Source>) -> Result<(), InputError> {
+fn walk(
+    dir: &Path,
+    sources: &mut Vec<Source>,
+    skipped: &mut Vec<String>,
+) -> Result<(), InputError> {
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by(|a, b| a.file_name().cmp(b.file_name()));
     for entry in walker {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(dir).display().to_string();
-            InputError::Unreadable {
-                path,
-                source: e.into(),
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().unwrap_or(dir).display().to_string();
+                // A link that leads back up the tree, or nowhere, holds no events: skip it
+                // rather than fail every report over it.
+                if let Some(ancestor) = e.loop_ancestor() {
+                    skipped.push(format!(
+                        "skipped `{path}`: a symbolic link loop back to `{}`",
+                        ancestor.display()
+                    ));
+                    continue;
+                }
+                let dangling = e
+                    .io_error()
+                    .is_some_and(|io| io.kind() == io::ErrorKind::NotFound)
+                    && e.path().is_some_and(|p| p.symlink_metadata().is_ok());
+                if dangling {
+                    skipped.push(format!(
+                        "skipped `{path}`: a symbolic link to something that does not exist"
+                    ));
+                    continue;
+                }
+                return Err(InputError::Unreadable {
+                    path,
+                    source: e.into(),
+                });
             }
-        })?;
+        };
         if entry.file_type().is_file() {
             sources.push(Source::File(entry.into_path()));
         }

@@ -13,6 +13,7 @@ mod diagnostics;
 mod docs;
 mod examples;
 mod framings;
+mod hostile_input;
 mod hostile_scripts;
 mod html;
 mod malformed;
