@@ -377,32 +377,66 @@ impl Batch {
     }
 }
 
-/// `<login>/<date>_<zone with / as ->.<ext>` (`….summary.<ext>` for a summary), with path
-/// separators and leading dots in the login made harmless.
+/// `<login>/<date>_<zone with / as ->.<ext>` (`….summary.<ext>` for a summary), with the
+/// login escaped by [`login_dir`].
 pub fn output_name(agent: &str, date: NaiveDate, tz: Tz, kind: Kind, format: Format) -> PathBuf {
-    let mut login: String = agent
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\' | ':' | '\0') {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if login.starts_with('.') {
-        login.insert(0, '_');
-    }
     let ext = format.extension();
     let kind = match kind {
         Kind::Audit => "",
         Kind::Summary => ".summary",
     };
-    PathBuf::from(login).join(format!(
+    PathBuf::from(login_dir(agent)).join(format!(
         "{}_{}{kind}.{ext}",
         date.format("%Y-%m-%d"),
         tz.name().replace('/', "-")
     ))
+}
+
+/// The directory name of a login under `OUT_DIR`, one to one: `%` and every character a
+/// path or a shell would read specially (`/`, `\`, `:`, `*`, `?`, `"`, `<`, `>`, `|`,
+/// controls) is written as `%XX` (its UTF-8 bytes in hex), as is a leading `.` (no `..`,
+/// no hidden names, no clash with the `.agent-audit-*` temporary files) and the first
+/// letter of a name the batch itself writes there (`manifest.json`, `index.html`). Because
+/// `%` is always escaped, two logins never share a directory: `a/b` is `a%2Fb`, `a_b`
+/// stays `a_b`, `..` is `%2E.`, `_..` stays `_..`.
+pub fn login_dir(login: &str) -> String {
+    let mut out = String::with_capacity(login.len());
+    for (i, c) in login.chars().enumerate() {
+        let special = matches!(
+            c,
+            '%' | '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'
+        ) || c.is_control()
+            || (i == 0 && c == '.');
+        if special {
+            let mut bytes = [0u8; 4];
+            for b in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        // An empty login never names an agent (they go by ARN), but must name a directory;
+        // a lone `%` is no escape, so no other login gets it.
+        return "%".to_string();
+    }
+    if is_batch_file_name(&out) {
+        let first = out.remove(0);
+        out.insert_str(0, &format!("%{:02X}", u32::from(first)));
+    }
+    out
+}
+
+/// Whether a name is one the batch writes in `OUT_DIR` itself: the manifest and index
+/// page, with or without a shard suffix, in any letter case (some file systems ignore it).
+fn is_batch_file_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["manifest", "index"].iter().any(|stem| {
+        lower
+            .strip_prefix(stem)
+            .is_some_and(|rest| rest.ends_with(".json") || rest.ends_with(".html"))
+    })
 }
 
 /// One report to produce.

@@ -16,7 +16,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if e.needs_printing() {
-                eprintln!("error: {e}");
+                // Messages quote logins, file names and input: never let them steer the
+                // terminal.
+                let message = e.to_string();
+                eprintln!(
+                    "error: {}",
+                    agent_audit::diagnostic::terminal_safe(&message)
+                );
             }
             ExitCode::from(e.exit_code())
         }

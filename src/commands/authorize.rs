@@ -49,14 +49,17 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
         "DENIED"
     };
     let verb = if decision.allowed { "may" } else { "may not" };
+    // The requester, the agent and a policy's reason are user text: escaped for the terminal.
+    let safe = crate::diagnostic::terminal_safe;
     println!(
-        "{verdict}: `{}` {verb} audit `{agent}` on {} ({})",
-        args.requester,
+        "{verdict}: `{}` {verb} audit `{}` on {} ({})",
+        safe(&args.requester),
+        safe(&agent),
         date.format("%Y-%m-%d"),
         timezone.name()
     );
-    println!("  why:           {}", decision.reason);
-    println!("  decided by:    {}", decision.rule);
+    println!("  why:           {}", safe(&decision.reason));
+    println!("  decided by:    {}", safe(&decision.rule));
     println!("  configuration: {}", generation.hash);
     if let Some(path) = generation.decision_log.path() {
         println!("  recorded in:   {}", path.display());
@@ -71,7 +74,7 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
         );
     }
     if let Some(note) = note {
-        eprintln!("{note}");
+        eprintln!("{}", safe(&note));
     }
     // The decision is printed above, once; only the exit status is left.
     if decision.allowed {

@@ -40,15 +40,16 @@ pub fn print_input_problems(store: &crate::store::Store, quiet: bool) {
         }
         return;
     }
+    let safe = crate::diagnostic::terminal_safe;
     let kept = store.problems.kept();
     for p in kept.iter().take(MAX_PRINTED_PROBLEMS) {
-        eprintln!("warning: {p}");
+        eprintln!("warning: {}", safe(&p.to_string()));
     }
     let more = store.problems.total() - kept.len().min(MAX_PRINTED_PROBLEMS) as u64;
     if more > 0 {
         eprintln!("warning: ... and {more} more malformed records");
     }
     for note in &store.notes {
-        eprintln!("note: {note}");
+        eprintln!("note: {}", safe(note));
     }
 }

@@ -61,7 +61,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         }
     }
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::diagnostic::terminal_safe(w));
     }
     // JSON and HTML state the coverage in the report itself; a CSV has no room for it.
     if args.format == crate::cli::Format::Csv

@@ -122,19 +122,20 @@ pub fn produce_with_progress(
 
 /// Prints every denied and failed report, and each distinct warning once with a count.
 pub fn report_outcomes(outcomes: &[Outcome], summary: &Summary, quiet: bool) {
+    let safe = crate::diagnostic::terminal_safe;
     for o in outcomes.iter().filter(|o| o.status != Status::Written) {
         eprintln!(
             "{}: {} {} ({}): {}",
             o.status.as_str(),
-            o.agent,
+            safe(&o.agent),
             o.date,
             o.timezone,
-            o.reason.as_deref().unwrap_or("")
+            safe(o.reason.as_deref().unwrap_or(""))
         );
     }
     if !quiet {
         for (warning, count) in &summary.warnings {
-            eprintln!("warning: {warning} (in {count} report(s))");
+            eprintln!("warning: {} (in {count} report(s))", safe(warning));
         }
     }
 }

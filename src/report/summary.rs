@@ -144,11 +144,12 @@ pub fn write_csv<W: Write>(summary: &DaySummary, out: W) -> io::Result<()> {
         "Duration (s)",
     ])?;
     let mut line = |status: &str, ms: i64| {
+        let neutralise = super::csv::neutralise;
         w.write_record([
-            summary.agent.as_str(),
+            neutralise(&summary.agent).as_ref(),
             summary.date.as_str(),
             summary.timezone.as_str(),
-            status,
+            neutralise(status).as_ref(),
             format_hms(ms).as_str(),
             format_seconds(ms).as_str(),
         ])

@@ -369,7 +369,7 @@ fn a_star_includes_agents_without_a_login_by_their_arn() {
         .stdout(contains("4 report(s): 4 written"));
     let names = files(&dir.path().join("reports"));
     assert!(
-        names.iter().any(|f| f.starts_with("arn_aws_connect")),
+        names.iter().any(|f| f.starts_with("arn%3Aaws%3Aconnect")),
         "{names:?}"
     );
 }

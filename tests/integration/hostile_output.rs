@@ -1,0 +1,159 @@
+//! Issue #12: hostile logins and names in what agent-audit writes and prints — output
+//! names one to one, no spreadsheet formulas in CSV, no terminal escapes echoed.
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::support::*;
+
+fn login_event(login: &str, ts: &str) -> Event {
+    event(login, "LOGIN", ts).status("Available")
+}
+
+#[test]
+fn logins_that_used_to_share_an_output_path_get_their_own() {
+    let logins = [
+        "a/b",
+        "a_b",
+        "..",
+        "_..",
+        "manifest.json",
+        "index.html",
+        ".agent-audit-x",
+        "a%2Fb",
+    ];
+    let s = setup(&[], "");
+    let events: Vec<Event> = logins
+        .iter()
+        .map(|l| login_event(l, "2026-11-03T08:00:00.000Z"))
+        .collect();
+    s.events(&events);
+    let batch = s.dir.path().join("batch.toml");
+    std::fs::write(
+        &batch,
+        "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\nformat = \"html\"\n\
+         [[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n",
+    )
+    .unwrap();
+    bin()
+        .arg("run")
+        .arg(&batch)
+        .arg("--quiet")
+        .assert()
+        .success()
+        .stdout(contains("8 report(s): 8 written"));
+    let out = s.dir.path().join("out");
+    // The batch's own files are files, not a login's directory.
+    assert!(out.join("manifest.json").is_file());
+    assert!(out.join("index.html").is_file());
+    let mut dirs: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    assert_eq!(
+        dirs,
+        [
+            "%2E.",
+            "%2Eagent-audit-x",
+            "%69ndex.html",
+            "%6Danifest.json",
+            "_..",
+            "a%252Fb",
+            "a%2Fb",
+            "a_b"
+        ]
+    );
+    for d in &dirs {
+        assert!(out.join(d).join("2026-11-03_UTC.html").is_file(), "{d}");
+    }
+}
+
+#[test]
+fn a_login_or_status_that_reads_as_a_formula_is_neutralised_in_csv() {
+    let s = setup(&[], "");
+    let events = [
+        event("=HYPERLINK(\"x\")", "LOGIN", "2026-11-03T08:00:00.000Z").status("Available"),
+        event(
+            "=HYPERLINK(\"x\")",
+            "STATE_CHANGE",
+            "2026-11-03T09:00:00.000Z",
+        )
+        .status("@SUM(A1)"),
+        event(
+            "=HYPERLINK(\"x\")",
+            "STATE_CHANGE",
+            "2026-11-03T10:00:00.000Z",
+        )
+        .status("+1"),
+        event(
+            "=HYPERLINK(\"x\")",
+            "STATE_CHANGE",
+            "2026-11-03T11:00:00.000Z",
+        )
+        .status("-2"),
+    ];
+    let path = s.events(&events);
+    let out = report_cmd(&path, "=HYPERLINK(\"x\")", "2026-11-03", "UTC")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let csv = String::from_utf8(out).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    for record in reader.records() {
+        let record = record.unwrap();
+        for cell in record.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "a cell starts a formula: {cell:?} in {csv}"
+            );
+        }
+        assert_eq!(&record[0], "'=HYPERLINK(\"x\")");
+    }
+    assert!(
+        csv.contains("'@SUM(A1)") && csv.contains("'+1") && csv.contains("'-2"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn terminal_escapes_in_user_text_are_shown_escaped() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("users.toml"),
+        "[profiles.P]\npermissions = [\"AccessMetrics\"]\n\n[users.u]\nprofiles = [\"P\"]\n",
+    )
+    .unwrap();
+    let config = dir.path().join("agent-audit.toml");
+    std::fs::write(&config, "policies = \"policies\"\n").unwrap();
+    let hostile = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let assert = bin()
+        .args(["authorize", "--as", hostile, "--agent", "x\u{1b}[31m"])
+        .arg("--config")
+        .arg(&config)
+        .assert()
+        .code(1);
+    let output = assert.get_output();
+    for stream in [&output.stdout, &output.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(!text.contains('\u{1b}'), "raw escape printed: {text:?}");
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("evil\\u{1b}]0;pwned\\u{7}\\u{1b}[2J"),
+        "{stdout}"
+    );
+    // The same through a report's error.
+    let s = setup(&[], "");
+    let path = s.events(&[login_event("agent", "2026-11-03T08:00:00.000Z")]);
+    report_cmd(&path, "no\u{1b}[2Jbody", "2026-11-03", "UTC")
+        .assert()
+        .code(1)
+        .stderr(contains("no\\u{1b}[2Jbody").and(contains("\u{1b}").not()));
+}
