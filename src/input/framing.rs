@@ -124,6 +124,8 @@ struct Framer<R, S, P> {
     /// `{`s that cannot start a record, after a candidate ran to the end of the input.
     dead: Option<DeadStarts>,
     dead_passes: usize,
+    /// Whether the first candidate has looked at the line after it.
+    looked_ahead: bool,
 }
 
 impl<R, S, P> Framer<R, S, P>
@@ -155,6 +157,7 @@ where
             last_byte_before_buffer: None,
             dead: None,
             dead_passes: 0,
+            looked_ahead: false,
         }
     }
 
@@ -204,6 +207,14 @@ where
                     self.start += 1;
                     continue;
                 }
+            }
+
+            // The first candidate of a stream may tell the framing before it is read: a
+            // line followed by a line that is one whole object (only then, so that looking
+            // ahead costs one line once).
+            if !self.line_framed && !self.looked_ahead {
+                self.looked_ahead = true;
+                self.line_framed = self.looks_line_framed();
             }
 
             // What the sink is shown: in line-framed input, the candidate's line; otherwise

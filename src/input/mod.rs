@@ -8,6 +8,7 @@
 
 pub mod blocks;
 pub mod framing;
+pub mod fuzz;
 pub mod scan;
 
 use std::fs::File;

@@ -123,15 +123,7 @@ fn a_login_or_status_that_reads_as_a_formula_is_neutralised_in_csv() {
 #[test]
 fn terminal_escapes_in_user_text_are_shown_escaped() {
     let dir = tempfile::TempDir::new().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(
-        policies.join("users.toml"),
-        "[profiles.P]\npermissions = [\"AccessMetrics\"]\n\n[users.u]\nprofiles = [\"P\"]\n",
-    )
-    .unwrap();
-    let config = dir.path().join("agent-audit.toml");
-    std::fs::write(&config, "policies = \"policies\"\n").unwrap();
+    let config = one_user_config(dir.path(), &[], "");
     let hostile = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J";
     let assert = bin()
         .args(["authorize", "--as", hostile, "--agent", "x\u{1b}[31m"])

@@ -68,16 +68,7 @@ fn classify_failure(file: &str, source: &str, config: &str) -> String {
 /// A configuration with one user allowed by the built-in check, and `file` as a policy.
 fn policy_generation(file: &str, source: &str, config: &str) -> (tempfile::TempDir, Generation) {
     let dir = tempfile::TempDir::new().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(
-        policies.join("users.toml"),
-        "[profiles.P]\npermissions = [\"AccessMetrics\"]\n\n[users.u]\nprofiles = [\"P\"]\n",
-    )
-    .unwrap();
-    std::fs::write(policies.join(file), source).unwrap();
-    let path = dir.path().join("agent-audit.toml");
-    std::fs::write(&path, format!("policies = \"policies\"\n{config}")).unwrap();
+    let path = one_user_config(dir.path(), &[(file, source)], config);
     let g = match Generation::load(Some(&path)) {
         Ok(g) => g,
         Err(e) => panic!("{file} does not load: {e:?}"),

@@ -13,6 +13,7 @@ mod diagnostics;
 mod docs;
 mod examples;
 mod framings;
+mod fuzz_corpus;
 mod hostile_input;
 mod hostile_output;
 mod hostile_scripts;

@@ -374,3 +374,26 @@ pub fn stdout_of(cmd: &mut assert_cmd::Command) -> Vec<u8> {
     );
     out.stdout
 }
+
+/// A configuration in `dir` whose `policies/users.toml` defines one user `u` with a
+/// profile `P` holding `AccessMetrics`, and whose `policies/` also holds `files`; `config`
+/// is added to the configuration file. Returns the configuration file.
+pub fn one_user_config(
+    dir: &std::path::Path,
+    files: &[(&str, &str)],
+    config: &str,
+) -> std::path::PathBuf {
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("users.toml"),
+        "[profiles.P]\npermissions = [\"AccessMetrics\"]\n\n[users.u]\nprofiles = [\"P\"]\n",
+    )
+    .unwrap();
+    for (name, text) in files {
+        std::fs::write(policies.join(name), text).unwrap();
+    }
+    let path = dir.join("agent-audit.toml");
+    std::fs::write(&path, format!("policies = \"policies\"\n{config}")).unwrap();
+    path
+}
