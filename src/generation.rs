@@ -95,30 +95,71 @@ impl Generation {
         Generation::from_config(Config::default(), None)
     }
 
-    /// The generation described by a configuration file, or the embedded defaults.
+    /// The generation described by a configuration file, or the embedded defaults, built
+    /// from one consistent snapshot of its files (see [`Generation::load_with`]).
     pub fn load(config: Option<&Path>) -> Result<Generation, Vec<Located>> {
-        match config {
-            None => Generation::embedded(),
-            Some(path) => {
-                let name = path.display().to_string();
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    vec![Located::new(
-                        &name,
-                        1,
-                        1,
-                        format!("cannot read the configuration: {e}"),
-                    )]
-                })?;
-                let config = Config::parse(path, &text).map_err(|e| vec![e])?;
-                Generation::from_config(config, Some(&text))
+        Generation::load_with(config, &|p| std::fs::read_to_string(p))
+    }
+
+    /// [`Generation::load`], reading files with `read`. A generation must never mix files
+    /// from before and after a save (an editor truncating one file while another is
+    /// written): after loading, every file is read again and every directory listed
+    /// again, and if anything differs from what was loaded the whole load starts over (up
+    /// to [`SNAPSHOT_ATTEMPTS`] times, then it fails saying so).
+    pub fn load_with(
+        config: Option<&Path>,
+        read: &dyn Fn(&Path) -> std::io::Result<String>,
+    ) -> Result<Generation, Vec<Located>> {
+        let Some(path) = config else {
+            return Generation::embedded();
+        };
+        for attempt in 1..=SNAPSHOT_ATTEMPTS {
+            let mut files = Files::new(read);
+            let result = Generation::load_once(path, &mut files);
+            if files.unchanged(result.as_ref().ok().map(|g| &g.config)) {
+                return result;
+            }
+            if attempt < SNAPSHOT_ATTEMPTS {
+                std::thread::sleep(std::time::Duration::from_millis(50));
             }
         }
+        Err(vec![Located::new(
+            path.display().to_string(),
+            1,
+            1,
+            format!(
+                "the configuration's files kept changing while they were read ({SNAPSHOT_ATTEMPTS} attempts): save them and try again"
+            ),
+        )])
+    }
+
+    fn load_once(path: &Path, files: &mut Files<'_>) -> Result<Generation, Vec<Located>> {
+        let name = path.display().to_string();
+        let text = files.read(path).map_err(|e| {
+            vec![Located::new(
+                &name,
+                1,
+                1,
+                format!("cannot read the configuration: {e}"),
+            )]
+        })?;
+        let config = Config::parse(path, &text).map_err(|e| vec![e])?;
+        Generation::build(config, Some(&text), files)
     }
 
     /// Loads everything a configuration names.
     pub fn from_config(
         config: Config,
         config_text: Option<&str>,
+    ) -> Result<Generation, Vec<Located>> {
+        let read = |p: &Path| std::fs::read_to_string(p);
+        Generation::build(config, config_text, &mut Files::new(&read))
+    }
+
+    fn build(
+        config: Config,
+        config_text: Option<&str>,
+        reader: &mut Files<'_>,
     ) -> Result<Generation, Vec<Located>> {
         let mut hasher = Sha256::new();
         let mut files = Vec::new();
@@ -136,7 +177,7 @@ impl Generation {
             }
             CatalogChoice::File(path) => {
                 let name = path.display().to_string();
-                match std::fs::read_to_string(path) {
+                match reader.read(path) {
                     Ok(text) => {
                         feed(&mut hasher, path, &text);
                         files.push(path.clone());
@@ -158,7 +199,7 @@ impl Generation {
         let mut tests = Vec::new();
         for path in config_files(config.file.as_deref(), &config.scripts, &mut errors) {
             let name = path.display().to_string();
-            let text = match std::fs::read_to_string(&path) {
+            let text = match reader.read(&path) {
                 Ok(t) => t,
                 Err(e) => {
                     errors.push(Located::new(&name, 1, 1, format!("cannot read: {e}")));
@@ -203,7 +244,7 @@ impl Generation {
             }
         }
 
-        let access = load_policies(&config, &mut hasher, &mut files, &mut errors);
+        let access = load_policies(&config, reader, &mut hasher, &mut files, &mut errors);
 
         let user = first_of_each(definitions, "status", |d| (&d.name, &d.origin), &mut errors);
 
@@ -326,6 +367,56 @@ fn describe(label: Option<&str>) -> String {
     }
 }
 
+/// Loads of one configuration before [`Generation::load_with`] gives up on its files
+/// settling.
+pub const SNAPSHOT_ATTEMPTS: usize = 20;
+
+/// The files one load read, with a digest of what each held (an error counts as content).
+struct Files<'r> {
+    read: &'r dyn Fn(&Path) -> std::io::Result<String>,
+    seen: Vec<(PathBuf, u128)>,
+}
+
+impl<'r> Files<'r> {
+    fn new(read: &'r dyn Fn(&Path) -> std::io::Result<String>) -> Files<'r> {
+        Files {
+            read,
+            seen: Vec::new(),
+        }
+    }
+
+    fn digest(result: &std::io::Result<String>) -> u128 {
+        match result {
+            Ok(text) => xxhash_rust::xxh3::xxh3_128(text.as_bytes()),
+            Err(e) => xxhash_rust::xxh3::xxh3_128(e.to_string().as_bytes()) ^ 1,
+        }
+    }
+
+    fn read(&mut self, path: &Path) -> std::io::Result<String> {
+        let result = (self.read)(path);
+        self.seen.push((path.to_path_buf(), Files::digest(&result)));
+        result
+    }
+
+    /// Whether every file still holds what was read, and the configured directories
+    /// still list the same files (`config`: the configuration the load parsed, if it did).
+    fn unchanged(&self, config: Option<&Config>) -> bool {
+        let same_content = self
+            .seen
+            .iter()
+            .all(|(path, digest)| Files::digest(&(self.read)(path)) == *digest);
+        let same_listing = config.is_none_or(|c| {
+            let mut ignored = Vec::new();
+            let now = config_files(c.file.as_deref(), &c.scripts, &mut ignored)
+                .into_iter()
+                .chain(config_files(c.file.as_deref(), &c.policies, &mut ignored));
+            now.into_iter()
+                .all(|p| self.seen.iter().any(|(seen, _)| *seen == p))
+        });
+        same_content && same_listing
+    }
+}
+
 fn feed(hasher: &mut Sha256, path: &Path, text: &str) {
     hasher.update(path.to_string_lossy().as_bytes());
     hasher.update([0]);
@@ -413,6 +504,7 @@ struct PlacedUser {
 /// Loads the users, profiles, decision tests and policy scripts the configuration names.
 fn load_policies(
     config: &Config,
+    reader: &mut Files<'_>,
     hasher: &mut Sha256,
     files: &mut Vec<PathBuf>,
     errors: &mut Vec<Located>,
@@ -423,7 +515,7 @@ fn load_policies(
     let mut scripts = Vec::new();
     for path in config_files(config.file.as_deref(), &config.policies, errors) {
         let name = path.display().to_string();
-        let text = match std::fs::read_to_string(&path) {
+        let text = match reader.read(&path) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(Located::new(&name, 1, 1, format!("cannot read: {e}")));

@@ -35,8 +35,11 @@ use crate::generation::Generation;
 use crate::input;
 use crate::store::{ReadError, ReadOptions};
 
-/// Quiet period that ends a burst of file events.
+/// Quiet period that ends a burst of file events: a reload starts once no change that
+/// matters has been seen for this long (README: 300 ms of quiet).
 const DEBOUNCE: Duration = Duration::from_millis(300);
+/// How long the file watcher holds an event back to merge it with its repeats.
+const WATCHER_DELAY: Duration = Duration::from_millis(100);
 
 pub fn run(args: &BatchArgs) -> Result<(), Error> {
     let loaded = load(&args.batch, args.config.as_deref(), None)?;
@@ -54,7 +57,7 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
         s3_events(tx.clone()),
     );
     let mut debouncer =
-        new_debouncer(DEBOUNCE, None, tx).map_err(|e| Error::Watch(e.to_string()))?;
+        new_debouncer(WATCHER_DELAY, None, tx).map_err(|e| Error::Watch(e.to_string()))?;
     let mut watched: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
     register(&mut debouncer, &mut watched, &state.watch_list(args));
 
@@ -74,30 +77,22 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
     );
 
     while let Ok(first) = rx.recv() {
-        let mut results = vec![first];
-        // Anything already queued belongs to the same burst.
-        while let Ok(more) = rx.recv_timeout(Duration::from_millis(50)) {
-            results.push(more);
-        }
         let mut changed: BTreeSet<PathBuf> = BTreeSet::new();
         let mut rescan = false;
-        for result in results {
-            match result {
-                Ok(events) => {
-                    for e in events {
-                        rescan |= e.need_rescan();
-                        if matches!(e.kind, EventKind::Access(_)) {
-                            continue;
-                        }
-                        changed.extend(e.paths.iter().cloned());
-                    }
-                }
-                Err(errors) => {
-                    for e in errors {
-                        eprintln!("warning: file watcher: {e}");
-                    }
-                    rescan = true;
-                }
+        // Debounce as documented: the burst ends after DEBOUNCE without a change that
+        // matters (our own reports, temporary files and decision log do not count), so
+        // 30 saves 100 ms apart are one reload, not one per save.
+        let mut quiet_until = Instant::now() + DEBOUNCE;
+        let mut next = Some(first);
+        while let Some(result) = next.take() {
+            if absorb(&state, args, result, &mut changed, &mut rescan) {
+                quiet_until = Instant::now() + DEBOUNCE;
+            }
+            let left = quiet_until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(more) => next = Some(more),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
             }
         }
         // Reading files (ours included) only produces access events: nothing to do.
@@ -115,6 +110,43 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Adds what one watcher report says to `changed` (or `rescan`); whether any of it can
+/// affect the reports (a change of the configuration or of the events).
+fn absorb(
+    state: &State,
+    args: &BatchArgs,
+    result: DebounceEventResult,
+    changed: &mut BTreeSet<PathBuf>,
+    rescan: &mut bool,
+) -> bool {
+    let mut matters = false;
+    match result {
+        Ok(events) => {
+            for e in events {
+                if e.need_rescan() {
+                    *rescan = true;
+                    matters = true;
+                }
+                if matches!(e.kind, EventKind::Access(_)) {
+                    continue;
+                }
+                for path in &e.paths {
+                    matters |= state.is_configuration(args, path) || state.is_events(path);
+                    changed.insert(path.clone());
+                }
+            }
+        }
+        Err(errors) => {
+            for e in errors {
+                eprintln!("warning: file watcher: {e}");
+            }
+            *rescan = true;
+            matters = true;
+        }
+    }
+    matters
 }
 
 struct State {
