@@ -232,15 +232,12 @@ impl State {
         math.set("random", Value::Nil)?;
         math.set("randomseed", Value::Nil)?;
         let out = output.clone();
-        let print = lua.create_function(move |lua, args: MultiValue| {
+        let print = lua.create_function(move |_, args: MultiValue| {
             let parts: Vec<String> = args
                 .iter()
                 .map(|v| v.to_string().unwrap_or_default())
                 .collect();
-            let at = caller_line(lua)
-                .map(|l| format!(":{l}"))
-                .unwrap_or_default();
-            out.print(&at, &parts.join("\t"));
+            out.print("", &parts.join("\t"));
             Ok(())
         })?;
         g.set("print", print)?;

@@ -286,13 +286,16 @@ fn hostile_names_are_escaped_everywhere() {
     assert!(audit.contains(&format!("data-status=\"{escaped}\"")));
     assert!(summary.contains(escaped));
     assert!(audit.contains("&lt;b&gt;x&lt;/b&gt;&amp;&#39;&quot;"));
-    // The link to the report (whose folder has `_` for the login's `/`) is percent-encoded,
-    // its text escaped.
+    // The link to the report (whose folder escapes the login, `batch::login_dir`) is
+    // percent-encoded, its text escaped.
     assert!(
-        index.contains("href=\"%3Cb%3Ex%3C_b%3E%26%27%22/2026-11-03_UTC.html\""),
+        index.contains("href=\"%253Cb%253Ex%253C%252Fb%253E%26%27%2522/2026-11-03_UTC.html\""),
         "{index}"
     );
-    assert!(index.contains(">&lt;b&gt;x&lt;_b&gt;&amp;&#39;&quot;/2026-11-03_UTC.html</a>"));
+    assert!(
+        index.contains(">%3Cb%3Ex%3C%2Fb%3E&amp;&#39;%22/2026-11-03_UTC.html</a>"),
+        "{index}"
+    );
 }
 
 #[test]
