@@ -35,6 +35,7 @@ pub mod s3;
 pub mod script;
 pub mod store;
 pub mod synth;
+pub mod tempfiles;
 pub mod time;
 
 pub use error::Error;

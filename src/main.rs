@@ -7,6 +7,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = agent_audit::cli::Cli::parse();
+    // Interrupted (Ctrl-C, SIGTERM), remove the temporary files being written first.
+    agent_audit::tempfiles::remove_on_signals();
     // Script engines recurse on the native stack: give the worker threads room (untouched
     // pages cost nothing) so scripts never need a stack segment of their own.
     let _ = rayon::ThreadPoolBuilder::new()

@@ -449,7 +449,8 @@ pub fn format_seconds(ms: i64) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// an interrupted run never leaves a half-written report under the final name.
+/// an interrupted run never leaves a half-written report under the final name (and, with
+/// `tempfiles`, no temporary file either).
 pub fn save_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     save(path, bytes, true)
 }
@@ -484,20 +485,17 @@ fn save(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
         ));
     }
     // The temporary file's own name means nothing to the user: say the folder instead.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".agent-audit-")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            let kind = e.kind();
-            io::Error::new(
-                kind,
-                format!(
-                    "cannot create a file in the folder `{}`: {}",
-                    dir.display(),
-                    io::Error::from(kind)
-                ),
-            )
-        })?;
+    let (mut tmp, _listed) = crate::tempfiles::create_in(dir).map_err(|e| {
+        let kind = e.kind();
+        io::Error::new(
+            kind,
+            format!(
+                "cannot create a file in the folder `{}`: {}",
+                dir.display(),
+                io::Error::from(kind)
+            ),
+        )
+    })?;
     tmp.write_all(bytes)?;
     if sync {
         tmp.as_file().sync_all()?;

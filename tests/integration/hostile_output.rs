@@ -149,3 +149,86 @@ fn terminal_escapes_in_user_text_are_shown_escaped() {
         .code(1)
         .stderr(contains("no\\u{1b}[2Jbody").and(contains("\u{1b}").not()));
 }
+
+/// The `.agent-audit-*` files under `dir`, recursively.
+fn temp_files(dir: &std::path::Path) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".agent-audit-"))
+        .map(|e| e.path().display().to_string())
+        .collect()
+}
+
+#[test]
+fn temporary_files_left_by_a_killed_run_are_removed_by_the_next() {
+    let s = setup(&[], "");
+    s.events(&[login_event("agent", "2026-11-03T08:00:00.000Z")]);
+    let batch = s.dir.path().join("batch.toml");
+    std::fs::write(
+        &batch,
+        "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\n\
+         [[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n",
+    )
+    .unwrap();
+    let out = s.dir.path().join("out");
+    std::fs::create_dir_all(out.join("agent")).unwrap();
+    // As a run killed with SIGKILL leaves them: its process is gone.
+    let dead = [
+        out.join(".agent-audit-4000000000-abc123"),
+        out.join("agent/.agent-audit-4000000001-def456"),
+    ];
+    let not_ours = out.join("agent/.keep");
+    for p in dead.iter().chain([&not_ours]) {
+        std::fs::write(p, "half a report").unwrap();
+    }
+    bin()
+        .arg("run")
+        .arg(&batch)
+        .arg("--quiet")
+        .assert()
+        .success();
+    assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
+    assert!(not_ours.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sigint_end_the_process_without_temporary_files() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    for signal in ["TERM", "INT"] {
+        let s = setup(&[], "");
+        s.events(&[login_event("agent", "2026-11-03T08:00:00.000Z")]);
+        let batch = s.dir.path().join("batch.toml");
+        std::fs::write(
+            &batch,
+            "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\n\
+             [[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n",
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agent-audit"))
+            .arg("watch")
+            .arg(&batch)
+            .arg("--quiet")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        assert!(lines.any(|l| l.is_ok_and(|l| l.starts_with("generation 1 "))));
+        let killed = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        let expected = if signal == "TERM" { 15 } else { 2 };
+        assert_eq!(status.signal(), Some(expected), "{status:?}");
+        let out = s.dir.path().join("out");
+        assert!(temp_files(&out).is_empty(), "{:?}", temp_files(&out));
+        assert!(out.join("agent/2026-11-03_UTC.csv").is_file());
+    }
+}
