@@ -173,10 +173,24 @@ impl Access {
     }
 
     /// The agent's hierarchy: from the users file when it names the agent, otherwise from
-    /// the events.
+    /// the events. The users file names groups; where the agent's events name the same
+    /// groups, their ARNs are taken from the events, so a profile scoped by group ARN sees
+    /// the same group whichever side the hierarchy came from.
     pub fn agent_hierarchy(&self, req: &Request) -> Option<GroupPath> {
         match self.user(&req.agent).and_then(|u| u.hierarchy.clone()) {
-            Some(h) => Some(h),
+            Some(mut h) => {
+                if let Some(events) = &req.agent_hierarchy_from_events {
+                    for (level, seen) in h.0.iter_mut().zip(&events.0) {
+                        if level.name != seen.name {
+                            break;
+                        }
+                        if level.arn.is_none() {
+                            level.arn = seen.arn.clone();
+                        }
+                    }
+                }
+                Some(h)
+            }
             None => req.agent_hierarchy_from_events.clone(),
         }
     }
@@ -262,6 +276,18 @@ impl Access {
         let agent_at = match agent_h {
             Some(h) => format!("is in {h}"),
             None => "has no known hierarchy (not in the users file, and no hierarchy in the events read)".to_string(),
+        };
+        let by_arn = granting
+            .iter()
+            .any(|p| matches!(p.scope, Some(Scope::Arn(_))));
+        let arns_unknown = agent_h.is_some_and(|h| h.0.iter().any(|l| l.arn.is_none()));
+        let agent_at = if by_arn && arns_unknown {
+            format!(
+                "{agent_at} (groups known by name only: the users file gives no ARNs and no events of `{}` gave them, so a profile scoped by group ARN cannot match; scope it by the group's name path)",
+                req.agent
+            )
+        } else {
+            agent_at
         };
         let mine = match &user.hierarchy {
             Some(h) => format!("`{login}` is in {h}"),

@@ -146,27 +146,46 @@ impl Permission {
     pub const AGENT_ACTIVITY_AUDIT: Permission = Permission(3);
     pub const DASHBOARDS: Permission = Permission(4);
 
+    /// A permission by one of its three spellings, exactly as Connect writes it.
+    pub fn parse_exact(name: &str) -> Option<Permission> {
+        TABLE
+            .iter()
+            .position(|(api, console, old)| name == *api || name == *console || Some(name) == *old)
+            .map(Permission)
+    }
+
+    /// The spelling of this permission closest in form to `written` (console names have
+    /// spaces, API names do not), for suggestions.
+    pub fn spelling_like(self, written: &str) -> &'static str {
+        let (api, console, old) = TABLE[self.0];
+        if written.trim().contains(' ') {
+            console
+        } else if written.contains('.') || old.is_none() {
+            api
+        } else {
+            old.unwrap_or(api)
+        }
+    }
+
     /// A permission by any of its three spellings (exact, then ignoring case and spaces).
     pub fn parse(name: &str) -> Option<Permission> {
-        let exact = TABLE
-            .iter()
-            .position(|(api, console, old)| name == *api || name == *console || Some(name) == *old);
-        exact
-            .or_else(|| {
-                let squash = |s: &str| {
-                    s.chars()
-                        .filter(|c| !c.is_whitespace())
-                        .flat_map(char::to_lowercase)
-                        .collect::<String>()
-                };
-                let wanted = squash(name);
-                TABLE.iter().position(|(api, console, old)| {
+        Permission::parse_exact(name).or_else(|| {
+            let squash = |s: &str| {
+                s.chars()
+                    .filter(|c| !c.is_whitespace())
+                    .flat_map(char::to_lowercase)
+                    .collect::<String>()
+            };
+            let wanted = squash(name);
+            TABLE
+                .iter()
+                .position(|(api, console, old)| {
                     squash(api) == wanted
                         || squash(console) == wanted
                         || old.is_some_and(|o| squash(o) == wanted)
                 })
-            })
-            .map(Permission)
+                .map(Permission)
+        })
     }
 
     /// Every accepted spelling, for suggestions.

@@ -134,8 +134,16 @@ impl PolicyFile {
             let p = spanned.into_inner();
             let mut permissions = Vec::new();
             for perm in &p.permissions {
-                let parsed = Permission::parse(perm.get_ref()).ok_or_else(|| {
-                    let hint = did_you_mean(&closest(perm.get_ref(), Permission::all_names()));
+                // Only Connect's own spellings: a name in another case or with stray spaces
+                // is refused with the spelling it stands for, not taken silently.
+                let parsed = Permission::parse_exact(perm.get_ref()).ok_or_else(|| {
+                    let hint = match Permission::parse(perm.get_ref()) {
+                        Some(p) => format!(
+                            "; permissions are spelled exactly as Connect spells them: did you mean `{}`?",
+                            p.spelling_like(perm.get_ref())
+                        ),
+                        None => did_you_mean(&closest(perm.get_ref(), Permission::all_names())),
+                    };
                     Located::at_offset(
                         file,
                         text,
@@ -158,7 +166,19 @@ impl PolicyFile {
                                 "hierarchy must be \"own\", a group path or an ARN",
                             ));
                         }
-                        HierarchyValue::One(s) => Scope::parse(&s),
+                        HierarchyValue::One(s) => match Scope::parse(&s) {
+                            Scope::Path(p) if p.0.is_empty() => {
+                                return Err(Located::at_offset(
+                                    file,
+                                    text,
+                                    start,
+                                    format!(
+                                        "hierarchy `{s}` names no group: write \"own\", a group path such as \"North America/Site 1\", or a group ARN"
+                                    ),
+                                ));
+                            }
+                            scope => scope,
+                        },
                         HierarchyValue::Path(names) if names.is_empty() => {
                             return Err(Located::at_offset(
                                 file,

@@ -14,6 +14,7 @@ mod docs;
 mod examples;
 mod framings;
 mod fuzz_corpus;
+mod hostile_access;
 mod hostile_input;
 mod hostile_output;
 mod hostile_scripts;
