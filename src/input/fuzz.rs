@@ -17,14 +17,18 @@ const SENTINEL: &str = r#"{"AgentARN":"arn:aws:connect:us-east-1:1:instance/i/ag
 
 /// Checks the framing invariant on one fuzz input; panics when it does not hold.
 pub fn check_framing(data: &[u8]) {
-    let catalog = Catalog::builtin(CatalogName::Connect);
-    assert!(catalog.is_ok(), "the built-in catalogue does not load");
-    let Ok(catalog) = catalog else { return };
-    let classifier = Classifier::rules_only(catalog);
+    static CLASSIFIER: std::sync::OnceLock<Option<Classifier>> = std::sync::OnceLock::new();
+    let classifier = CLASSIFIER.get_or_init(|| {
+        Catalog::builtin(CatalogName::Connect)
+            .ok()
+            .map(Classifier::rules_only)
+    });
+    assert!(classifier.is_some(), "the built-in catalogue does not load");
+    let Some(classifier) = classifier else { return };
     let options = IngestOptions::default();
 
     // The raw bytes, whatever they are: no panic.
-    let _ = read_stream(0, "fuzz", data, &classifier, &options);
+    let _ = read_stream(0, "fuzz", data, classifier, &options);
 
     let (before, after) = data.split_at(data.len() / 2);
     let mut stream = Vec::with_capacity(data.len() + FIRST.len() + SENTINEL.len() + 4);
@@ -35,7 +39,7 @@ pub fn check_framing(data: &[u8]) {
     stream.extend_from_slice(SENTINEL.as_bytes());
     stream.push(b'\n');
     stream.extend_from_slice(after);
-    let ingested = read_stream(0, "fuzz", &stream[..], &classifier, &options);
+    let ingested = read_stream(0, "fuzz", &stream[..], classifier, &options);
     for login in ["first", "sentinel"] {
         assert!(
             ingested.agents.iter().any(|a| a.profile.login == login),
