@@ -259,12 +259,14 @@ pub fn one_line(s: &str) -> String {
 }
 
 /// `s` safe to print on a terminal: control characters (escape sequences, carriage
-/// returns, line breaks, C1 controls) and the bidirectional overrides that reorder what a
+/// returns, C1 controls; not line breaks or tabs) and the bidirectional overrides that reorder what a
 /// reader sees are shown as `\u{..}` escapes. Use it on any text a user or an input file
 /// controls before it reaches standard output or standard error.
 pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    // Line breaks and tabs stay: messages may be several lines (a snippet under them).
     fn unsafe_char(c: char) -> bool {
-        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     }
     if !s.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(s);
@@ -332,7 +334,7 @@ mod tests {
         assert_eq!(terminal_safe("alice"), "alice");
         assert_eq!(
             terminal_safe("a\u{1b}[2Jb\r\n\u{9b}c\u{202e}"),
-            "a\\u{1b}[2Jb\\u{d}\\u{a}\\u{9b}c\\u{202e}"
+            "a\\u{1b}[2Jb\\u{d}\n\\u{9b}c\\u{202e}"
         );
     }
 

@@ -69,8 +69,9 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
         && generation.access.agent_hierarchy(&request).is_none()
     {
         println!(
-            "  note:          the hierarchy of `{agent}` is unknown: the users file does not give \
-             it and no events were read; `--events PATH` supplies it from the agent's latest event"
+            "  note:          the hierarchy of `{}` is unknown: the users file does not give \
+             it and no events were read; `--events PATH` supplies it from the agent's latest event",
+            safe(&agent)
         );
     }
     if let Some(note) = note {

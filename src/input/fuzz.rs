@@ -10,7 +10,7 @@
 //! where only "no panic" can be asked.
 
 use crate::catalog::{Catalog, CatalogName, Classifier};
-use crate::ingest::{IngestOptions, read_stream};
+use crate::store::{ReadOptions, Store};
 
 const FIRST: &str = r#"{"AgentARN":"arn:aws:connect:us-east-1:1:instance/i/agent/first","EventId":"00000000-0000-4000-8000-000000000001","EventTimestamp":"2026-11-03T08:00:00.000Z","EventType":"LOGIN","CurrentAgentSnapshot":{"AgentStatus":{"ARN":"arn:s","Name":"Available","StartTimestamp":"2026-11-03T08:00:00.000Z","Type":"ROUTABLE"},"Configuration":{"Username":"first","FirstName":"F","LastName":"L"},"Contacts":[]}}"#;
 const SENTINEL: &str = r#"{"AgentARN":"arn:aws:connect:us-east-1:1:instance/i/agent/sentinel","EventId":"00000000-0000-4000-8000-000000000002","EventTimestamp":"2026-11-03T09:00:00.000Z","EventType":"STATE_CHANGE","CurrentAgentSnapshot":{"AgentStatus":{"ARN":"arn:s","Name":"Lunch","StartTimestamp":"2026-11-03T09:00:00.000Z","Type":"CUSTOM"},"Configuration":{"Username":"sentinel","FirstName":"S","LastName":"L","AgentHierarchyGroups":{"Level1":{"ARN":"arn:g","Name":"G"}}},"Contacts":[{"ContactId":"c","Channel":"VOICE","InitiationMethod":"INBOUND","State":"CONNECTED","StateStartTimestamp":"2026-11-03T09:00:00.000Z","ConnectedToAgentTimestamp":"2026-11-03T09:00:00.000Z"}]}}"#;
@@ -25,10 +25,11 @@ pub fn check_framing(data: &[u8]) {
     });
     assert!(classifier.is_some(), "the built-in catalogue does not load");
     let Some(classifier) = classifier else { return };
-    let options = IngestOptions::default();
+    let options = ReadOptions::default();
 
-    // The raw bytes, whatever they are: no panic.
-    let _ = read_stream(0, "fuzz", data, classifier, &options);
+    // The raw bytes, whatever they are: no panic, reading or classifying.
+    let raw = Store::read_stream("fuzz", data, &options);
+    let _ = crate::classify::classify(&raw, classifier);
 
     let (before, after) = data.split_at(data.len() / 2);
     let mut stream = Vec::with_capacity(data.len() + FIRST.len() + SENTINEL.len() + 4);
@@ -39,10 +40,11 @@ pub fn check_framing(data: &[u8]) {
     stream.extend_from_slice(SENTINEL.as_bytes());
     stream.push(b'\n');
     stream.extend_from_slice(after);
-    let ingested = read_stream(0, "fuzz", &stream[..], classifier, &options);
+    let store = Store::read_stream("fuzz", &stream[..], &options);
+    let _ = crate::classify::classify(&store, classifier);
     for login in ["first", "sentinel"] {
         assert!(
-            ingested.agents.iter().any(|a| a.profile.login == login),
+            store.agents.iter().any(|a| a.profile.login == login),
             "the `{login}` record was lost among {} bytes of garbage: {:?}",
             data.len(),
             String::from_utf8_lossy(&stream)

@@ -84,6 +84,18 @@ const CLASSES: &[(&str, Class)] = &[
     ("aws ", Class::External("AWS credentials")),
     ("pip install", Class::External("installs from PyPI")),
     (
+        "cargo install cargo-fuzz",
+        Class::External("installs cargo-fuzz: a fuzzing run (CI replays the corpus instead)"),
+    ),
+    (
+        "RUSTC_BOOTSTRAP=1 cargo fuzz",
+        Class::External("nightly compiler features for libFuzzer: a fuzzing run"),
+    ),
+    (
+        "fuzz/target/",
+        Class::External("a fuzzing run of millions of inputs (CI replays the corpus instead)"),
+    ),
+    (
         "./target/release/agent-audit watch",
         Class::Driven("tests/integration/watch.rs", ".arg(\"watch\")"),
     ),

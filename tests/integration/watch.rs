@@ -383,6 +383,8 @@ fn a_rewritten_event_file_is_read_again_whole() {
     assert!(
         !report.contains("13:00:00.000"),
         "the old content is gone: {report}"
+    );
+}
 
 #[test]
 fn thirty_saves_100_ms_apart_are_one_reload() {
