@@ -391,18 +391,30 @@ fn thirty_saves_100_ms_apart_are_one_reload() {
     // Issue #12: the README promises 300 ms of quiet; this burst used to give 20 reloads.
     let s = Setup::new("Meal", false);
     let mut w = Watch::start(&s.path("batch.toml"));
+    let mut last = std::time::Instant::now();
+    // Gaps between saves long enough to end a burst (with margin for the watcher's own
+    // delay): on a loaded machine a 100 ms sleep sometimes takes far longer.
+    let mut long_gaps = 0;
     for i in 0..30 {
         s.save_by_rename("scripts/lunch.lua", &hook(&format!("Save {i}")));
+        if i > 0 && last.elapsed() >= Duration::from_millis(200) {
+            long_gaps += 1;
+        }
+        last = std::time::Instant::now();
         std::thread::sleep(Duration::from_millis(100));
     }
     w.wait_for(|_| s.report("jdoe").contains("jdoe,Save 29,"));
     w.settle(Duration::from_secs(2));
-    // One when every save comes within 300 ms of the last; a loaded machine that stalls the
-    // writer past 300 ms ends a burst early (the old loop gave about 20).
-    eprintln!("30 saves: {} reload(s)", w.reloads());
+    // A reload starts only after a quiet period: one for the burst, and at most one more
+    // per gap that broke it, two more for a watch process the machine stalls (the old
+    // loop reloaded about every 150 ms: 20 times).
+    eprintln!(
+        "30 saves: {} reload(s), {long_gaps} long gap(s)",
+        w.reloads()
+    );
     assert!(
-        (1..=5).contains(&w.reloads()),
-        "{} reloads: {:?}",
+        (1..=3 + long_gaps).contains(&w.reloads()),
+        "{} reloads with {long_gaps} long gaps: {:?}",
         w.reloads(),
         w.seen
     );
