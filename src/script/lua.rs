@@ -13,6 +13,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use mlua::chunk::ChunkMode;
+use mlua::debug::DebugEvent;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 
 use super::{Compiled, Limits, Loaded, ScriptError, Tree};
@@ -26,6 +27,39 @@ struct State {
     lua: Lua,
     budget: Rc<Cell<u64>>,
     limits: Limits,
+    returns: Rc<Returns>,
+}
+
+/// Which `return` ended a hook call (SPEC §3.8, §7: a label or a forbid names its line).
+///
+/// The VM hook that counts instructions also runs at every function return, and notes the
+/// current line (the line of the `return`) when the function returning is the hook itself
+/// (known by the line it is defined on). A hook that ends in a tail call (`return f(x)`)
+/// has left the stack by the time `f` returns: then the last return of any function of
+/// the script is taken, which is the `return` in `f` that produced the value.
+#[derive(Default)]
+struct Returns {
+    /// `line_defined` of the hook being called.
+    hook: Cell<usize>,
+    /// The hook's own `return`, and the last one of any Lua function; zero: none.
+    own: Cell<usize>,
+    any: Cell<usize>,
+}
+
+impl Returns {
+    fn reset(&self, hook: usize) {
+        self.hook.set(hook);
+        self.own.set(0);
+        self.any.set(0);
+    }
+
+    fn line(&self) -> usize {
+        match (self.own.get(), self.any.get()) {
+            (0, 0) => self.hook.get(),
+            (0, any) => any,
+            (own, _) => own,
+        }
+    }
 }
 
 impl State {
@@ -56,9 +90,23 @@ impl State {
 
         let budget = Rc::new(Cell::new(limits.operations));
         let left = budget.clone();
+        let returns = Rc::new(Returns::default());
+        let seen = returns.clone();
         lua.set_hook(
-            HookTriggers::new().every_nth_instruction(STEP),
-            move |_, _| {
+            HookTriggers::new().every_nth_instruction(STEP).on_returns(),
+            move |_, debug| {
+                if debug.event() == DebugEvent::Ret {
+                    let source = debug.source();
+                    if source.what == "Lua"
+                        && let Some(line) = debug.current_line()
+                    {
+                        if source.line_defined == Some(seen.hook.get()) {
+                            seen.own.set(line);
+                        }
+                        seen.any.set(line);
+                    }
+                    return Ok(VmState::Continue);
+                }
                 let remaining = left.get();
                 if remaining < u64::from(STEP) {
                     return Err(mlua::Error::runtime(
@@ -74,6 +122,7 @@ impl State {
             lua,
             budget,
             limits,
+            returns,
         })
     }
 
@@ -171,13 +220,14 @@ impl Instance {
 }
 
 impl super::Instance for Instance {
-    fn authorize(&mut self, req: &Tree<'_>) -> Result<serde_json::Value, ScriptError> {
+    fn authorize(&mut self, req: &Tree<'_>) -> Result<(serde_json::Value, usize), ScriptError> {
         let Some(f) = &self.authorize else {
-            return Ok(serde_json::Value::Null);
+            return Ok((serde_json::Value::Null, 1));
         };
         let line = defined_at(f);
         let fail = |e: &mlua::Error| error(&self.file, &self.source, "authorize", Some(line), e);
         self.state.refill();
+        self.state.returns.reset(line);
         let result = to_lua(&self.state.lua, req)
             .map_err(|e| fail(&e))
             .and_then(|arg| f.call::<Value>(arg).map_err(|e| fail(&e)))
@@ -187,16 +237,17 @@ impl super::Instance for Instance {
         if result.is_err() {
             let _ = self.state.lua.gc_collect();
         }
-        result
+        result.map(|v| (v, self.state.returns.line()))
     }
 
-    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError> {
+    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<(String, usize)>, ScriptError> {
         let Some(f) = &self.classify else {
             return Ok(None);
         };
         let line = defined_at(f);
         let fail = |e: &mlua::Error| error(&self.file, &self.source, "classify", Some(line), e);
         self.state.refill();
+        self.state.returns.reset(line);
         let result = to_lua(&self.state.lua, snap)
             .map_err(|e| fail(&e))
             .and_then(|arg| f.call::<Value>(arg).map_err(|e| fail(&e)));
@@ -210,7 +261,7 @@ impl super::Instance for Instance {
         };
         match value {
             Value::Nil => Ok(None),
-            Value::String(s) => Ok(Some(s.to_string_lossy())),
+            Value::String(s) => Ok(Some((s.to_string_lossy(), self.state.returns.line()))),
             other => Err(ScriptError::new(
                 &self.file,
                 line,

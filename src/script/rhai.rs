@@ -5,9 +5,13 @@
 //! call depth, expression depth and string/array/map sizes are limited.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rhai::debugger::{BreakPoint, DebuggerCommand};
 use rhai::packages::{Package, StandardPackage};
-use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError, Position, Scope};
+use rhai::{
+    AST, ASTNode, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError, Position, Scope, Stmt,
+};
 
 use super::{Compiled, Limits, Loaded, ScriptError, Tree, find_line};
 
@@ -112,24 +116,101 @@ pub(super) struct Instance {
     engine: Engine,
     ast: Arc<AST>,
     scope: Scope<'static>,
+    returns: Arc<Returns>,
+}
+
+/// Which `return` ended a hook call (SPEC §3.8, §7: a label or a forbid names its line).
+///
+/// Rhai says nothing of where a value came from, so every `return` statement of the script
+/// is a break-point of the engine's debugger: a hit at the call level of the hook itself
+/// (the level of the first node the call evaluates) records its line; returns inside
+/// helper functions, deeper, do not. Zero: no `return` of the hook ran (it ended on its
+/// last expression).
+#[derive(Default)]
+struct Returns {
+    level: AtomicUsize,
+    line: AtomicUsize,
+}
+
+impl Returns {
+    fn reset(&self) {
+        self.level.store(usize::MAX, Ordering::Relaxed);
+        self.line.store(0, Ordering::Relaxed);
+    }
+
+    /// The line of the hook's `return`, or `fallback` (the hook's own line).
+    fn line_or(&self, fallback: usize) -> usize {
+        match self.line.load(Ordering::Relaxed) {
+            0 => fallback,
+            line => line,
+        }
+    }
+}
+
+/// The positions of every `return` statement in `ast`, functions included.
+fn return_positions(ast: &AST) -> Vec<Position> {
+    let mut found = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Stmt(Stmt::Return(_, _, pos))) = path.last() {
+            found.push(*pos);
+        }
+        true
+    });
+    found
 }
 
 impl Instance {
     pub(super) fn new(file: &str, source: Arc<str>, ast: Arc<AST>, limits: Limits) -> Instance {
+        let mut engine = engine(file, limits);
+        let returns = Arc::new(Returns::default());
+        let points: Vec<BreakPoint> = return_positions(&ast)
+            .into_iter()
+            .map(|pos| BreakPoint::AtPosition {
+                source: Some(file.into()),
+                pos,
+                enabled: true,
+            })
+            .collect();
+        let seen = returns.clone();
+        // The debugging API is stable in practice but marked volatile by Rhai; it is the only
+        // way to learn which statement produced a value.
+        #[allow(deprecated)]
+        engine.register_debugger(
+            move |_, mut debugger| {
+                debugger.break_points_mut().extend(points.iter().cloned());
+                debugger
+            },
+            move |context, _event, node, _source, pos| {
+                let level = context.call_level();
+                // The first node a call evaluates is in the hook's own body.
+                if seen.level.load(Ordering::Relaxed) == usize::MAX {
+                    seen.level.store(level, Ordering::Relaxed);
+                }
+                if let ASTNode::Stmt(Stmt::Return(..)) = node
+                    && level == seen.level.load(Ordering::Relaxed)
+                    && let Some(line) = pos.line()
+                {
+                    seen.line.store(line, Ordering::Relaxed);
+                }
+                Ok(DebuggerCommand::Continue)
+            },
+        );
         Instance {
             file: file.to_string(),
             source,
-            engine: engine(file, limits),
+            engine,
             ast,
             scope: Scope::new(),
+            returns,
         }
     }
 }
 
 impl super::Instance for Instance {
-    fn authorize(&mut self, req: &Tree<'_>) -> Result<serde_json::Value, ScriptError> {
+    fn authorize(&mut self, req: &Tree<'_>) -> Result<(serde_json::Value, usize), ScriptError> {
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         let arg = to_dynamic(req);
+        self.returns.reset();
         let result: Result<Dynamic, _> = with_stack(|| {
             self.engine.call_fn_with_options(
                 options,
@@ -140,15 +221,16 @@ impl super::Instance for Instance {
             )
         });
         let value = result.map_err(|e| runtime_error(&self.file, &self.source, "authorize", *e))?;
-        to_json(&value, 0).map_err(|m| {
-            let (line, column) = find_line(&self.source, "fn authorize");
-            ScriptError::new(&self.file, line, column, "authorize", m)
-        })
+        let (hook_line, column) = find_line(&self.source, "fn authorize");
+        let json = to_json(&value, 0)
+            .map_err(|m| ScriptError::new(&self.file, hook_line, column, "authorize", m))?;
+        Ok((json, self.returns.line_or(hook_line)))
     }
 
-    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError> {
+    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<(String, usize)>, ScriptError> {
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         let arg = to_dynamic(snap);
+        self.returns.reset();
         let result: Result<Dynamic, _> = with_stack(|| {
             self.engine.call_fn_with_options(
                 options,
@@ -162,10 +244,13 @@ impl super::Instance for Instance {
         if value.is_unit() {
             return Ok(None);
         }
-        if value.is_string() {
-            return Ok(value.into_string().ok());
-        }
         let (line, column) = find_line(&self.source, "fn classify");
+        if value.is_string() {
+            return Ok(value
+                .into_string()
+                .ok()
+                .map(|label| (label, self.returns.line_or(line))));
+        }
         Err(ScriptError::new(
             &self.file,
             line,
