@@ -473,14 +473,21 @@ pub fn to_text(e: &Explanation) -> String {
     s
 }
 
+/// An event on two lines: what it is, then where its record is.
 fn event_line(ev: &EventView) -> String {
+    let label = match &ev.label {
+        Some(label) => format!("-> {label}"),
+        None => "(no snapshot: the label stays)".to_string(),
+    };
+    let record = match &ev.record {
+        Some(r) => format!("record {r}"),
+        None => "record not located (standard input, or no EventId)".to_string(),
+    };
     format!(
-        "{}  {:<12}  {}  {}  {}",
+        "{}  {:<12}  EventId {}  {label}\n      {record}",
         ev.time,
         ev.event_type,
-        ev.event_id.as_deref().unwrap_or("(no EventId)"),
-        ev.label.as_deref().unwrap_or("(no snapshot)"),
-        ev.record.as_deref().unwrap_or("(record not located)")
+        ev.event_id.as_deref().unwrap_or("(none)"),
     )
 }
 

@@ -14,6 +14,7 @@ mod docs;
 mod examples;
 mod framings;
 mod html;
+mod lineage;
 mod malformed;
 mod properties;
 mod reducer;
