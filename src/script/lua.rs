@@ -7,15 +7,16 @@
 //! `coroutine`. Source is loaded as text only (crafted bytecode could escape the VM). A
 //! hook counts VM instructions against the per-call budget; the allocator enforces the
 //! memory limit. Lua reports lines but not columns: the column is found by looking for the
-//! name the message quotes on that line.
+//! name the message quotes on that line. Instances run the chunk with the returns of its
+//! hooks marked (`script::returns`), so a label names the line of the `return` that gave it.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use mlua::chunk::ChunkMode;
-use mlua::debug::DebugEvent;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 
+use super::returns::{Insertion, MARK, Marked, lua_returns};
 use super::{Compiled, Limits, Loaded, ScriptError, Tree};
 
 /// Chunk name: errors then read `script:LINE: message`.
@@ -27,39 +28,6 @@ struct State {
     lua: Lua,
     budget: Rc<Cell<u64>>,
     limits: Limits,
-    returns: Rc<Returns>,
-}
-
-/// Which `return` ended a hook call (SPEC §3.8, §7: a label or a forbid names its line).
-///
-/// The VM hook that counts instructions also runs at every function return, and notes the
-/// current line (the line of the `return`) when the function returning is the hook itself
-/// (known by the line it is defined on). A hook that ends in a tail call (`return f(x)`)
-/// has left the stack by the time `f` returns: then the last return of any function of
-/// the script is taken, which is the `return` in `f` that produced the value.
-#[derive(Default)]
-struct Returns {
-    /// `line_defined` of the hook being called.
-    hook: Cell<usize>,
-    /// The hook's own `return`, and the last one of any Lua function; zero: none.
-    own: Cell<usize>,
-    any: Cell<usize>,
-}
-
-impl Returns {
-    fn reset(&self, hook: usize) {
-        self.hook.set(hook);
-        self.own.set(0);
-        self.any.set(0);
-    }
-
-    fn line(&self) -> usize {
-        match (self.own.get(), self.any.get()) {
-            (0, 0) => self.hook.get(),
-            (0, any) => any,
-            (own, _) => own,
-        }
-    }
 }
 
 impl State {
@@ -90,23 +58,9 @@ impl State {
 
         let budget = Rc::new(Cell::new(limits.operations));
         let left = budget.clone();
-        let returns = Rc::new(Returns::default());
-        let seen = returns.clone();
         lua.set_hook(
-            HookTriggers::new().every_nth_instruction(STEP).on_returns(),
-            move |_, debug| {
-                if debug.event() == DebugEvent::Ret {
-                    let source = debug.source();
-                    if source.what == "Lua"
-                        && let Some(line) = debug.current_line()
-                    {
-                        if source.line_defined == Some(seen.hook.get()) {
-                            seen.own.set(line);
-                        }
-                        seen.any.set(line);
-                    }
-                    return Ok(VmState::Continue);
-                }
+            HookTriggers::new().every_nth_instruction(STEP),
+            move |_, _| {
                 let remaining = left.get();
                 if remaining < u64::from(STEP) {
                     return Err(mlua::Error::runtime(
@@ -122,7 +76,6 @@ impl State {
             lua,
             budget,
             limits,
-            returns,
         })
     }
 
@@ -151,8 +104,9 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
     };
     let statuses = call0("statuses")?;
     let tests = call0("tests")?;
+    let marked = mark(source, [classify.as_ref(), authorize.as_ref()]);
     Ok(Loaded {
-        compiled: Compiled::Lua,
+        compiled: Compiled::Lua(marked.into()),
         classifies: classify.is_some(),
         authorize: authorize.as_ref().map(defined_at),
         statuses,
@@ -194,6 +148,30 @@ fn defined_at(f: &Function) -> usize {
     f.info().line_defined.unwrap_or(1)
 }
 
+/// The source with a marker before each `return` of the hooks (the lines from `function`
+/// to `end` of each): `__agent_audit_return = LINE return ...` (see `script::returns`).
+fn mark<const N: usize>(source: &str, hooks: [Option<&Function>; N]) -> String {
+    let ranges: Vec<(usize, usize)> = hooks
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            let info = f.info();
+            Some((info.line_defined?, info.last_line_defined?))
+        })
+        .collect();
+    let insertions = lua_returns(source)
+        .into_iter()
+        .filter(|&(_, line, _)| ranges.iter().any(|&(a, b)| (a..=b).contains(&line)))
+        .map(|(offset, line, column)| Insertion {
+            offset,
+            line,
+            column,
+            text: format!("{MARK} = {line} "),
+        })
+        .collect();
+    Marked::new(source, insertions).source
+}
+
 /// One thread's Lua state for one script.
 pub(super) struct Instance {
     file: String,
@@ -204,9 +182,21 @@ pub(super) struct Instance {
 }
 
 impl Instance {
-    pub(super) fn new(file: &str, source: &str, limits: Limits) -> Result<Instance, ScriptError> {
-        let state = State::new(file, limits).map_err(|e| error(file, source, "load", None, &e))?;
-        run_chunk(&state, file, source)?;
+    /// An instance running `marked`, the source with its hooks' returns marked (`source`
+    /// is the original, for messages). Should the marked source not load (a bug in the
+    /// marking), the original runs, and labels name the hook's line.
+    pub(super) fn new(
+        file: &str,
+        source: &str,
+        marked: &str,
+        limits: Limits,
+    ) -> Result<Instance, ScriptError> {
+        let mut state =
+            State::new(file, limits).map_err(|e| error(file, source, "load", None, &e))?;
+        if run_chunk(&state, file, marked).is_err() {
+            state = State::new(file, limits).map_err(|e| error(file, source, "load", None, &e))?;
+            run_chunk(&state, file, source)?;
+        }
         let classify = hook(&state.lua.globals(), file, source, "classify")?;
         let authorize = hook(&state.lua.globals(), file, source, "authorize")?;
         Ok(Instance {
@@ -219,6 +209,20 @@ impl Instance {
     }
 }
 
+impl Instance {
+    fn forget_return(&self) {
+        let _ = self.state.lua.globals().raw_set(MARK, Value::Nil);
+    }
+
+    /// The line the marker of the last `return` recorded, or `fallback` (the hook's line).
+    fn returned_or(&self, fallback: usize) -> usize {
+        match self.state.lua.globals().raw_get::<Value>(MARK) {
+            Ok(Value::Integer(line)) => usize::try_from(line).unwrap_or(fallback),
+            _ => fallback,
+        }
+    }
+}
+
 impl super::Instance for Instance {
     fn authorize(&mut self, req: &Tree<'_>) -> Result<(serde_json::Value, usize), ScriptError> {
         let Some(f) = &self.authorize else {
@@ -227,7 +231,7 @@ impl super::Instance for Instance {
         let line = defined_at(f);
         let fail = |e: &mlua::Error| error(&self.file, &self.source, "authorize", Some(line), e);
         self.state.refill();
-        self.state.returns.reset(line);
+        self.forget_return();
         let result = to_lua(&self.state.lua, req)
             .map_err(|e| fail(&e))
             .and_then(|arg| f.call::<Value>(arg).map_err(|e| fail(&e)))
@@ -237,7 +241,7 @@ impl super::Instance for Instance {
         if result.is_err() {
             let _ = self.state.lua.gc_collect();
         }
-        result.map(|v| (v, self.state.returns.line()))
+        result.map(|v| (v, self.returned_or(line)))
     }
 
     fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<(String, usize)>, ScriptError> {
@@ -247,7 +251,7 @@ impl super::Instance for Instance {
         let line = defined_at(f);
         let fail = |e: &mlua::Error| error(&self.file, &self.source, "classify", Some(line), e);
         self.state.refill();
-        self.state.returns.reset(line);
+        self.forget_return();
         let result = to_lua(&self.state.lua, snap)
             .map_err(|e| fail(&e))
             .and_then(|arg| f.call::<Value>(arg).map_err(|e| fail(&e)));
@@ -261,7 +265,7 @@ impl super::Instance for Instance {
         };
         match value {
             Value::Nil => Ok(None),
-            Value::String(s) => Ok(Some((s.to_string_lossy(), self.state.returns.line()))),
+            Value::String(s) => Ok(Some((s.to_string_lossy(), self.returned_or(line)))),
             other => Err(ScriptError::new(
                 &self.file,
                 line,

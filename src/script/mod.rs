@@ -14,6 +14,7 @@
 //! the file, line, column and hook, never a panic or a hang.
 
 mod lua;
+mod returns;
 mod rhai;
 pub mod snap;
 
@@ -164,8 +165,9 @@ pub struct Script {
 }
 
 enum Compiled {
-    Rhai(Arc<::rhai::AST>),
-    Lua,
+    Rhai(Arc<rhai::Hooked>),
+    /// The source as instances compile it (with the hooks' returns marked).
+    Lua(Arc<str>),
 }
 
 /// One engine instance of a script, owned by one thread.
@@ -234,15 +236,16 @@ impl Script {
 
     fn instantiate(&self) -> Result<Box<dyn Instance>, ScriptError> {
         match &self.compiled {
-            Compiled::Rhai(ast) => Ok(Box::new(rhai::Instance::new(
+            Compiled::Rhai(hooked) => Ok(Box::new(rhai::Instance::new(
                 &self.file,
                 self.source.clone(),
-                ast.clone(),
+                hooked.clone(),
                 self.limits,
             ))),
-            Compiled::Lua => Ok(Box::new(lua::Instance::new(
+            Compiled::Lua(marked) => Ok(Box::new(lua::Instance::new(
                 &self.file,
                 &self.source,
+                marked,
                 self.limits,
             )?)),
         }

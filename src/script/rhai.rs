@@ -2,17 +2,20 @@
 //!
 //! The engine is built from `Engine::new_raw` with the standard package only: no module
 //! imports, no `eval`, no clock (`no_time`), `print` and `debug` to stderr; operations,
-//! call depth, expression depth and string/array/map sizes are limited.
+//! call depth, expression depth and string/array/map sizes are limited. Instances run the
+//! script with the returns of its hooks marked (`script::returns`), so a label names the
+//! line of the `return` that gave it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rhai::debugger::{BreakPoint, DebuggerCommand};
 use rhai::packages::{Package, StandardPackage};
 use rhai::{
-    AST, ASTNode, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError, Position, Scope, Stmt,
+    AST, ASTFlags, ASTNode, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError, Position,
+    Scope, Stmt,
 };
 
+use super::returns::{Insertion, MARK, Marked, offset_of};
 use super::{Compiled, Limits, Loaded, ScriptError, Tree, find_line};
 
 /// Rhai walks its syntax tree recursively, and in a debug build one script call level takes
@@ -84,6 +87,7 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
     with_stack(|| engine.run_ast_with_scope(&mut scope, &ast))
         .map_err(|e| runtime_error(file, source, "load", *e))?;
 
+    let hooked = Arc::new(mark(&engine, file, source, &ast));
     let ast = Arc::new(ast);
     let mut call0 =
         |hook: &'static str| -> Result<Option<(usize, serde_json::Value)>, ScriptError> {
@@ -101,7 +105,7 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
     let statuses = call0("statuses")?;
     let tests = call0("tests")?;
     Ok(Loaded {
-        compiled: Compiled::Rhai(ast),
+        compiled: Compiled::Rhai(hooked),
         classifies: has("classify"),
         authorize: has("authorize").then(|| find_line(source, "fn authorize").0),
         statuses,
@@ -109,138 +113,126 @@ pub(super) fn load(file: &str, source: &str, limits: Limits) -> Result<Loaded, S
     })
 }
 
+/// A script as its instances run it: compiled with a marker in each `return` of its hooks
+/// (see `script::returns`).
+pub(super) struct Hooked {
+    ast: AST,
+    marked: Marked,
+}
+
+/// The script compiled with its hooks' returns marked; without markers if that fails to
+/// compile (which would be a bug here: the labels then name the hook's line).
+fn mark(engine: &Engine, file: &str, source: &str, ast: &AST) -> Hooked {
+    let mut insertions = Vec::new();
+    for hook in ["classify", "authorize"] {
+        let only = ast.clone_functions_only_filtered(|_, _, _, name, _| name == hook);
+        only.walk(&mut |path: &[ASTNode]| {
+            if let Some(ASTNode::Stmt(Stmt::Return(Some(_), flags, pos))) = path.last()
+                && !flags.contains(ASTFlags::BREAK)
+                && let (Some(line), Some(column)) = (pos.line(), pos.position())
+                && let Some(at) = offset_of(source, line, column)
+                && source[at..].starts_with("return")
+            {
+                insertions.push(Insertion {
+                    offset: at + "return".len(),
+                    line,
+                    column: column + "return".len(),
+                    text: format!(" {MARK}({line}) ??"),
+                });
+            }
+            true
+        });
+    }
+    let marked = Marked::new(source, insertions);
+    match with_stack(|| engine.compile(&marked.source)) {
+        Ok(mut compiled) => {
+            compiled.set_source(file);
+            Hooked {
+                ast: compiled,
+                marked,
+            }
+        }
+        Err(_) => Hooked {
+            ast: ast.clone(),
+            marked: Marked::new(source, Vec::new()),
+        },
+    }
+}
+
 /// One thread's engine for one script.
 pub(super) struct Instance {
     file: String,
     source: Arc<str>,
     engine: Engine,
-    ast: Arc<AST>,
+    hooked: Arc<Hooked>,
     scope: Scope<'static>,
-    returns: Arc<Returns>,
-}
-
-/// Which `return` ended a hook call (SPEC §3.8, §7: a label or a forbid names its line).
-///
-/// Rhai says nothing of where a value came from, so every `return` statement of the script
-/// is a break-point of the engine's debugger: a hit at the call level of the hook itself
-/// (the level of the first node the call evaluates) records its line; returns inside
-/// helper functions, deeper, do not. Zero: no `return` of the hook ran (it ended on its
-/// last expression).
-#[derive(Default)]
-struct Returns {
-    level: AtomicUsize,
-    line: AtomicUsize,
-}
-
-impl Returns {
-    fn reset(&self) {
-        self.level.store(usize::MAX, Ordering::Relaxed);
-        self.line.store(0, Ordering::Relaxed);
-    }
-
-    /// The line of the hook's `return`, or `fallback` (the hook's own line).
-    fn line_or(&self, fallback: usize) -> usize {
-        match self.line.load(Ordering::Relaxed) {
-            0 => fallback,
-            line => line,
-        }
-    }
-}
-
-/// The positions of every `return` statement in `ast`, functions included.
-fn return_positions(ast: &AST) -> Vec<Position> {
-    let mut found = Vec::new();
-    ast.walk(&mut |path: &[ASTNode]| {
-        if let Some(ASTNode::Stmt(Stmt::Return(_, _, pos))) = path.last() {
-            found.push(*pos);
-        }
-        true
-    });
-    found
+    /// The line the last marker recorded; zero: none ran (the hook ended on its last
+    /// expression, not a `return`).
+    returned: Arc<AtomicUsize>,
 }
 
 impl Instance {
-    pub(super) fn new(file: &str, source: Arc<str>, ast: Arc<AST>, limits: Limits) -> Instance {
+    pub(super) fn new(
+        file: &str,
+        source: Arc<str>,
+        hooked: Arc<Hooked>,
+        limits: Limits,
+    ) -> Instance {
         let mut engine = engine(file, limits);
-        let returns = Arc::new(Returns::default());
-        let points: Vec<BreakPoint> = return_positions(&ast)
-            .into_iter()
-            .map(|pos| BreakPoint::AtPosition {
-                source: Some(file.into()),
-                pos,
-                enabled: true,
-            })
-            .collect();
-        let seen = returns.clone();
-        // The debugging API is stable in practice but marked volatile by Rhai; it is the only
-        // way to learn which statement produced a value.
-        #[allow(deprecated)]
-        engine.register_debugger(
-            move |_, mut debugger| {
-                debugger.break_points_mut().extend(points.iter().cloned());
-                debugger
-            },
-            move |context, _event, node, _source, pos| {
-                let level = context.call_level();
-                // The first node a call evaluates is in the hook's own body.
-                if seen.level.load(Ordering::Relaxed) == usize::MAX {
-                    seen.level.store(level, Ordering::Relaxed);
-                }
-                if let ASTNode::Stmt(Stmt::Return(..)) = node
-                    && level == seen.level.load(Ordering::Relaxed)
-                    && let Some(line) = pos.line()
-                {
-                    seen.line.store(line, Ordering::Relaxed);
-                }
-                Ok(DebuggerCommand::Continue)
-            },
-        );
+        let returned = Arc::new(AtomicUsize::new(0));
+        let seen = returned.clone();
+        engine.register_fn(MARK, move |line: i64| {
+            seen.store(usize::try_from(line).unwrap_or(0), Ordering::Relaxed);
+        });
         Instance {
             file: file.to_string(),
             source,
             engine,
-            ast,
+            hooked,
             scope: Scope::new(),
-            returns,
+            returned,
         }
+    }
+
+    /// The line of the `return` that ended the call, or `fallback` (the hook's own line).
+    fn returned_or(&self, fallback: usize) -> usize {
+        match self.returned.load(Ordering::Relaxed) {
+            0 => fallback,
+            line => line,
+        }
+    }
+
+    fn call(&mut self, hook: &'static str, arg: Dynamic) -> Result<Dynamic, ScriptError> {
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        self.returned.store(0, Ordering::Relaxed);
+        let result: Result<Dynamic, _> = with_stack(|| {
+            self.engine.call_fn_with_options(
+                options,
+                &mut self.scope,
+                &self.hooked.ast,
+                hook,
+                (arg,),
+            )
+        });
+        result.map_err(|e| {
+            let mut error = runtime_error(&self.file, &self.source, hook, *e);
+            error.column = self.hooked.marked.original_column(error.line, error.column);
+            error
+        })
     }
 }
 
 impl super::Instance for Instance {
     fn authorize(&mut self, req: &Tree<'_>) -> Result<(serde_json::Value, usize), ScriptError> {
-        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        let arg = to_dynamic(req);
-        self.returns.reset();
-        let result: Result<Dynamic, _> = with_stack(|| {
-            self.engine.call_fn_with_options(
-                options,
-                &mut self.scope,
-                &self.ast,
-                "authorize",
-                (arg,),
-            )
-        });
-        let value = result.map_err(|e| runtime_error(&self.file, &self.source, "authorize", *e))?;
+        let value = self.call("authorize", to_dynamic(req))?;
         let (hook_line, column) = find_line(&self.source, "fn authorize");
         let json = to_json(&value, 0)
             .map_err(|m| ScriptError::new(&self.file, hook_line, column, "authorize", m))?;
-        Ok((json, self.returns.line_or(hook_line)))
+        Ok((json, self.returned_or(hook_line)))
     }
 
     fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<(String, usize)>, ScriptError> {
-        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        let arg = to_dynamic(snap);
-        self.returns.reset();
-        let result: Result<Dynamic, _> = with_stack(|| {
-            self.engine.call_fn_with_options(
-                options,
-                &mut self.scope,
-                &self.ast,
-                "classify",
-                (arg,),
-            )
-        });
-        let value = result.map_err(|e| runtime_error(&self.file, &self.source, "classify", *e))?;
+        let value = self.call("classify", to_dynamic(snap))?;
         if value.is_unit() {
             return Ok(None);
         }
@@ -249,7 +241,7 @@ impl super::Instance for Instance {
             return Ok(value
                 .into_string()
                 .ok()
-                .map(|label| (label, self.returns.line_or(line))));
+                .map(|label| (label, self.returned_or(line))));
         }
         Err(ScriptError::new(
             &self.file,

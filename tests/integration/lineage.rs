@@ -213,6 +213,52 @@ fn a_rhai_hook_and_the_same_lua_hook_name_the_same_return_line() {
 }
 
 #[test]
+fn a_return_in_a_switch_arm_or_a_tail_call_names_its_own_line() {
+    let rhai = r#"fn pick(snap) { "Cup" }
+fn classify(snap) {
+    let note = "return \"Break\" is not code";
+    switch snap.status.name {
+        "Lunch" => return "Break",
+        "Coffee" => return pick(snap),
+        _ => ()
+    }
+}
+"#;
+    let lua = r#"local function pick(snap) return "Cup" end
+function classify(snap)
+    local note = "return 'Break' is not code" -- return
+    --[[ return "x" ]]
+    if snap.status.name == "Lunch" then return "Break" end
+    if snap.status.name == "Coffee" then return pick(snap) end
+    return nil
+end
+"#;
+    for (name, source) in [("s.rhai", rhai), ("s.lua", lua)] {
+        for (status, line) in [("Lunch", 5), ("Coffee", 6)] {
+            let (rule, file) = hook_rule(name, source, status);
+            assert_eq!(
+                rule,
+                format!("{}:{line}", file.display()),
+                "{name} {status}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_error_after_a_marked_return_is_placed_in_the_source_as_written() {
+    let source = "fn classify(snap) {\n    return snap.status.nope;\n}\n";
+    let s = setup(&[("bad.rhai", source)], "");
+    let g = s.generation().unwrap();
+    let events = [event("a", "LOGIN", "2026-11-03T08:00:00.000Z").status("Lunch")];
+    let err = report_under(&g, &events, "a", "2026-11-03")
+        .unwrap_err()
+        .to_string();
+    let column = source.lines().nth(1).unwrap().find("nope").unwrap() + 1;
+    assert!(err.contains(&format!("bad.rhai:2:{column}:")), "{err}");
+}
+
+#[test]
 fn the_shipped_hooks_name_their_return_in_their_own_files() {
     for name in ["break-as-one.rhai", "break-as-one.lua"] {
         let source = fs::read_to_string(root().join("scripts").join(name)).unwrap();
