@@ -24,7 +24,8 @@ use crate::time::{Timestamp, Window};
 pub enum Format {
     /// Comma-separated values, one row per status.
     Csv,
-    /// One JSON document with the rows and any warnings.
+    /// One JSON document with the rows (each with its lineage: events, first_event_id, rule)
+    /// and any warnings.
     Json,
     /// One self-contained HTML page: a timeline of the day and the table (no network).
     Html,
