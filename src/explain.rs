@@ -227,7 +227,7 @@ pub fn explain(
         None if kind == "before_login" => offline_snapshot(),
         None => {
             return Err(Error::NoRow(format!(
-                "the snapshot behind row {} is no longer kept; run again without --watch",
+                "the snapshot behind row {} was not kept (read the events again)",
                 index + 1
             )));
         }
