@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -21,12 +21,13 @@ use toml::Spanned;
 
 use crate::access::Request;
 use crate::classify::Labels;
-use crate::config::{Paths, normalize};
+use crate::config::{Paths, column_keys, normalize};
 use crate::diagnostic::{Located, closest, did_you_mean};
 use crate::error::Error;
 use crate::generation::Generation;
 use crate::reduce::reduce;
 use crate::report;
+use crate::report::csv::Column;
 use crate::report::{Format, Kind};
 use crate::store::{Agent, Store};
 use crate::time::Window;
@@ -98,6 +99,9 @@ pub struct Batch {
     pub requester: Option<String>,
     /// The configuration the batch names (`--config` wins over it).
     pub config: Option<PathBuf>,
+    /// The CSV and HTML columns of this batch's audits, instead of the configuration's
+    /// (whose `[report.headers]` still name them).
+    pub columns: Option<Arc<[Column]>>,
     pub entries: Vec<Entry>,
 }
 
@@ -116,6 +120,8 @@ struct BatchToml {
     requester: Option<String>,
     #[serde(default)]
     config: Option<String>,
+    #[serde(default)]
+    columns: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     report: Vec<Spanned<ReportToml>>,
 }
@@ -293,6 +299,18 @@ impl Batch {
                 kind,
             });
         }
+        let columns = match &raw.columns {
+            None => None,
+            Some(keys) if keys.is_empty() => {
+                return Err(Located::new(
+                    &name,
+                    1,
+                    1,
+                    "`columns` must name at least one column",
+                ));
+            }
+            Some(keys) => Some(column_keys(keys, &at)?.into()),
+        };
         Ok(Batch {
             file: path.to_path_buf(),
             events,
@@ -303,6 +321,7 @@ impl Batch {
             },
             requester: raw.requester,
             config: raw.config.as_deref().map(resolve),
+            columns,
             entries,
         })
     }
@@ -368,6 +387,7 @@ impl Batch {
                             format: entry.format,
                             kind: entry.kind,
                             path,
+                            columns: self.columns.clone(),
                         });
                     }
                 }
@@ -448,6 +468,8 @@ pub struct Job {
     pub format: Format,
     pub kind: Kind,
     pub path: PathBuf,
+    /// The batch's own columns, if it sets them.
+    pub columns: Option<Arc<[Column]>>,
 }
 
 /// What became of one job.
@@ -642,7 +664,16 @@ fn one(
         Err(e) => return failed(job, generation, e.to_string()),
     };
     report.configuration = generation.hash.clone();
-    let bytes = match report::render(&report, job.kind, job.format, &generation.config.columns) {
+    let configured = &generation.config.columns;
+    let own;
+    let columns = match &job.columns {
+        Some(columns) => {
+            own = crate::config::headed(columns, configured);
+            &own
+        }
+        None => configured,
+    };
+    let bytes = match report::render(&report, job.kind, job.format, columns) {
         Ok(b) => b,
         Err(e) => return failed(job, generation, e.to_string()),
     };

@@ -21,11 +21,13 @@ use crate::time::Timestamp;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ClassId(NonZeroU32);
 
-/// A classification, interned: the label and where it came from.
+/// A classification, interned: the label, where it came from, and the rule that gave it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Class {
     pub label: Sym,
     pub source: ClassSource,
+    /// `file:line` of the rule or hook `return` that decided (SPEC §3.8).
+    pub rule: Sym,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,7 +65,12 @@ impl Classes {
             },
             LabelSource::Script { offline } => ClassSource::Script { offline },
         };
-        let class = Class { label, source };
+        let rule = self.strings.sym(&c.rule);
+        let class = Class {
+            label,
+            source,
+            rule,
+        };
         if let Some(&id) = self.class_index.get(&class) {
             return id;
         }
@@ -87,6 +94,11 @@ impl Classes {
 
     pub fn label(&self, id: ClassId) -> &str {
         self.str(self.get(id).label)
+    }
+
+    /// `file:line` of what decided the label (see [`Classification::rule`]).
+    pub fn rule(&self, id: ClassId) -> &str {
+        self.str(self.get(id).rule)
     }
 
     /// Whether the label comes from an OFFLINE-type agent status.
@@ -295,7 +307,7 @@ pub fn classify(store: &Store, classifier: &Classifier) -> Labels {
 /// The state before a `LOGIN` that has no previous snapshot: an agent status named
 /// `Offline` of type OFFLINE, classified through the same pipeline as any snapshot, so a
 /// script that renames Offline renames it too.
-fn offline_snapshot() -> RawSnapshot<'static> {
+pub fn offline_snapshot() -> RawSnapshot<'static> {
     use crate::event::{RawStatus, Str};
     use std::borrow::Cow;
     RawSnapshot {
@@ -380,6 +392,7 @@ fn since(c: &Classification<'_>, snap: &RawSnapshot<'_>) -> Option<Timestamp> {
 struct Owned {
     label: String,
     source: OwnedSource,
+    rule: String,
 }
 
 enum OwnedSource {
@@ -402,6 +415,7 @@ fn owned(c: &Classification<'_>) -> Owned {
             },
             LabelSource::Script { offline } => OwnedSource::Script { offline },
         },
+        rule: c.rule.to_string(),
     }
 }
 
@@ -420,6 +434,7 @@ impl Owned {
                 },
                 OwnedSource::Script { offline } => LabelSource::Script { offline: *offline },
             },
+            rule: std::borrow::Cow::Borrowed(&self.rule),
         }
     }
 }

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+pub use crate::explain::ExplainFormat;
 pub use crate::report::{Format, Kind};
 pub use crate::time::{parse_date, parse_timezone};
 
@@ -68,6 +69,54 @@ Exit status: 0 merged, and every report was written; 1 merged with denied or fai
     /// Say whether a requester may audit an agent's day, and why.
     #[command(after_help = "Exit status: 0 allowed; 1 denied; 2 a usage or configuration error.")]
     Authorize(AuthorizeArgs),
+    /// Trace the row that covers an instant back to what made it: its events (with the
+    /// file and line of each record), the snapshot that gave its label, and every hook and
+    /// rule consulted, in order, with what each returned.
+    #[command(
+        after_help = "The row is the one `agent-audit report` gives for the local day of --at in \
+--timezone (default UTC), with the same rule in its `rule` field.\n\n\
+Examples:\n  agent-audit explain --events examples/events --agent jdoe --at 2026-11-02T08:20:00 \
+--timezone America/New_York\n  agent-audit explain --events examples/events --agent jdoe --at \
+2026-11-02T13:20:00Z --format json\n\n\
+Exit status: 0 the row was explained; 1 no row covers the instant, or the input, the agent or \
+the request failed; 2 a usage or configuration error."
+    )]
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Event files or folders to read, as for `report` (`-` reads standard input; the
+    /// records' lines are then not shown, as it cannot be read twice).
+    #[arg(long = "events", value_name = "PATH", num_args = 1.., required = true, action = ArgAction::Append)]
+    pub events: Vec<PathBuf>,
+
+    /// The agent's login, or their agent ARN.
+    #[arg(long, value_name = "LOGIN")]
+    pub agent: String,
+
+    /// The instant: RFC 3339 (`2026-11-02T13:20:00Z`, `2026-11-02T08:20:00-05:00`) or a
+    /// local time in --timezone (`2026-11-02T08:20:00`, `2026-11-02 08:20`).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub at: String,
+
+    /// The time zone of the report day the row is cut from, and of a local --at (default
+    /// UTC).
+    #[arg(long, value_name = "ZONE", value_parser = parse_timezone)]
+    pub timezone: Option<Tz>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+
+    /// The configuration file, as for `report`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Who asks (their login): an explanation shows the agent's day, so it is checked and
+    /// recorded like a report. Required once the configuration defines users.
+    #[arg(long = "as", value_name = "LOGIN")]
+    pub requester: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -269,28 +269,51 @@ impl Config {
     }
 }
 
+/// Column keys as written (`["agent_login", "status", "rule"]`), checked.
+pub(crate) fn column_keys(
+    keys: &[Spanned<String>],
+    at: &impl Fn(usize, String) -> Located,
+) -> Result<Vec<Column>, Located> {
+    keys.iter()
+        .map(|k| {
+            Column::from_key(k.get_ref()).ok_or_else(|| {
+                let hint = did_you_mean(&closest(k.get_ref(), Column::KEYS));
+                at(
+                    k.span().start,
+                    format!("unknown report column `{}`{hint}", k.get_ref()),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `columns` with their headers: as the configuration names them, else the default.
+pub fn headed(columns: &[Column], configured: &[ColumnSpec]) -> Vec<ColumnSpec> {
+    columns
+        .iter()
+        .map(|&column| ColumnSpec {
+            column,
+            header: configured
+                .iter()
+                .find(|s| s.column == column)
+                .map_or_else(|| column.header(), |s| s.header.clone()),
+        })
+        .collect()
+}
+
 fn columns(
     report: ReportToml,
     at: &impl Fn(usize, String) -> Located,
 ) -> Result<Vec<ColumnSpec>, Located> {
     let mut specs = match report.columns {
         None => default_columns(),
-        Some(keys) => keys
-            .iter()
-            .map(|k| {
-                let column = Column::from_key(k.get_ref()).ok_or_else(|| {
-                    let hint = did_you_mean(&closest(k.get_ref(), Column::KEYS));
-                    at(
-                        k.span().start,
-                        format!("unknown report column `{}`{hint}", k.get_ref()),
-                    )
-                })?;
-                Ok(ColumnSpec {
-                    column,
-                    header: column.header(),
-                })
+        Some(keys) => column_keys(&keys, at)?
+            .into_iter()
+            .map(|column| ColumnSpec {
+                column,
+                header: column.header(),
             })
-            .collect::<Result<Vec<_>, Located>>()?,
+            .collect(),
     };
     for (key, header) in report.headers {
         let column = Column::from_key(&key).ok_or_else(|| {

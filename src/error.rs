@@ -47,6 +47,9 @@ pub enum Error {
     /// Some reports of a batch were denied or failed (the others were written).
     #[error("{failed} report(s) failed and {denied} denied")]
     BatchIncomplete { denied: usize, failed: usize },
+    /// `explain`: no row covers the instant asked about.
+    #[error("{0}")]
+    NoRow(String),
     /// The file watcher could not be started.
     #[error("cannot watch files: {0}")]
     Watch(String),
@@ -84,6 +87,7 @@ impl Error {
             | Error::BatchIncomplete { .. }
             | Error::Watch(_)
             | Error::Merge(_)
+            | Error::NoRow(_)
             | Error::DecisionLog { .. }
             | Error::Write { .. } => 1,
         }

@@ -211,8 +211,9 @@ impl Generation {
             match Language::of(&path) {
                 None => match StatusFile::parse(&name, &text) {
                     Ok(file) => {
-                        for (def, offset) in file.statuses {
+                        for (mut def, offset) in file.statuses {
                             let (line, column) = line_col(&text, offset);
+                            def.at = format!("{name}:{line}");
                             definitions.push((def, Located::new(&name, line, column, "")));
                         }
                         tests.extend(file.tests);
@@ -654,7 +655,9 @@ fn hook_definition(
 ) -> Result<StatusDefinition, Located> {
     let fields: StatusFields = serde_json::from_value(value)
         .map_err(|e| Located::new(file, line, 1, format!("statuses(): {e}")))?;
-    fields
+    let mut def = fields
         .validate(file)
-        .map_err(|(_, msg)| Located::new(file, line, 1, format!("statuses(): {msg}")))
+        .map_err(|(_, msg)| Located::new(file, line, 1, format!("statuses(): {msg}")))?;
+    def.at = format!("{file}:{line}");
+    Ok(def)
 }

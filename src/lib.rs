@@ -13,7 +13,8 @@
 //! `store` keeps what everything after it needs of each event, read once (and kept by
 //! `watch`); `classify` turns the store's snapshots into labels with the generation's
 //! `catalog` rules and script hooks; `reduce` orders, de-duplicates and folds an agent's
-//! events into segments; `report` cuts segments into a local day's rows and renders them.
+//! events into segments, each with its lineage; `report` cuts segments into a local day's
+//! rows and renders them; `explain` traces one row back to its events and rules.
 
 pub mod access;
 pub mod batch;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod error;
 pub mod event;
+pub mod explain;
 pub mod generation;
 pub mod input;
 pub mod merge;

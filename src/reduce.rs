@@ -28,6 +28,50 @@ pub struct Segment {
     pub class: ClassId,
     /// Silences longer than `stale_after` between two consecutive events inside the segment.
     pub silences: Vec<(Timestamp, Timestamp)>,
+    /// The events behind the segment (SPEC §3.8); the rule is its class's.
+    pub lineage: Lineage,
+}
+
+/// What a segment was built from: the event whose snapshot gave its label, and the events
+/// inside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lineage {
+    pub cause: Cause,
+    /// The agent's events (after de-duplication) from the segment's start to its end.
+    pub events: u32,
+    pub first_event: Option<Timestamp>,
+    pub last_event: Option<Timestamp>,
+}
+
+/// The event whose snapshot gave a segment its label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// The event that started the segment: its current snapshot.
+    Event(StoredEvent),
+    /// The agent's first event, whose previous snapshot gave the label before it.
+    PreviousOf(StoredEvent),
+    /// The agent's first event, a `LOGIN` without a previous snapshot: Offline before it.
+    BeforeLogin(StoredEvent),
+}
+
+impl Cause {
+    /// The event whose record holds the snapshot.
+    pub fn event(&self) -> &StoredEvent {
+        match self {
+            Cause::Event(e) | Cause::PreviousOf(e) | Cause::BeforeLogin(e) => e,
+        }
+    }
+}
+
+impl Lineage {
+    fn new(cause: Cause) -> Lineage {
+        Lineage {
+            cause,
+            events: 0,
+            first_event: None,
+            last_event: None,
+        }
+    }
 }
 
 /// An agent's whole history as segments.
@@ -107,7 +151,9 @@ pub fn reduce(store: &Store, agent: &Agent, labels: &Labels, stale_after_ms: i64
     let mut before_login_failure = None;
     let before_first = match (previous, event_kind(store.str(first.event_type))) {
         (Some(snap), _) => match labels.of_previous(snap, first) {
-            Some(Label::Known { class, since }) => class.map(|c| (c, *since)),
+            Some(Label::Known { class, since }) => {
+                class.map(|c| (c, *since, Cause::PreviousOf(*first)))
+            }
             Some(Label::Failed(e)) => {
                 fail(&mut timeline, e, first);
                 None
@@ -115,7 +161,7 @@ pub fn reduce(store: &Store, agent: &Agent, labels: &Labels, stale_after_ms: i64
             None => None,
         },
         (None, EventKind::Login) => match classes.before_login() {
-            Ok(class) => class.map(|c| (c, None)),
+            Ok(class) => class.map(|c| (c, None, Cause::BeforeLogin(*first))),
             Err(e) => {
                 // Reported unless an event's own classification failed too.
                 before_login_failure = Some(e.clone());
@@ -124,13 +170,14 @@ pub fn reduce(store: &Store, agent: &Agent, labels: &Labels, stale_after_ms: i64
         },
         (None, _) => None,
     };
-    if let Some((class, since)) = before_first {
+    if let Some((class, since, cause)) = before_first {
         segments.push(Segment {
             // The snapshot's own start for its label, when it is before the first event.
             start: since.filter(|&s| s < first.at),
             end: None,
             class,
             silences: Vec::new(),
+            lineage: Lineage::new(cause),
         });
     }
 
@@ -172,6 +219,7 @@ pub fn reduce(store: &Store, agent: &Agent, labels: &Labels, stale_after_ms: i64
             end: None,
             class,
             silences: Vec::new(),
+            lineage: Lineage::new(Cause::Event(*e)),
         });
     }
 
@@ -181,11 +229,32 @@ pub fn reduce(store: &Store, agent: &Agent, labels: &Labels, stale_after_ms: i64
     for i in 1..segments.len() {
         segments[i - 1].end = segments[i].start;
     }
+    // Segments tile time from the first one's start: the events inside each are the ones
+    // between its start and its end, so the counts of a day's rows add up to its events.
+    let times = &timeline.event_times;
+    for segment in &mut segments {
+        let from = segment
+            .start
+            .map_or(0, |s| times.partition_point(|&t| t < s));
+        let to = segment
+            .end
+            .map_or(times.len(), |e| times.partition_point(|&t| t < e));
+        let inside = times.get(from..to).unwrap_or_default();
+        segment.lineage.events = u32::try_from(inside.len()).unwrap_or(u32::MAX);
+        segment.lineage.first_event = inside.first().copied();
+        segment.lineage.last_event = inside.last().copied();
+    }
     timeline.open = segments
         .last()
         .is_some_and(|s| !classes.is_offline(s.class));
     timeline.segments = segments;
     timeline
+}
+
+/// The agent's events as the reducer reads them: de-duplicated and in time order (what a
+/// segment's lineage counts; `explain` lists them).
+pub fn events_in_order(store: &Store, agent: &Agent, labels: &Labels) -> Vec<StoredEvent> {
+    order(store, &agent.events, labels, &mut Timeline::default())
 }
 
 /// De-duplicates by `EventId` in input order, then sorts by timestamp (stable, so ties keep

@@ -225,6 +225,36 @@ fn local_midnight(date: NaiveDate, tz: Tz) -> Option<Timestamp> {
     None
 }
 
+/// An instant as `explain --at` takes it: RFC 3339 with `Z` or an offset, or a local time
+/// (`2026-11-02T08:15:00`, `2026-11-02 08:15`, optionally with a fraction) in `tz`. A
+/// local time the clocks skip is refused; one they repeat is the earlier of the two.
+pub fn parse_instant(s: &str, tz: Tz) -> Result<Timestamp, String> {
+    if let Ok(t) = Timestamp::parse_rfc3339(s) {
+        return Ok(t);
+    }
+    let local = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .ok_or_else(|| {
+        format!(
+            "`{s}` is not a time: expected RFC 3339 (`2026-11-02T13:15:00Z`, \
+                 `2026-11-02T08:15:00-05:00`) or a local time (`2026-11-02T08:15:00`) in --timezone"
+        )
+    })?;
+    match tz.from_local_datetime(&local).earliest() {
+        Some(t) => Ok(Timestamp(t.timestamp_millis())),
+        None => Err(format!(
+            "`{s}` does not exist in {} (the clocks skip it)",
+            tz.name()
+        )),
+    }
+}
+
 /// `YYYY-MM-DD`, nothing else.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let ok_shape = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';

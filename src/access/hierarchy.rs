@@ -97,6 +97,17 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// The scope as a `hierarchy` value of the users file: `own`, a group path, an ARN.
+    pub fn as_written(&self) -> String {
+        match self {
+            Scope::Own => "own".to_string(),
+            Scope::Path(p) => p.names().join("/"),
+            Scope::Arn(a) => a.clone(),
+        }
+    }
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -77,7 +77,9 @@ impl Request {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub allowed: bool,
-    /// The deciding rule: a profile, `access control off`, or a policy's `file:line`.
+    /// What decided, as `file:line` with what stands there: the profile (and its
+    /// `hierarchy`) in the users file, the first user (access control is on), or the
+    /// `return` of each forbidding policy; `access control off` when no user is defined.
     pub rule: String,
     pub reason: String,
     pub requester: Option<String>,
@@ -209,13 +211,13 @@ impl Access {
         }
         let Some(login) = &req.requester else {
             return Err((
-                "requester required".to_string(),
+                self.access_control_on(),
                 "access control is on (users are configured): name the requester with `--as LOGIN` (report, authorize) or `requester = \"LOGIN\"` in the batch file (run, watch)".to_string(),
             ));
         };
         let Some(user) = self.user(login) else {
             return Err((
-                "unknown requester".to_string(),
+                self.access_control_on(),
                 format!("`{login}` is not a user in the configuration"),
             ));
         };
@@ -238,8 +240,19 @@ impl Access {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
+            let profiles: Vec<String> = user
+                .profiles
+                .iter()
+                .filter_map(|p| self.profile(p))
+                .map(Profile::at)
+                .collect();
+            let rule = if profiles.is_empty() {
+                format!("{}:{} (user {login}, no profile)", user.origin, user.line)
+            } else {
+                profiles.join(", ")
+            };
             return Err((
-                "permissions".to_string(),
+                rule,
                 format!(
                     "`{login}` holds neither Agent activity audit - Access nor Access metrics - Access in any profile (holds: {held})"
                 ),
@@ -249,7 +262,7 @@ impl Access {
             match &p.scope {
                 None => {
                     return Ok((
-                        format!("profile {}", p.name),
+                        format!("{}, no hierarchy restriction", p.at()),
                         format!(
                             "`{login}` may audit any agent through profile {} (no hierarchy restriction)",
                             p.name
@@ -259,7 +272,7 @@ impl Access {
                 Some(scope) if scope.admits(user.hierarchy.as_ref(), agent_h) => {
                     let agent_at = agent_h.map(ToString::to_string).unwrap_or_default();
                     return Ok((
-                        format!("profile {} (hierarchy)", p.name),
+                        profile_and_scope(p),
                         format!(
                             "`{}` ({agent_at}) is within `{login}`'s access through profile {} ({scope})",
                             req.agent, p.name
@@ -293,14 +306,37 @@ impl Access {
             Some(h) => format!("`{login}` is in {h}"),
             None => format!("`{login}` has no hierarchy in the users file"),
         };
+        let rule = granting
+            .iter()
+            .map(|p| profile_and_scope(p))
+            .collect::<Vec<_>>()
+            .join("; ");
         Err((
-            "hierarchy".to_string(),
+            rule,
             format!(
                 "`{}` {agent_at}, outside `{login}`'s access ({}); {mine}",
                 req.agent,
                 scopes.join("; ")
             ),
         ))
+    }
+
+    /// The rule that makes a requester necessary: access control is on because users are
+    /// defined, the first of them at this place.
+    fn access_control_on(&self) -> String {
+        let first = self.users.first().and_then(|first| {
+            self.users
+                .iter()
+                .filter(|u| u.origin == first.origin)
+                .min_by_key(|u| u.line)
+        });
+        match first {
+            Some(u) => format!(
+                "{}:{} (access control is on: the first user, {}, is defined here)",
+                u.origin, u.line, u.login
+            ),
+            None => "access control on".to_string(),
+        }
     }
 
     /// The requester's permissions after implication, across all their profiles.
@@ -377,13 +413,26 @@ impl Access {
         let results = self.policies.authorize(&tree);
         let mut forbids: Vec<(String, String)> = Vec::new();
         for (script, result) in scripts.iter().zip(results) {
-            let at = format!("{}:{}", script.file, script.authorize_line);
-            if let Opinion::Forbid { reason } = opinion(result) {
+            // The `return` that forbade; for a failure, where the policy failed.
+            let line = match &result {
+                Ok((_, line)) => *line,
+                Err(e) => e.line,
+            };
+            let at = format!("{}:{line}", script.file);
+            if let Opinion::Forbid { reason } = opinion(result.map(|(value, _)| value)) {
                 forbids.push((at, reason));
             }
         }
         forbids.sort();
         forbids
+    }
+}
+
+/// `FILE:LINE (profile NAME), FILE:LINE (hierarchy "own")`.
+fn profile_and_scope(p: &Profile) -> String {
+    match p.scope_at() {
+        Some(scope) => format!("{}, {scope}", p.at()),
+        None => p.at(),
     }
 }
 

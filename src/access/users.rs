@@ -33,6 +33,27 @@ pub struct Profile {
     /// `None`: no access control (unrestricted).
     pub scope: Option<Scope>,
     pub origin: String,
+    /// The line of the profile's `[profiles.NAME]` header, and of its `hierarchy`.
+    pub line: usize,
+    pub scope_line: usize,
+}
+
+impl Profile {
+    /// `FILE:LINE (profile NAME)`: where a decision through this profile comes from.
+    pub fn at(&self) -> String {
+        format!("{}:{} (profile {})", self.origin, self.line, self.name)
+    }
+
+    /// `FILE:LINE (hierarchy "own")`: where the profile's access control is written.
+    pub fn scope_at(&self) -> Option<String> {
+        let scope = self.scope.as_ref()?;
+        Some(format!(
+            "{}:{} (hierarchy \"{}\")",
+            self.origin,
+            self.scope_line,
+            scope.as_written()
+        ))
+    }
 }
 
 /// A user: a requester, or an agent whose hierarchy the file states.
@@ -42,6 +63,8 @@ pub struct User {
     pub profiles: Vec<String>,
     pub hierarchy: Option<GroupPath>,
     pub origin: String,
+    /// The line of the user's `[users.LOGIN]` header.
+    pub line: usize,
 }
 
 /// A decision test: a request and the expected outcome.
@@ -153,10 +176,12 @@ impl PolicyFile {
                 })?;
                 permissions.push(parsed);
             }
+            let mut scope_line = 0;
             let scope = match p.hierarchy {
                 None => None,
                 Some(h) => {
                     let start = h.span().start;
+                    scope_line = line_col(text, start).0;
                     let scope = match h.into_inner() {
                         HierarchyValue::One(s) if s.trim().is_empty() => {
                             return Err(Located::at_offset(
@@ -198,6 +223,8 @@ impl PolicyFile {
                     permissions,
                     scope,
                     origin: file.to_string(),
+                    line: line_col(text, at).0,
+                    scope_line,
                 },
                 at,
             ));
@@ -218,6 +245,7 @@ impl PolicyFile {
                     hierarchy: (!u.hierarchy.is_empty())
                         .then(|| GroupPath::from_names(&u.hierarchy)),
                     origin: file.to_string(),
+                    line: line_col(text, at).0,
                 },
                 at,
                 profile_refs: names,

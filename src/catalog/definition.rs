@@ -59,6 +59,9 @@ pub struct StatusDefinition {
     pub productive: Option<bool>,
     /// The file (or built-in catalogue) the definition came from.
     pub origin: String,
+    /// Where the definition stands, as `file:line` (a row's `rule` when the agent status
+    /// decided its label); set by whoever read the file.
+    pub at: String,
 }
 
 /// The fields of a status definition, before validation: what a `statuses()` hook returns.
@@ -148,6 +151,7 @@ impl StatusFields {
             color: self.color,
             productive: self.productive,
             origin: origin.to_string(),
+            at: origin.to_string(),
         })
     }
 }

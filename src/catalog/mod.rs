@@ -17,12 +17,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Deserialize;
+use toml::Spanned;
 
-use crate::diagnostic::{Located, closest, did_you_mean};
+use crate::diagnostic::{Located, closest, did_you_mean, line_col};
 use crate::event::{RawContact, RawSnapshot, StatusType, Str};
 use definition::StatusToml;
 pub use definition::{DefinitionType, StatusDefinition};
-pub use pipeline::Classifier;
+pub use pipeline::{Classifier, Trace};
 pub use rules::ContactRule;
 use rules::ContactRuleToml;
 
@@ -102,6 +103,28 @@ pub enum LabelSource<'a> {
 pub struct Classification<'a> {
     pub label: Cow<'a, str>,
     pub source: LabelSource<'a>,
+    /// What decided the label, as `file:line` (SPEC §3.8): the `[[contact_rule]]` of the
+    /// catalogue, the `return` of a `classify` hook, or, when the agent status decided, the
+    /// `[[status]]` definition of the label ([`AGENT_STATUS_RULE`] when it has none).
+    pub rule: Cow<'a, str>,
+}
+
+/// The rule of a label that is the agent status's own name and that no file defines (an
+/// undefined custom status): no line decided it but the status the agent chose.
+pub const AGENT_STATUS_RULE: &str = "agent status";
+
+/// What the catalogue made of one contact of a snapshot (for `explain`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactVerdict<'a> {
+    pub contact_id: &'a str,
+    pub channel: &'a str,
+    pub state: &'a str,
+    pub method: &'a str,
+    pub connected: bool,
+    /// The first rule that matched the contact, if any.
+    pub rule: Option<&'a ContactRule>,
+    /// How many rules were tried before it (or in all, when none matched).
+    pub tried: usize,
 }
 
 /// A loaded catalogue.
@@ -109,6 +132,9 @@ pub struct Classification<'a> {
 pub struct Catalog {
     pub name: String,
     pub description: String,
+    /// The catalogue's file as rules name it (`scripts/catalogs/connect.toml` for the
+    /// embedded ones).
+    pub file: String,
     definitions: Vec<StatusDefinition>,
     by_name: HashMap<String, usize>,
     by_arn: HashMap<String, usize>,
@@ -121,9 +147,9 @@ pub struct Catalog {
 struct CatalogToml {
     catalog: Option<HeaderToml>,
     #[serde(default)]
-    status: Vec<StatusToml>,
+    status: Vec<Spanned<StatusToml>>,
     #[serde(default)]
-    contact_rule: Vec<ContactRuleToml>,
+    contact_rule: Vec<Spanned<ContactRuleToml>>,
 }
 
 #[derive(Deserialize)]
@@ -139,12 +165,17 @@ impl Catalog {
     /// One of the shipped catalogues.
     pub fn builtin(name: CatalogName) -> Result<Catalog, Located> {
         let (file, text) = name.source();
-        Catalog::from_toml(&format!("built-in {name} ({file})"), text)
+        Catalog::parse(&format!("built-in {name} ({file})"), file, text)
     }
 
     /// Parses and validates a catalogue file: a `[catalog]` header, `[[status]]` definitions
     /// and `[[contact_rule]]` rows.
     pub fn from_toml(file: &str, text: &str) -> Result<Catalog, Located> {
+        Catalog::parse(file, file, text)
+    }
+
+    /// [`Catalog::from_toml`], with errors naming `file` and rules naming `path`.
+    fn parse(file: &str, path: &str, text: &str) -> Result<Catalog, Located> {
         let parsed: CatalogToml =
             toml::from_str(text).map_err(|e| Located::from_toml(file, text, &e))?;
         let header = parsed
@@ -153,18 +184,26 @@ impl Catalog {
         let mut catalog = Catalog {
             name: header.name,
             description: header.description,
+            file: path.to_string(),
             definitions: Vec::new(),
             by_name: HashMap::new(),
             by_arn: HashMap::new(),
             rules: Vec::new(),
             outbound_methods: header.outbound_methods,
         };
+        // Rules and definitions are named by the line of their `[[...]]` header.
+        let at = |offset: usize| format!("{path}:{}", line_col(text, offset).0);
         for status in parsed.status {
-            let def = status.validate(file, text)?;
+            let start = status.span().start;
+            let mut def = status.into_inner().validate(file, text)?;
+            def.at = at(start);
             catalog.add_definition(def, file)?;
         }
         for rule in parsed.contact_rule {
-            catalog.rules.push(rule.validate(file, text)?);
+            let start = rule.span().start;
+            let mut rule = rule.into_inner().validate(file, text)?;
+            rule.at = at(start);
+            catalog.rules.push(rule);
         }
         Ok(catalog)
     }
@@ -232,11 +271,7 @@ impl Catalog {
     pub fn classify<'a>(&'a self, snap: &'a RawSnapshot<'_>) -> Option<Classification<'a>> {
         let mut best: Option<(&ContactRule, &RawContact<'_>)> = None;
         for contact in snap.contacts() {
-            let rule = self
-                .rules
-                .iter()
-                .find(|r| r.matches(contact, &self.outbound_methods));
-            if let Some(rule) = rule
+            if let Some((_, rule)) = self.contact_rule(contact)
                 && best.is_none_or(|(b, _)| rule.tier < b.tier)
             {
                 best = Some((rule, contact));
@@ -249,6 +284,7 @@ impl Catalog {
                     channel: contact.channel(),
                     contact_id: contact.id.as_ref().map(Str::as_str).unwrap_or(""),
                 },
+                rule: Cow::Borrowed(rule.at.as_str()),
             });
         }
 
@@ -258,16 +294,47 @@ impl Catalog {
             .arn
             .as_ref()
             .and_then(|arn| self.by_arn.get(arn.as_str()))
-            .map(|&i| self.definitions[i].name.as_str());
-        let label = match (pinned, status.name.as_ref()) {
-            (Some(name), _) => name,
-            (None, Some(name)) if !name.as_str().is_empty() => name.as_str(),
+            .map(|&i| &self.definitions[i]);
+        let (label, definition) = match (pinned, status.name.as_ref()) {
+            (Some(def), _) => (def.name.as_str(), Some(def)),
+            (None, Some(name)) if !name.as_str().is_empty() => {
+                (name.as_str(), self.definition(name.as_str(), Some(kind)))
+            }
             _ => return None,
         };
         Some(Classification {
             label: Cow::Borrowed(label),
             source: LabelSource::Status(kind),
+            rule: Cow::Borrowed(definition.map_or(AGENT_STATUS_RULE, |d| d.at.as_str())),
         })
+    }
+
+    /// The first rule that matches `contact`, with its index in the table.
+    fn contact_rule(&self, contact: &RawContact<'_>) -> Option<(usize, &ContactRule)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.matches(contact, &self.outbound_methods))
+    }
+
+    /// What the rule table makes of each contact of `snap`, in snapshot order (the label
+    /// itself is [`Catalog::classify`]'s).
+    pub fn contact_verdicts<'a>(&'a self, snap: &'a RawSnapshot<'_>) -> Vec<ContactVerdict<'a>> {
+        snap.contacts()
+            .iter()
+            .map(|contact| {
+                let found = self.contact_rule(contact);
+                ContactVerdict {
+                    contact_id: contact.id.as_ref().map(Str::as_str).unwrap_or(""),
+                    channel: contact.channel(),
+                    state: contact.state(),
+                    method: contact.method(),
+                    connected: contact.connected(),
+                    rule: found.map(|(_, r)| r),
+                    tried: found.map_or(self.rules.len(), |(i, _)| i),
+                }
+            })
+            .collect()
     }
 
     /// The definition of a label. A renamed system status (a ROUTABLE or OFFLINE status

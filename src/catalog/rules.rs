@@ -46,7 +46,7 @@ pub const METHODS: [&str; 17] = [
 ];
 
 /// One row of the rule table.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContactRule {
     pub tier: u8,
     pub states: Vec<String>,
@@ -59,6 +59,8 @@ pub struct ContactRule {
     /// Whether the contact must (true) or must not (false) have been connected.
     pub connected: Option<bool>,
     pub label: String,
+    /// Where the rule stands, as `file:line` of its `[[contact_rule]]` header.
+    pub at: String,
 }
 
 impl ContactRule {
@@ -146,6 +148,7 @@ impl ContactRuleToml {
             outbound: self.outbound,
             connected: self.connected,
             label,
+            at: file.to_string(),
         })
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod check;
+pub mod explain;
 pub mod merge;
 pub mod report;
 pub mod run;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Statuses(args) => statuses::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Authorize(args) => authorize::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Merge(args) => merge::run(&args),

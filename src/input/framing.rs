@@ -14,9 +14,9 @@ use std::io::{self, Read};
 
 use serde::de::IgnoredAny;
 
-/// Where a problem starts: 1-based line and column (in bytes) and the 0-based byte offset,
-/// all in the decompressed stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a problem or a record starts: 1-based line and column (in bytes) and the 0-based
+/// byte offset, all in the decompressed stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Position {
     pub line: u64,
     pub column: u64,
@@ -78,19 +78,38 @@ pub const MAX_RECORD: usize = 64 << 20;
 /// Reads every record of `reader`, giving each candidate to `sink` and each problem to
 /// `on_problem`. A read error (which includes corrupt compressed data) ends the stream with
 /// one last problem; the records before it have been given to the sink.
-pub fn read_records<R, S, P>(reader: R, sink: S, on_problem: P) -> FrameStats
+pub fn read_records<R, S, P>(reader: R, mut sink: S, on_problem: P) -> FrameStats
 where
     R: Read,
     S: FnMut(&[u8]) -> Outcome,
     P: FnMut(Problem) -> Flow,
 {
-    Framer::new(reader, sink, on_problem).run()
+    Framer::new(
+        reader,
+        move |bytes: &[u8], _| sink(bytes),
+        on_problem,
+        false,
+    )
+    .run()
+}
+
+/// [`read_records`], telling the sink where each candidate starts (which costs counting
+/// the lines before it: `explain` locates records this way, the store does not).
+pub fn read_records_at<R, S, P>(reader: R, sink: S, on_problem: P) -> FrameStats
+where
+    R: Read,
+    S: FnMut(&[u8], Position) -> Outcome,
+    P: FnMut(Problem) -> Flow,
+{
+    Framer::new(reader, sink, on_problem, true).run()
 }
 
 struct Framer<R, S, P> {
     reader: R,
     sink: S,
     on_problem: P,
+    /// Whether the sink is told each candidate's position.
+    positions: bool,
     buf: Vec<u8>,
     /// First unconsumed byte.
     start: usize,
@@ -131,14 +150,15 @@ struct Framer<R, S, P> {
 impl<R, S, P> Framer<R, S, P>
 where
     R: Read,
-    S: FnMut(&[u8]) -> Outcome,
+    S: FnMut(&[u8], Position) -> Outcome,
     P: FnMut(Problem) -> Flow,
 {
-    fn new(reader: R, sink: S, on_problem: P) -> Self {
+    fn new(reader: R, sink: S, on_problem: P, positions: bool) -> Self {
         Framer {
             reader,
             sink,
             on_problem,
+            positions,
             buf: Vec::new(),
             start: 0,
             end: 0,
@@ -236,7 +256,12 @@ where
             // The window stops short of what was read; the candidate's line is whole.
             let cut = limit < self.end;
             let whole_line = self.line_framed && (self.eof || self.buf[limit - 1] == b'\n');
-            let outcome = (self.sink)(&self.buf[self.start..limit]);
+            let at = if self.positions {
+                self.position(self.start)
+            } else {
+                Position::default()
+            };
+            let outcome = (self.sink)(&self.buf[self.start..limit], at);
             let flow = match outcome {
                 Outcome::Accepted(n) => {
                     self.finish_broken_region();

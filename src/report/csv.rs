@@ -22,11 +22,16 @@ pub enum Column {
     AgentName,
     /// Hierarchy group name at level 1–5.
     Hierarchy(u8),
+    /// Lineage (SPEC §3.8): the events inside the row, the `EventId` of the event whose
+    /// snapshot gave its label, and the rule that decided it (`file:line`).
+    Events,
+    FirstEventId,
+    Rule,
 }
 
 impl Column {
     /// The key used in configuration files.
-    pub const KEYS: [&'static str; 15] = [
+    pub const KEYS: [&'static str; 18] = [
         "agent_login",
         "status",
         "start_time",
@@ -42,6 +47,9 @@ impl Column {
         "hierarchy_3",
         "hierarchy_4",
         "hierarchy_5",
+        "events",
+        "first_event_id",
+        "rule",
     ];
 
     pub fn from_key(key: &str) -> Option<Column> {
@@ -56,6 +64,9 @@ impl Column {
             "channel" => Column::Channel,
             "contact_id" => Column::ContactId,
             "agent_name" => Column::AgentName,
+            "events" => Column::Events,
+            "first_event_id" => Column::FirstEventId,
+            "rule" => Column::Rule,
             _ => {
                 let level: u8 = key.strip_prefix("hierarchy_")?.parse().ok()?;
                 if !(1..=5).contains(&level) {
@@ -88,6 +99,9 @@ impl Column {
                 | Column::Duration
                 | Column::DurationSeconds
                 | Column::Flags
+                | Column::Events
+                | Column::FirstEventId
+                | Column::Rule
         )
     }
 
@@ -105,6 +119,9 @@ impl Column {
             Column::ContactId => "Contact ID".into(),
             Column::AgentName => "Agent name".into(),
             Column::Hierarchy(level) => format!("Hierarchy level {level}"),
+            Column::Events => "Events".into(),
+            Column::FirstEventId => "First event ID".into(),
+            Column::Rule => "Rule".into(),
         }
     }
 
@@ -137,6 +154,9 @@ impl Column {
                 .get(usize::from(level) - 1)
                 .map(|g| g.name.clone())
                 .unwrap_or_default(),
+            Column::Events => row.events.to_string(),
+            Column::FirstEventId => row.first_event_id.clone().unwrap_or_default(),
+            Column::Rule => row.rule.clone(),
         }
     }
 }

@@ -144,6 +144,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 .tip.r{left:auto;right:0}
 .tip.up{top:auto;bottom:100%;margin:0 0 .35rem}
 .tip strong{font-size:.88rem}
+.tip .lin{color:#cfcfcf;font-size:.74rem}
 .b:hover .tip,.b:focus .tip{display:block}
 .gap,.hatch{background-image:repeating-linear-gradient(135deg,rgba(255,255,255,.75) 0 2px,rgba(0,0,0,.5) 2px 3.5px,transparent 3.5px 8px)}
 .b.open{border:2px dashed #000}
@@ -487,10 +488,11 @@ fn timeline(report: &Report, s: &mut String) {
     // Tooltips open downwards where at least three lanes follow, else upwards where there is
     // room above; where there is neither, the timeline gets room below for them.
     let lanes = report.statuses.len();
-    let opens_up = |i: usize| lanes - 1 - i < 3 && i >= 2;
+    let opens_up = |i: usize| lanes - 1 - i < 4 && i >= 3;
+    // A tooltip is about 8.7rem tall (six lines); a lane is 2.05rem.
     let pad = (0..lanes)
         .filter(|&i| !opens_up(i))
-        .map(|i| 6.4 - (lanes - 1 - i) as f64 * 2.05)
+        .map(|i| 8.7 - (lanes - 1 - i) as f64 * 2.05)
         .fold(0.4_f64, f64::max);
     let _ = write!(
         s,
@@ -637,13 +639,20 @@ fn block(
     } else {
         format!("<br>{}", flag_badges(row.flags))
     };
+    // Lineage (SPEC §3.8): what the row was built from, in every block's details.
+    let lineage = format!(
+        "<br><span class=\"lin\">{} event(s), first EventId {}<br>rule {}</span>",
+        row.events,
+        escape(row.first_event_id.as_deref().unwrap_or("(none)")),
+        escape(&row.rule)
+    );
     let _ = write!(
         s,
         "<a class=\"{classes}\" id=\"b{row_number}\" href=\"#r{row_number}\" data-row=\"{row_number}\" \
 data-status=\"{status}\" style=\"left:{left}%;width:{width}%;{style}\" title=\"{title}\" aria-label=\"{title}\">\
 <span class=\"bl\" aria-hidden=\"true\">{label}</span>\
 <span class=\"{tip_side}\" aria-hidden=\"true\"><strong>{status}</strong><br>\
-{start} \u{2192} {end}<br>{hms} ({secs} s){flags}</span></a>",
+{start} \u{2192} {end}<br>{hms} ({secs} s){flags}{lineage}</span></a>",
         status = escape(&row.status),
         left = pct(offset, len),
         width = pct(row.duration_ms(), len),

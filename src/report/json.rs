@@ -1,6 +1,7 @@
 //! The report as one JSON document (SPEC §5):
 //! `{"agent", "date", "timezone", "rows": [{"status", "start", "end", "duration_ms",
-//! "flags", …}], "warnings", "coverage"}`. Rows also carry the extra columns the configuration
+//! "flags", "events", "first_event_id", "rule", …}], "warnings", "coverage"}`: every row
+//! carries its lineage (SPEC §3.8). Rows also carry the extra columns the configuration
 //! asks for (`channel`, `contact_id`, `agent_name`, `hierarchy_N`), keyed by column name.
 
 use std::io::{self, Write};
@@ -35,6 +36,10 @@ struct JsonRow<'a> {
     end: String,
     duration_ms: i64,
     flags: Vec<&'static str>,
+    /// Lineage (SPEC §3.8), in every row.
+    events: usize,
+    first_event_id: Option<&'a str>,
+    rule: &'a str,
     /// The configuration's extra columns; an empty cell is `null`.
     #[serde(flatten)]
     columns: serde_json::Map<String, serde_json::Value>,
@@ -61,6 +66,9 @@ pub fn write<W: Write>(report: &Report, columns: &[ColumnSpec], mut out: W) -> i
                 end: r.end.format_local(tz),
                 duration_ms: r.duration_ms(),
                 flags: r.flags.names(),
+                events: r.events,
+                first_event_id: r.first_event_id.as_deref(),
+                rule: &r.rule,
                 columns: extra
                     .iter()
                     .map(|c| {

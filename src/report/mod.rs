@@ -15,7 +15,7 @@ use std::path::Path;
 
 use crate::catalog::Catalog;
 use crate::classify::{ClassId, Classes};
-use crate::reduce::Timeline;
+use crate::reduce::{Cause, Timeline};
 use crate::store::{Agent, AgentProfile, Store};
 use crate::time::{Timestamp, Window};
 
@@ -24,7 +24,8 @@ use crate::time::{Timestamp, Window};
 pub enum Format {
     /// Comma-separated values, one row per status.
     Csv,
-    /// One JSON document with the rows and any warnings.
+    /// One JSON document with the rows (each with its lineage: events, first_event_id, rule)
+    /// and any warnings.
     Json,
     /// One self-contained HTML page: a timeline of the day and the table (no network).
     Html,
@@ -112,6 +113,15 @@ pub struct Row {
     pub offline: bool,
     /// The classification behind the row.
     pub class: ClassId,
+    /// Lineage (SPEC §3.8): the agent's events inside the row (clipped to the day, so a
+    /// day's counts add up to its events), the event whose snapshot gave the label, its
+    /// `EventId` (set by [`for_agent`], which has the store) and the rule that decided.
+    pub events: usize,
+    pub cause: Cause,
+    pub first_event_id: Option<String>,
+    pub rule: String,
+    /// The row's segment in the agent's timeline.
+    pub segment: usize,
 }
 
 impl Row {
@@ -280,6 +290,11 @@ pub fn rows(timeline: &Timeline, classes: &Classes, window: &Window) -> Vec<Row>
                 .map(|(channel, id)| (channel.to_string(), id.to_string())),
             offline: classes.is_offline(segment.class),
             class: segment.class,
+            events: timeline.events_between(start, end),
+            cause: segment.lineage.cause,
+            first_event_id: None,
+            rule: classes.rule(segment.class).to_string(),
+            segment: i,
         });
     }
     rows
@@ -387,6 +402,9 @@ pub fn for_agent(
         return Err(failure.clone());
     }
     let mut report = build(agent, timeline, classes, catalog, window);
+    for row in &mut report.rows {
+        row.first_event_id = store.event_id(row.cause.event());
+    }
     report.warnings.extend(duplicate_warnings(timeline, store));
     if store.problems.total() > 0 {
         report.warnings.push(format!(

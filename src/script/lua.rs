@@ -22,7 +22,8 @@
 //!   run it with hooks off when the hook raised the error).
 //!
 //! Lua reports lines but not columns: the column is found by looking for the name the
-//! message quotes on that line.
+//! message quotes on that line. Instances run the chunk with the returns of its hooks
+//! marked (`script::returns`), so a label names the line of the `return` that gave it.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -35,6 +36,7 @@ use mlua::{
 };
 
 use super::lua_pattern::{self, Capture, Fail, Matcher};
+use super::returns::{Insertion, MARK, Marked, lua_returns};
 use super::{Compiled, Limit, Limits, Loaded, Output, ScriptError, Tree};
 
 /// Chunk name: errors then read `script:LINE: message`.
@@ -357,8 +359,9 @@ pub(super) fn load(
     };
     let statuses = call0("statuses")?;
     let tests = call0("tests")?;
+    let marked = mark(source, [classify.as_ref(), authorize.as_ref()]);
     Ok(Loaded {
-        compiled: Compiled::Lua,
+        compiled: Compiled::Lua(marked.into()),
         classifies: classify.is_some(),
         authorize: authorize.as_ref().map(defined_at),
         statuses,
@@ -409,6 +412,30 @@ fn defined_at(f: &Function) -> usize {
     f.info().line_defined.unwrap_or(1)
 }
 
+/// The source with a marker before each `return` of the hooks (the lines from `function`
+/// to `end` of each): `__agent_audit_return = LINE return ...` (see `script::returns`).
+fn mark<const N: usize>(source: &str, hooks: [Option<&Function>; N]) -> String {
+    let ranges: Vec<(usize, usize)> = hooks
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            let info = f.info();
+            Some((info.line_defined?, info.last_line_defined?))
+        })
+        .collect();
+    let insertions = lua_returns(source)
+        .into_iter()
+        .filter(|&(_, line, _)| ranges.iter().any(|&(a, b)| (a..=b).contains(&line)))
+        .map(|(offset, line, column)| Insertion {
+            offset,
+            line,
+            column,
+            text: format!("{MARK} = {line} "),
+        })
+        .collect();
+    Marked::new(source, insertions).source
+}
+
 /// One thread's Lua state for one script.
 pub(super) struct Instance {
     file: String,
@@ -419,15 +446,23 @@ pub(super) struct Instance {
 }
 
 impl Instance {
+    /// An instance running `marked`, the source with its hooks' returns marked (`source`
+    /// is the original, for messages). Should the marked source not load (a bug in the
+    /// marking), the original runs, and labels name the hook's line.
     pub(super) fn new(
         file: &str,
         source: &str,
+        marked: &str,
         limits: Limits,
         output: &Arc<Output>,
     ) -> Result<Instance, ScriptError> {
-        let state = State::new(limits, output)
+        let mut state = State::new(limits, output)
             .map_err(|e| error(file, source, "load", None, &limits, &e))?;
-        run_chunk(&state, file, source)?;
+        if run_chunk(&state, file, marked).is_err() {
+            state = State::new(limits, output)
+                .map_err(|e| error(file, source, "load", None, &limits, &e))?;
+            run_chunk(&state, file, source)?;
+        }
         let classify = hook(&state.lua.globals(), file, source, "classify")?;
         let authorize = hook(&state.lua.globals(), file, source, "authorize")?;
         Ok(Instance {
@@ -440,26 +475,44 @@ impl Instance {
     }
 }
 
+impl Instance {
+    fn forget_return(&self) {
+        let _ = self.state.lua.globals().raw_set(MARK, Value::Nil);
+    }
+
+    /// The line the marker of the last `return` recorded, or `fallback` (the hook's line).
+    fn returned_or(&self, fallback: usize) -> usize {
+        match self.state.lua.globals().raw_get::<Value>(MARK) {
+            Ok(Value::Integer(line)) => usize::try_from(line).unwrap_or(fallback),
+            _ => fallback,
+        }
+    }
+}
+
 impl super::Instance for Instance {
-    fn authorize(&mut self, req: &Tree<'_>) -> Result<serde_json::Value, ScriptError> {
+    fn authorize(&mut self, req: &Tree<'_>) -> Result<(serde_json::Value, usize), ScriptError> {
         let Some(f) = &self.authorize else {
-            return Ok(serde_json::Value::Null);
+            return Ok((serde_json::Value::Null, 1));
         };
         let line = defined_at(f);
+        self.forget_return();
         let lua = &self.state.lua;
         let value = self
             .state
             .call(&self.file, &self.source, "authorize", Some(line), || {
                 f.call::<Value>(to_lua(lua, req)?)
             })?;
-        to_json(&value, 0).map_err(|m| ScriptError::new(&self.file, line, 1, "authorize", m))
+        let value = to_json(&value, 0)
+            .map_err(|m| ScriptError::new(&self.file, line, 1, "authorize", m))?;
+        Ok((value, self.returned_or(line)))
     }
 
-    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError> {
+    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<(String, usize)>, ScriptError> {
         let Some(f) = &self.classify else {
             return Ok(None);
         };
         let line = defined_at(f);
+        self.forget_return();
         let lua = &self.state.lua;
         let value = self
             .state
@@ -468,7 +521,7 @@ impl super::Instance for Instance {
             })?;
         match value {
             Value::Nil => Ok(None),
-            Value::String(s) => Ok(Some(s.to_string_lossy())),
+            Value::String(s) => Ok(Some((s.to_string_lossy(), self.returned_or(line)))),
             other => Err(ScriptError::new(
                 &self.file,
                 line,

@@ -20,6 +20,7 @@
 
 mod lua;
 mod lua_pattern;
+mod returns;
 mod rhai;
 pub mod snap;
 
@@ -307,16 +308,19 @@ pub struct Script {
 }
 
 enum Compiled {
-    Rhai(Arc<::rhai::AST>),
-    Lua,
+    Rhai(Arc<rhai::Hooked>),
+    /// The source as instances compile it (with the hooks' returns marked).
+    Lua(Arc<str>),
 }
 
 /// One engine instance of a script, owned by one thread.
 trait Instance {
-    /// Calls `classify(snap)`: a label, or `None` to defer to the next rule.
-    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError>;
-    /// Calls `authorize(req)` and returns what it returned, as data.
-    fn authorize(&mut self, req: &Tree<'_>) -> Result<serde_json::Value, ScriptError>;
+    /// Calls `classify(snap)`: a label and the line of the `return` that returned it, or
+    /// `None` to defer to the next rule.
+    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<(String, usize)>, ScriptError>;
+    /// Calls `authorize(req)` and returns what it returned, as data, with the line of the
+    /// `return` that returned it.
+    fn authorize(&mut self, req: &Tree<'_>) -> Result<(serde_json::Value, usize), ScriptError>;
 }
 
 /// What an engine learned while loading a script.
@@ -377,16 +381,17 @@ impl Script {
 
     fn instantiate(&self) -> Result<Box<dyn Instance>, ScriptError> {
         match &self.compiled {
-            Compiled::Rhai(ast) => Ok(Box::new(rhai::Instance::new(
+            Compiled::Rhai(hooked) => Ok(Box::new(rhai::Instance::new(
                 &self.file,
                 self.source.clone(),
-                ast.clone(),
+                hooked.clone(),
                 self.limits,
                 &self.output,
             ))),
-            Compiled::Lua => Ok(Box::new(lua::Instance::new(
+            Compiled::Lua(marked) => Ok(Box::new(lua::Instance::new(
                 &self.file,
                 &self.source,
+                marked,
                 self.limits,
                 &self.output,
             )?)),
@@ -467,7 +472,22 @@ const SETS_PER_THREAD: usize = 8;
 
 struct ThreadInstance {
     instance: Box<dyn Instance>,
-    cache: HashMap<u128, Option<String>>,
+    cache: HashMap<u128, Option<(String, usize)>>,
+}
+
+/// A label a `classify` hook gave, and where: `file:line` of the `return` that gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookLabel {
+    pub label: String,
+    pub rule: String,
+}
+
+/// One hook asked while explaining a label: its file, and what it returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookStep {
+    pub file: String,
+    /// `None`: it returned nothing and deferred to the next rule.
+    pub returned: Option<HookLabel>,
 }
 
 thread_local! {
@@ -558,7 +578,22 @@ impl Hooks {
     }
 
     /// Asks each script's `classify` in load order; the first label wins.
-    pub fn classify(&self, snap: &Snap<'_, '_>) -> Result<Option<String>, ScriptError> {
+    pub fn classify(&self, snap: &Snap<'_, '_>) -> Result<Option<HookLabel>, ScriptError> {
+        self.consult(snap, None)
+    }
+
+    /// [`Hooks::classify`], listing every hook asked, in order, with what it returned.
+    pub fn trace(&self, snap: &Snap<'_, '_>) -> Result<Vec<HookStep>, ScriptError> {
+        let mut steps = Vec::new();
+        self.consult(snap, Some(&mut steps))?;
+        Ok(steps)
+    }
+
+    fn consult(
+        &self,
+        snap: &Snap<'_, '_>,
+        mut steps: Option<&mut Vec<HookStep>>,
+    ) -> Result<Option<HookLabel>, ScriptError> {
         if self.is_empty() {
             return Ok(None);
         }
@@ -568,6 +603,12 @@ impl Hooks {
         }
         let set = &self.set;
         let scripts = &self.set.scripts;
+        let answer = |script: &Script, returned: &Option<(String, usize)>| {
+            returned.as_ref().map(|(label, line)| HookLabel {
+                label: label.clone(),
+                rule: format!("{}:{line}", script.file),
+            })
+        };
         self.set.with_instances(|instances| {
             // Parsed at most once per event, and only when some hook is actually called.
             let mut configuration: Option<
@@ -577,22 +618,28 @@ impl Hooks {
             let mut snap_key = None;
             for (i, (script, inst)) in scripts.iter().zip(instances.iter_mut()).enumerate() {
                 let key = (!script.with_times).then(|| *snap_key.get_or_insert_with(|| snap.key()));
-                if let Some(key) = key
-                    && let Some(hit) = inst.cache.get(&key)
-                {
-                    if hit.is_some() {
-                        return Ok(hit.clone());
+                let cached = key.and_then(|key| inst.cache.get(&key));
+                let returned = match cached {
+                    Some(hit) => hit.clone(),
+                    None => {
+                        let parsed = configuration.get_or_insert_with(|| snap.configuration());
+                        let tree = snap.tree(script.with_times, parsed.as_deref());
+                        let returned = set.settle(i, inst.instance.classify(&tree))?;
+                        if let Some(key) = key {
+                            if inst.cache.len() >= CACHE_CAPACITY {
+                                inst.cache.clear();
+                            }
+                            inst.cache.insert(key, returned.clone());
+                        }
+                        returned
                     }
-                    continue;
-                }
-                let parsed = configuration.get_or_insert_with(|| snap.configuration());
-                let tree = snap.tree(script.with_times, parsed.as_deref());
-                let label = set.settle(i, inst.instance.classify(&tree))?;
-                if let Some(key) = key {
-                    if inst.cache.len() >= CACHE_CAPACITY {
-                        inst.cache.clear();
-                    }
-                    inst.cache.insert(key, label.clone());
+                };
+                let label = answer(script, &returned);
+                if let Some(steps) = steps.as_deref_mut() {
+                    steps.push(HookStep {
+                        file: script.file.clone(),
+                        returned: label.clone(),
+                    });
                 }
                 if label.is_some() {
                     return Ok(label);
@@ -619,8 +666,12 @@ impl Policies {
         &self.set.scripts
     }
 
-    /// Calls every policy's `authorize(req)`; one result per script, in the set's order.
-    pub fn authorize(&self, req: &Tree<'_>) -> Vec<Result<serde_json::Value, ScriptError>> {
+    /// Calls every policy's `authorize(req)`; one result per script, in the set's order,
+    /// each with the line of the `return` that gave it.
+    pub fn authorize(
+        &self,
+        req: &Tree<'_>,
+    ) -> Vec<Result<(serde_json::Value, usize), ScriptError>> {
         let n = self.set.scripts.len();
         let set = &self.set;
         let outcome = self.set.with_instances(|instances| {

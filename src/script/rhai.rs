@@ -11,12 +11,20 @@
 //! operation (a `split`, a clone of a nested array), which is what lets the deadline,
 //! checked between operations, bound the call. Rhai's own limit errors cannot be caught
 //! by `try`/`catch`; the deadline's error (`ErrorTerminated`) cannot either.
+//!
+//! Instances run the script with the returns of its hooks marked (`script::returns`), so
+//! a label names the line of the `return` that gave it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rhai::packages::{Package, StandardPackage};
-use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError, Position, Scope};
+use rhai::{
+    AST, ASTFlags, ASTNode, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError, Position,
+    Scope, Stmt,
+};
 
+use super::returns::{Insertion, MARK, Marked, offset_of};
 use super::{Compiled, Deadline, Limit, Limits, Loaded, Output, ScriptError, Tree, find_line};
 
 /// Variables in scope at once, across nested calls.
@@ -134,6 +142,7 @@ pub(super) fn load(
     with_stack(|| engine.run_ast_with_scope(&mut scope, &ast))
         .map_err(|e| runtime_error(file, source, "load", &limits, *e))?;
 
+    let hooked = Arc::new(mark(&engine, file, source, &ast));
     let ast = Arc::new(ast);
     let mut call0 =
         |hook: &'static str| -> Result<Option<(usize, serde_json::Value)>, ScriptError> {
@@ -152,7 +161,7 @@ pub(super) fn load(
     let statuses = call0("statuses")?;
     let tests = call0("tests")?;
     Ok(Loaded {
-        compiled: Compiled::Rhai(ast),
+        compiled: Compiled::Rhai(hooked),
         classifies: has("classify"),
         authorize: has("authorize").then(|| find_line(source, "fn authorize").0),
         statuses,
@@ -160,34 +169,98 @@ pub(super) fn load(
     })
 }
 
+/// A script as its instances run it: compiled with a marker in each `return` of its hooks
+/// (see `script::returns`).
+pub(super) struct Hooked {
+    ast: AST,
+    marked: Marked,
+}
+
+/// The script compiled with its hooks' returns marked; without markers if that fails to
+/// compile (which would be a bug here: the labels then name the hook's line).
+fn mark(engine: &Engine, file: &str, source: &str, ast: &AST) -> Hooked {
+    let mut insertions = Vec::new();
+    for hook in ["classify", "authorize"] {
+        let only = ast.clone_functions_only_filtered(|_, _, _, name, _| name == hook);
+        only.walk(&mut |path: &[ASTNode]| {
+            if let Some(ASTNode::Stmt(Stmt::Return(Some(_), flags, pos))) = path.last()
+                && !flags.contains(ASTFlags::BREAK)
+                && let (Some(line), Some(column)) = (pos.line(), pos.position())
+                && let Some(at) = offset_of(source, line, column)
+                && source[at..].starts_with("return")
+            {
+                insertions.push(Insertion {
+                    offset: at + "return".len(),
+                    line,
+                    column: column + "return".len(),
+                    text: format!(" {MARK}({line}) ??"),
+                });
+            }
+            true
+        });
+    }
+    let marked = Marked::new(source, insertions);
+    match with_stack(|| engine.compile(&marked.source)) {
+        Ok(mut compiled) => {
+            compiled.set_source(file);
+            Hooked {
+                ast: compiled,
+                marked,
+            }
+        }
+        Err(_) => Hooked {
+            ast: ast.clone(),
+            marked: Marked::new(source, Vec::new()),
+        },
+    }
+}
+
 /// One thread's engine for one script.
 pub(super) struct Instance {
     file: String,
     source: Arc<str>,
     engine: Engine,
-    ast: Arc<AST>,
+    hooked: Arc<Hooked>,
     scope: Scope<'static>,
     limits: Limits,
     deadline: Arc<Deadline>,
+    /// The line the last marker recorded; zero: none ran (the hook ended on its last
+    /// expression, not a `return`).
+    returned: Arc<AtomicUsize>,
 }
 
 impl Instance {
     pub(super) fn new(
         file: &str,
         source: Arc<str>,
-        ast: Arc<AST>,
+        hooked: Arc<Hooked>,
         limits: Limits,
         output: &Arc<Output>,
     ) -> Instance {
         let deadline = Arc::new(Deadline::default());
+        let mut engine = engine(limits, output, &deadline);
+        let returned = Arc::new(AtomicUsize::new(0));
+        let seen = returned.clone();
+        engine.register_fn(MARK, move |line: i64| {
+            seen.store(usize::try_from(line).unwrap_or(0), Ordering::Relaxed);
+        });
         Instance {
             file: file.to_string(),
             source,
-            engine: engine(limits, output, &deadline),
-            ast,
+            engine,
+            hooked,
             scope: Scope::new(),
             limits,
             deadline,
+            returned,
+        }
+    }
+
+    /// The line of the `return` that ended the call, or `fallback` (the hook's own line).
+    fn returned_or(&self, fallback: usize) -> usize {
+        match self.returned.load(Ordering::Relaxed) {
+            0 => fallback,
+            line => line,
         }
     }
 
@@ -195,31 +268,39 @@ impl Instance {
     fn call(&mut self, hook: &'static str, arg: Dynamic) -> Result<Dynamic, ScriptError> {
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         self.deadline.arm(&self.limits);
-        let (engine, scope, ast) = (&self.engine, &mut self.scope, &self.ast);
+        self.returned.store(0, Ordering::Relaxed);
+        let (engine, scope, ast) = (&self.engine, &mut self.scope, &self.hooked.ast);
         let result: Result<Dynamic, _> =
             with_stack(|| engine.call_fn_with_options(options, scope, ast, hook, (arg,)));
-        result.map_err(|e| runtime_error(&self.file, &self.source, hook, &self.limits, *e))
+        result.map_err(|e| {
+            let mut error = runtime_error(&self.file, &self.source, hook, &self.limits, *e);
+            error.column = self.hooked.marked.original_column(error.line, error.column);
+            error
+        })
     }
 }
 
 impl super::Instance for Instance {
-    fn authorize(&mut self, req: &Tree<'_>) -> Result<serde_json::Value, ScriptError> {
+    fn authorize(&mut self, req: &Tree<'_>) -> Result<(serde_json::Value, usize), ScriptError> {
         let value = self.call("authorize", to_dynamic(req))?;
-        to_json(&value, 0).map_err(|m| {
-            let (line, column) = find_line(&self.source, "fn authorize");
-            ScriptError::new(&self.file, line, column, "authorize", m)
-        })
+        let (hook_line, column) = find_line(&self.source, "fn authorize");
+        let json = to_json(&value, 0)
+            .map_err(|m| ScriptError::new(&self.file, hook_line, column, "authorize", m))?;
+        Ok((json, self.returned_or(hook_line)))
     }
 
-    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<String>, ScriptError> {
+    fn classify(&mut self, snap: &Tree<'_>) -> Result<Option<(String, usize)>, ScriptError> {
         let value = self.call("classify", to_dynamic(snap))?;
         if value.is_unit() {
             return Ok(None);
         }
-        if value.is_string() {
-            return Ok(value.into_string().ok());
-        }
         let (line, column) = find_line(&self.source, "fn classify");
+        if value.is_string() {
+            return Ok(value
+                .into_string()
+                .ok()
+                .map(|label| (label, self.returned_or(line))));
+        }
         Err(ScriptError::new(
             &self.file,
             line,

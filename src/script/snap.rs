@@ -37,6 +37,26 @@ pub enum Tree<'s> {
     Map(Vec<(&'static str, Tree<'s>)>),
 }
 
+impl Tree<'_> {
+    /// The value as JSON (for `explain`, which shows an admin what a hook saw).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Tree::Nothing => Value::Null,
+            Tree::Bool(b) => Value::Bool(*b),
+            Tree::Int(i) => Value::from(*i),
+            Tree::Str(s) => Value::String((*s).to_string()),
+            Tree::List(items) => Value::Array(items.iter().map(Tree::to_json).collect()),
+            Tree::Map(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 fn opt<'s>(s: &'s Option<Str<'_>>) -> Tree<'s> {
     match s {
         Some(v) => Tree::Str(v.as_str()),

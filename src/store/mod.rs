@@ -14,6 +14,7 @@
 //! The store knows nothing of labels: nothing here depends on the status catalogue or the
 //! scripts, which is what lets one store serve every generation.
 
+pub mod locate;
 pub mod read;
 
 use std::borrow::Cow;
@@ -27,6 +28,7 @@ use crate::event::{
 };
 use crate::time::Timestamp;
 
+pub use locate::RecordAt;
 pub use read::{InputProblem, Problems, ReadError, ReadOptions, SourceState};
 
 /// An interned string.

@@ -847,7 +847,7 @@ fn parse_any(bytes: &[u8]) -> Outcome {
 }
 
 /// `EventId` as a 128-bit key: the UUID's own bits when it is one, else a 128-bit hash.
-fn event_key(id: Option<&str>, seq: u64) -> [u64; 2] {
+pub(crate) fn event_key(id: Option<&str>, seq: u64) -> [u64; 2] {
     let Some(id) = id else {
         return [u64::MAX, seq];
     };

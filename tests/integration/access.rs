@@ -74,6 +74,11 @@ fn decide(g: &Generation, requester: &str, agent: &str, agent_hierarchy: &[&str]
         .decide(&request(Some(requester), agent, agent_hierarchy))
 }
 
+/// The 1-based line of the first line of `text` that starts with `start`.
+fn line_of(text: &str, start: &str) -> usize {
+    text.lines().position(|l| l.starts_with(start)).unwrap() + 1
+}
+
 /// A users file with one user `u` holding one profile `P` with these permissions.
 fn one_profile(permissions: &[&str], hierarchy: Option<&str>) -> String {
     let perms: Vec<String> = permissions.iter().map(|p| format!("\"{p}\"")).collect();
@@ -277,7 +282,15 @@ fn across_two_profiles_the_least_restrictive_wins() {
     let g = p.generation();
     let d = decide(&g, "both", "agent", &["APAC", "Sydney"]);
     assert!(d.allowed);
-    assert_eq!(d.rule, "profile Open");
+    let users = p.dir.path().join("policies/users.toml");
+    assert_eq!(
+        d.rule,
+        format!(
+            "{}:{} (profile Open), no hierarchy restriction",
+            users.display(),
+            line_of(two, "[profiles.Open]")
+        )
+    );
     assert!(decide(&g, "two_groups", "agent", &["NA", "Site 1", "X"]).allowed);
     assert!(decide(&g, "two_groups", "agent", &["EMEA", "Paris"]).allowed);
     assert!(!decide(&g, "two_groups", "agent", &["APAC", "Sydney"]).allowed);
@@ -292,7 +305,18 @@ fn access_control_is_on_as_soon_as_there_is_a_user() {
     assert!(anonymous.reason.contains("--as"), "{}", anonymous.reason);
     let stranger = decide(&g, "mallory", "agent", &[]);
     assert!(!stranger.allowed);
-    assert_eq!(stranger.rule, "unknown requester");
+    // What denies is that access control is on: where the first user is defined.
+    let users = p.dir.path().join("policies/users.toml");
+    let text = one_profile(&["AccessMetrics"], None);
+    assert_eq!(
+        stranger.rule,
+        format!(
+            "{}:{} (access control is on: the first user, u, is defined here)",
+            users.display(),
+            line_of(&text, "[users.u]")
+        )
+    );
+    assert_eq!(anonymous.rule, stranger.rule);
     // Without users (the embedded default) no requester is needed.
     let g = Generation::embedded().unwrap();
     assert!(g.access.decide(&request(None, "agent", &[])).allowed);
@@ -633,7 +657,10 @@ fn authorize_exits_1_when_denied_and_explains_why() {
         .assert()
         .code(1)
         .stdout(contains("DENIED: `alice` may not audit `mrivera`"))
-        .stdout(contains("decided by:    hierarchy"))
+        .stdout(contains(format!(
+            "decided by:    {users}:1 (profile Sup), {users}:3 (hierarchy \"own\")",
+            users = dir.path().join("policies/users.toml").display()
+        )))
         // Once: on standard output, not again as an error.
         .stderr(predicates::str::is_empty());
 }

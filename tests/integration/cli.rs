@@ -155,15 +155,25 @@ fn json_output_matches_the_spec_field_for_field() {
     assert_eq!(doc["timezone"], "America/New_York");
     assert_eq!(doc["warnings"], serde_json::json!([]));
     let rows = doc["rows"].as_array().unwrap();
+    // Lineage: the event that started the row (its id is the test data's), and the rule.
+    let mut second = rows[1].clone();
+    let first_event_id = second
+        .as_object_mut()
+        .unwrap()
+        .remove("first_event_id")
+        .unwrap();
+    assert_eq!(first_event_id.as_str().map(str::len), Some(36));
     assert_eq!(
-        rows[1],
+        second,
         serde_json::json!({
             "status": "Available",
             "start": "2026-11-03T08:00:00.000-05:00",
             "end": "2026-11-03T16:00:00.000-05:00",
             "duration_ms": 28_800_000,
             // Eight hours without a heartbeat in this test data.
-            "flags": ["gap"]
+            "flags": ["gap"],
+            "events": 1,
+            "rule": format!("scripts/catalogs/connect.toml:{}", line_of_status("Available")),
         })
     );
     assert_eq!(rows[0]["flags"], serde_json::json!(["continued"]));
@@ -175,14 +185,35 @@ fn json_output_matches_the_spec_field_for_field() {
             .map(String::as_str)
             .collect();
         keys.sort();
-        assert_eq!(keys, ["duration_ms", "end", "flags", "start", "status"]);
+        assert_eq!(
+            keys,
+            [
+                "duration_ms",
+                "end",
+                "events",
+                "first_event_id",
+                "flags",
+                "rule",
+                "start",
+                "status"
+            ]
+        );
         assert!(row["duration_ms"].is_i64());
     }
     let first_row = &text[text.find("\"rows\"").unwrap()..];
-    let order: Vec<usize> = ["status", "start", "end", "duration_ms", "flags"]
-        .iter()
-        .map(|k| first_row.find(&format!("\"{k}\":")).unwrap())
-        .collect();
+    let order: Vec<usize> = [
+        "status",
+        "start",
+        "end",
+        "duration_ms",
+        "flags",
+        "events",
+        "first_event_id",
+        "rule",
+    ]
+    .iter()
+    .map(|k| first_row.find(&format!("\"{k}\":")).unwrap())
+    .collect();
     assert!(order.is_sorted(), "row fields out of order: {first_row}");
 }
 
@@ -253,4 +284,19 @@ fn report_help_says_a_denied_report_exits_1() {
     let help = String::from_utf8(out.stdout).unwrap().replace('\n', " ");
     let exit_1 = &help[help.find("1 the report").unwrap()..help.find("; 2 a usage").unwrap()];
     assert!(exit_1.contains("denied"), "{exit_1}");
+}
+
+/// The line of the `[[status]]` header of `name` in the shipped `connect` catalogue.
+fn line_of_status(name: &str) -> usize {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/catalogs/connect.toml"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == format!("name = \"{name}\""))
+        .unwrap();
+    // The header is the nearest `[[status]]` above the name.
+    (0..at).rev().find(|&i| lines[i] == "[[status]]").unwrap() + 1
 }

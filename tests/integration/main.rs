@@ -19,6 +19,7 @@ mod hostile_input;
 mod hostile_output;
 mod hostile_scripts;
 mod html;
+mod lineage;
 mod malformed;
 mod properties;
 mod reducer;

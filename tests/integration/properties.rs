@@ -1,6 +1,7 @@
 //! Invariants of the reducer over random event sequences: a day's rows never overlap,
-//! follow each other without holes, and their durations add up to the covered part of
-//! the window, in zones with and without DST.
+//! follow each other without holes, their durations add up to the covered part of the
+//! window and their lineage counts to the events inside them, in zones with and without
+//! DST.
 
 use agent_audit::catalog::CatalogName;
 use agent_audit::commands::report::audit;
@@ -122,6 +123,14 @@ proptest! {
                 if covered > 0 {
                     prop_assert_eq!(r.rows.last().map(|r| r.end), Some(window.end));
                 }
+                // Lineage: each event from the first row on is counted by exactly one row.
+                let inside = r.rows.first().map_or(0, |first| {
+                    gens.iter()
+                        .map(|g| BASE_MS + g.offset_ms)
+                        .filter(|&t| t >= first.start.0 && t < window.end.0)
+                        .count()
+                });
+                prop_assert_eq!(r.rows.iter().map(|r| r.events).sum::<usize>(), inside);
             }
         }
     }
