@@ -53,6 +53,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 
 /// One agent event (`connect-facts.md` §1.3).
 #[derive(Debug, Deserialize)]
+#[serde(expecting = "an event (a JSON object)")]
 pub struct RawEvent<'a> {
     #[serde(rename = "AgentARN", borrow)]
     pub agent_arn: Str<'a>,

@@ -145,6 +145,8 @@ struct Framer<R, S, P> {
     dead_passes: usize,
     /// Whether the first candidate has looked at the line after it.
     looked_ahead: bool,
+    /// How deep the separators are inside arrays of records.
+    array_depth: u32,
 }
 
 impl<R, S, P> Framer<R, S, P>
@@ -178,6 +180,7 @@ where
             dead: None,
             dead_passes: 0,
             looked_ahead: false,
+            array_depth: 0,
         }
     }
 
@@ -194,13 +197,31 @@ where
 
     fn frame(&mut self) -> io::Result<()> {
         loop {
-            // Skip separators between records.
+            // Skip separators between records. Brackets are those of an array of records
+            // (`[{...},{...}]`, also several back to back); an array inside one is a value
+            // that is not an event (`[[]]`), reported once, its objects still read.
             while self.start < self.end
                 && matches!(
                     self.buf[self.start],
                     b' ' | b'\t' | b'\r' | b'\n' | b'[' | b']' | b','
                 )
             {
+                match self.buf[self.start] {
+                    b'[' if self.broken.is_none() && self.array_depth > 0 => {
+                        let at = self.position(self.start);
+                        let message = "malformed record: not an event (an array inside the \
+                                       array of records)"
+                            .to_string();
+                        if let Flow::Stop = self.problem(Problem { at, message }) {
+                            self.stats.stopped = true;
+                            return Ok(());
+                        }
+                        self.array_depth += 1;
+                    }
+                    b'[' => self.array_depth += 1,
+                    b']' => self.array_depth = self.array_depth.saturating_sub(1),
+                    _ => {}
+                }
                 self.start += 1;
             }
             if self.start == self.end {

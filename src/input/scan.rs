@@ -127,14 +127,11 @@ fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
     }
 }
 
-/// The string value of a top-level `key` of the record, found without parsing, when it has
-/// no escapes (`None` otherwise: the caller then parses the record to be sure).
-pub fn string_value<'r>(record: &'r [u8], key: &[u8]) -> Option<&'r str> {
-    let mut quoted = Vec::with_capacity(key.len() + 2);
-    quoted.push(b'"');
-    quoted.extend_from_slice(key);
-    quoted.push(b'"');
-    let at = memchr::memmem::find(record, &quoted)? + quoted.len();
+/// The string value of a top-level key of the record, found without parsing, when it has
+/// no escapes (`None` otherwise: the caller then parses the record to be sure). `quoted` is
+/// the key with its quotes, `b"\"AgentARN\""`.
+pub fn string_value<'r>(record: &'r [u8], quoted: &[u8]) -> Option<&'r str> {
+    let at = memchr::memmem::find(record, quoted)? + quoted.len();
     let rest = record[at..]
         .trim_ascii_start()
         .strip_prefix(b":")?

@@ -72,7 +72,8 @@ impl Store {
                         Err(outcome) => return outcome,
                     };
                     let record = &bytes[..end];
-                    let key = scan::string_value(record, b"EventId").map(|s| event_key(Some(s), 0));
+                    let key =
+                        scan::string_value(record, b"\"EventId\"").map(|s| event_key(Some(s), 0));
                     if let Some(indices) = key.and_then(|k| wanted.remove(&k)) {
                         for i in indices {
                             found[i] = Some(RecordAt {

@@ -445,6 +445,7 @@ impl Store {
 /// One event record, borrowed: like [`crate::event::RawEvent`], with the previous
 /// snapshot kept raw so it is parsed only when wanted.
 #[derive(Deserialize)]
+#[serde(expecting = "an event (a JSON object)")]
 struct RawEvent<'a> {
     #[serde(rename = "AgentARN", borrow)]
     agent_arn: Str<'a>,
@@ -524,11 +525,17 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
                     ),
                 );
             }
-            if !finders.is_empty() && !finders.iter().any(|f| f.find(record).is_some()) {
+            // Another agent's record is passed over unparsed; one without a usable
+            // `AgentARN` is no agent's, so it is parsed and reported as in any report.
+            let arn = || scan::string_value(record, b"\"AgentARN\"").filter(|a| !a.is_empty());
+            if !finders.is_empty()
+                && !finders.iter().any(|f| f.find(record).is_some())
+                && arn().is_some()
+            {
                 return Outcome::Skipped(end);
             }
             if let Some(shard) = options.shard
-                && let Some(arn) = scan::string_value(record, b"AgentARN")
+                && let Some(arn) = arn()
                 && !shard.owns(arn)
             {
                 return Outcome::Skipped(end);

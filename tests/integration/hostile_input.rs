@@ -173,16 +173,13 @@ fn a_symlink_loop_or_a_dangling_link_in_a_directory_is_skipped_with_a_warning() 
 }
 
 // ---------------------------------------------------------------------------------------
-// For the event store (lead): these describe what ingest must do about the records it
-// skips. They fail until the new event store does it, so they are ignored for now: run
-// them with `cargo test --test integration lead_ -- --ignored`, and drop the `ignore`.
+// What the event store does about the records it skips.
 // ---------------------------------------------------------------------------------------
 
-/// FOR THE LEAD: a record whose `AgentARN` is missing, empty or not a string is skipped,
+/// A record whose `AgentARN` is missing, empty or not a string is skipped,
 /// counted and reported, like any malformed record; `{}` and `[[]]` are not events either.
 #[test]
-#[ignore = "for the lead (issue #12): fails until the event store reports these records"]
-fn lead_records_without_a_usable_agent_arn_are_reported() {
+fn records_without_a_usable_agent_arn_are_reported() {
     let valid = login_event("agent", "2026-11-03T08:00:00.000Z").line();
     let text = format!(
         "{valid}\n{{}}\n[[]]\n{{\"AgentARN\":5,\"EventTimestamp\":\"2026-11-03T08:00:00Z\"}}\n\
@@ -198,10 +195,40 @@ fn lead_records_without_a_usable_agent_arn_are_reported() {
     assert_eq!(lines, ["2", "3", "4", "5", "6"], "{places:?}");
 }
 
-/// FOR THE LEAD: memory for problems does not grow with their number: the first hundred
+/// A single-agent report passes over other agents' records unparsed, but a record without a
+/// usable `AgentARN` is nobody's: it is reported there too, at the same places.
+#[test]
+fn a_single_agent_report_reports_records_without_a_usable_agent_arn() {
+    let s = setup(&[], "");
+    let path = s.dir.path().join("events.jsonl");
+    let valid = login_event("agent", "2026-11-03T08:00:00.000Z").line();
+    let other = login_event("other", "2026-11-03T08:00:00.000Z").line();
+    std::fs::write(
+        &path,
+        format!(
+            "{valid}\n{{}}\n[[]]\n{{\"AgentARN\":5,\"EventTimestamp\":\"2026-11-03T08:00:00Z\"}}\n\
+             {{\"AgentARN\":\"\",\"EventTimestamp\":\"2026-11-03T08:00:00Z\"}}\n{other}\n"
+        ),
+    )
+    .unwrap();
+    let out = report_cmd(&path, "agent", "2026-11-03", "UTC")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in 2..=5 {
+        assert!(
+            stderr.contains(&format!("events.jsonl:{line}:")),
+            "line {line} not reported: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("events.jsonl:6:"), "{stderr}");
+}
+
+/// Memory for problems does not grow with their number: the first hundred
 /// are kept (`input::problems::ProblemLog`), all are counted.
 #[test]
-fn lead_problems_are_counted_but_only_the_first_are_kept() {
+fn problems_are_counted_but_only_the_first_are_kept() {
     let valid = login_event("agent", "2026-11-03T08:00:00.000Z").line();
     let text = format!("{valid}\n{}", "{\"AgentARN\":1}\n".repeat(10_000));
     let ingested = ingest_text(&text);
@@ -214,10 +241,10 @@ fn lead_problems_are_counted_but_only_the_first_are_kept() {
     );
 }
 
-/// FOR THE LEAD: under `--strict` a skipped record fails the report with its place, also
-/// in a single-agent report (which passes over other agents' records unparsed today).
+/// Under `--strict` a skipped record fails the report with its place, also
+/// in a single-agent report (which passes over other agents' records unparsed).
 #[test]
-fn lead_strict_fails_on_a_record_without_an_agent_arn() {
+fn strict_fails_on_a_record_without_an_agent_arn() {
     let s = setup(&[], "");
     let path = s.dir.path().join("events.jsonl");
     let valid = login_event("agent", "2026-11-03T08:00:00.000Z").line();

@@ -133,8 +133,8 @@ fn binary_garbage() {
 
 #[test]
 fn something_that_is_not_an_object() {
-    check(b"[1, 2, 3]", "expected struct RawEvent");
-    check(b"\"just a string\"", "expected struct RawEvent");
+    check(b"[1, 2, 3]", "expected an event (a JSON object)");
+    check(b"\"just a string\"", "expected an event (a JSON object)");
 }
 
 #[test]
