@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// Every temporary file's name starts so.
@@ -25,15 +25,18 @@ static SWEPT: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
 
 /// A new temporary file in `dir`, listed for removal on a signal until the returned guard
 /// is dropped (after the file was renamed into place, or removed).
+///
+/// The file is created with the list locked, so a signal never finds a file that exists but
+/// is not listed yet; and the signal's handler keeps the list locked until the process
+/// ends, so no file is created after the handler removed the listed ones.
 pub fn create_in(dir: &Path) -> io::Result<(tempfile::NamedTempFile, Listed)> {
     sweep_once(dir);
+    let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
     let file = tempfile::Builder::new()
         .prefix(&format!("{PREFIX}{}-", std::process::id()))
         .tempfile_in(dir)?;
     let path = file.path().to_path_buf();
-    if let Ok(mut live) = LIVE.lock() {
-        live.push(path.clone());
-    }
+    live.push(path.clone());
     Ok((file, Listed(path)))
 }
 
@@ -42,21 +45,21 @@ pub struct Listed(PathBuf);
 
 impl Drop for Listed {
     fn drop(&mut self) {
-        if let Ok(mut live) = LIVE.lock()
-            && let Some(i) = live.iter().position(|p| *p == self.0)
-        {
+        let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = live.iter().position(|p| *p == self.0) {
             live.swap_remove(i);
         }
     }
 }
 
-/// Removes every listed temporary file (what a signal does before the process ends).
-pub fn remove_live() {
-    if let Ok(live) = LIVE.lock() {
-        for path in live.iter() {
-            let _ = std::fs::remove_file(path);
-        }
+/// Removes every listed temporary file (what a signal does before the process ends), and
+/// returns the list still locked: while the guard lives, no temporary file is created.
+pub fn remove_live() -> MutexGuard<'static, Vec<PathBuf>> {
+    let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    for path in live.iter() {
+        let _ = std::fs::remove_file(path);
     }
+    live
 }
 
 /// On SIGINT, SIGTERM or SIGHUP: removes the listed temporary files, then ends the
@@ -68,7 +71,8 @@ pub fn remove_on_signals() {
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            remove_live();
+            // Held until the process ends: no other thread creates a file after this.
+            let _locked = remove_live();
             let _ = signal_hook::low_level::emulate_default_handler(signal);
             std::process::exit(128 + signal);
         }
@@ -134,7 +138,7 @@ mod tests {
             name.starts_with(&format!("{PREFIX}{}-", std::process::id())),
             "{name}"
         );
-        remove_live();
+        drop(remove_live());
         assert!(!path.exists());
         drop(listed);
         drop(file);

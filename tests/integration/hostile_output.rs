@@ -232,3 +232,78 @@ fn sigterm_and_sigint_end_the_process_without_temporary_files() {
         assert!(out.join("agent/2026-11-03_UTC.csv").is_file());
     }
 }
+
+/// A signal that arrives while reports are being written (a batch of thousands, stopped
+/// once the first are published) removes the temporary files of those being written: the
+/// folder holds whole reports only.
+#[cfg(unix)]
+#[test]
+fn a_signal_during_the_writes_leaves_only_whole_reports() {
+    use std::os::unix::process::ExitStatusExt;
+    let s = setup(&[], "");
+    let agents = 4000;
+    let events: Vec<_> = (0..agents)
+        .map(|i| login_event(&format!("a{i:04}"), "2026-11-03T08:00:00.000Z"))
+        .collect();
+    s.events(&events);
+    let batch = s.dir.path().join("batch.toml");
+    std::fs::write(
+        &batch,
+        "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\n\
+         [[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n",
+    )
+    .unwrap();
+    let out = s.dir.path().join("out");
+    // Several times each: one stop may fall between two reports' files.
+    for signal in ["TERM", "INT"].repeat(4) {
+        let _ = std::fs::remove_dir_all(&out);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agent-audit"))
+            .arg("run")
+            .arg(&batch)
+            .arg("--quiet")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait for the writes to begin: the first agents' folders.
+        let started = std::time::Instant::now();
+        while std::fs::read_dir(&out).map_or(0, |d| d.count()) < 20 {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the batch ended before any report was published"
+            );
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "no report written in 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let killed = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        let expected = if signal == "TERM" { 15 } else { 2 };
+        assert_eq!(
+            status.signal(),
+            Some(expected),
+            "{signal}: the batch must still be writing when signalled (make it bigger): {status:?}"
+        );
+        assert!(
+            temp_files(&out).is_empty(),
+            "{signal}: {:?}",
+            temp_files(&out)
+        );
+        let written = walkdir::WalkDir::new(&out)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_file())
+            .count();
+        assert!(
+            written < agents,
+            "{signal}: all {written} reports were written"
+        );
+    }
+}
