@@ -508,8 +508,33 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub warnings: Vec<String>,
+    /// What part of its day the agent's events cover (SPEC §5), for a report written: CSV
+    /// reports have no room for it, so the manifest carries it for every report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<ManifestCoverage>,
     /// The generation that produced it.
     pub configuration: String,
+}
+
+/// A report's coverage in the manifest: as in a JSON report, in the report's time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ManifestCoverage {
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    pub events_in_window: usize,
+    /// Whether the agent's events span the whole day (no row is inferred beyond them).
+    pub spans_day: bool,
+}
+
+impl ManifestCoverage {
+    fn of(coverage: &report::Coverage, tz: chrono_tz::Tz) -> ManifestCoverage {
+        ManifestCoverage {
+            first_event: coverage.first_event.map(|t| t.format_local(tz)),
+            last_event: coverage.last_event.map(|t| t.format_local(tz)),
+            events_in_window: coverage.events_in_window,
+            spans_day: coverage.spans(),
+        }
+    }
 }
 
 /// Counts for a run.
@@ -520,6 +545,9 @@ pub struct Summary {
     pub failed: usize,
     /// Distinct warning messages, with how many reports carried each.
     pub warnings: BTreeMap<String, usize>,
+    /// CSV reports written whose events do not span their whole day (the rows outside the
+    /// span are inferred); a JSON or HTML report says so itself.
+    pub partial_csv: usize,
 }
 
 impl Summary {
@@ -547,6 +575,15 @@ impl Summary {
         }
         for w in &outcome.warnings {
             *self.warnings.entry(w.clone()).or_insert(0) += 1;
+        }
+        if outcome.format == Format::Csv
+            && outcome.kind == "audit"
+            && outcome
+                .coverage
+                .as_ref()
+                .is_some_and(|c| c.events_in_window > 0 && !c.spans_day)
+        {
+            self.partial_csv += 1;
         }
     }
 }
@@ -631,6 +668,7 @@ fn outcome(
         status,
         reason,
         warnings,
+        coverage: None,
         configuration: generation.hash.clone(),
     }
 }
@@ -678,7 +716,10 @@ fn one(
         Err(e) => return failed(job, generation, e.to_string()),
     };
     match crate::output::write_unsynced(&job.path, &bytes) {
-        Ok(()) => outcome(job, generation, Status::Written, None, report.warnings),
+        Ok(()) => Outcome {
+            coverage: Some(ManifestCoverage::of(&report.coverage, job.timezone)),
+            ..outcome(job, generation, Status::Written, None, report.warnings)
+        },
         Err(e) => failed(
             job,
             generation,

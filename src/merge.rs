@@ -34,6 +34,8 @@ struct Entry {
     reason: Option<String>,
     #[serde(default)]
     warnings: Vec<String>,
+    #[serde(default)]
+    coverage: Option<crate::batch::ManifestCoverage>,
     configuration: String,
 }
 
@@ -182,6 +184,7 @@ fn outcome(e: Entry) -> Result<Outcome, String> {
         status,
         reason: e.reason,
         warnings: e.warnings,
+        coverage: e.coverage,
         configuration: e.configuration,
     })
 }

@@ -137,5 +137,12 @@ pub fn report_outcomes(outcomes: &[Outcome], summary: &Summary, quiet: bool) {
         for (warning, count) in &summary.warnings {
             eprintln!("warning: {} (in {count} report(s))", safe(warning));
         }
+        if summary.partial_csv > 0 {
+            eprintln!(
+                "warning: the events of {} CSV report(s) do not span their whole day: rows \
+                 outside that span are inferred (each report's coverage is in manifest.json)",
+                summary.partial_csv
+            );
+        }
     }
 }

@@ -136,3 +136,50 @@ fn the_html_header_states_how_many_events_fall_in_the_day_and_their_span() {
         );
     }
 }
+
+/// A batch writes CSV reports, which have no room for their coverage: the manifest carries
+/// every report's, and the run says once how many CSV reports cover their day only in part.
+#[test]
+fn a_batch_states_each_reports_coverage_in_its_manifest() {
+    let dir = tempfile::TempDir::new().unwrap();
+    std::fs::write(dir.path().join("events.jsonl"), lines(&two_visits())).unwrap();
+    let batch = dir.path().join("batch.toml");
+    std::fs::write(
+        &batch,
+        "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\n\
+         [[report]]\nagents = [\"jdoe\"]\ndates = [\"2026-11-03\", \"2026-11-04\"]\n",
+    )
+    .unwrap();
+    let out = bin().arg("run").arg(&batch).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("the events of 1 CSV report(s) do not span their whole day"),
+        "{stderr}"
+    );
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let coverage: Vec<&Value> = manifest["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["coverage"])
+        .collect();
+    let expected = |in_window: u64, spans_day: bool| {
+        serde_json::json!({
+            "first_event": "2026-11-03T08:00:00.000+00:00",
+            "last_event": "2026-11-06T09:00:00.000+00:00",
+            "events_in_window": in_window,
+            "spans_day": spans_day,
+        })
+    };
+    // 3 November holds two events, and starts before the first. 4 November holds none, but
+    // lies between two (its no-events warning says so).
+    assert_eq!(coverage, [&expected(2, false), &expected(0, true)]);
+}
