@@ -69,6 +69,10 @@ const CLASSES: &[(&str, Class)] = &[
     ),
     ("docker build", Class::External("a container engine")),
     (
+        "chromium --headless",
+        Class::External("a browser; it only redraws the docs' screenshot"),
+    ),
+    (
         "benches/s3.sh",
         Class::External("a local S3 server (moto or s3s-fs); a benchmark"),
     ),
