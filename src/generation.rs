@@ -57,6 +57,21 @@ impl std::fmt::Display for TestResult {
     }
 }
 
+impl TestResult {
+    /// The result, and for a failure the line of the test with a caret under it.
+    pub fn render(&self) -> String {
+        match self.outcome {
+            Ok(()) => self.to_string(),
+            Err(_) => crate::diagnostic::with_snippet(
+                self.to_string(),
+                &self.file,
+                self.line,
+                self.column,
+            ),
+        }
+    }
+}
+
 impl From<ScriptError> for Located {
     fn from(e: ScriptError) -> Located {
         Located::new(
@@ -233,7 +248,7 @@ impl Generation {
                             }
                         }
                         if let Some((line, value)) = script.tests.clone() {
-                            match crate::script::parse_tests(&name, line, value) {
+                            match crate::script::parse_tests(&name, &text, line, value) {
                                 Ok(cases) => tests.extend(cases),
                                 Err(e) => errors.push(Located::from(e).with_source(&text)),
                             }
@@ -557,7 +572,7 @@ fn load_policies(
                 )),
                 Ok(script) => {
                     if let Some((line, value)) = script.tests.clone() {
-                        match policy_tests(&name, line, value) {
+                        match policy_tests(&name, &text, line, value) {
                             Ok(cases) => tests.extend(cases),
                             Err(e) => errors.push(e),
                         }
@@ -605,6 +620,7 @@ fn load_policies(
 /// Decision tests a policy script's `tests()` returned.
 fn policy_tests(
     file: &str,
+    source: &str,
     line: usize,
     value: serde_json::Value,
 ) -> Result<Vec<PolicyTest>, Located> {
@@ -631,8 +647,9 @@ fn policy_tests(
                 Located::new(file, line, 1, format!("tests(): test {}: {e}", i + 1))
             })?;
             t.file = file.to_string();
-            t.line = line;
-            t.column = 1;
+            (t.line, t.column) = t.name.as_deref().map_or((line, 1), |name| {
+                crate::script::test_place(source, line, name)
+            });
             t.name.get_or_insert_with(|| format!("test {}", i + 1));
             crate::access::users::check_expect(&t).map_err(|m| Located::new(file, line, 1, m))?;
             Ok(t)

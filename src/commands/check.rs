@@ -20,7 +20,7 @@ pub fn run(args: &ConfigArgs) -> Result<(), Error> {
     let mut failed = 0;
     for r in results.iter().filter(|r| r.outcome.is_err()) {
         failed += 1;
-        println!("{r}");
+        println!("{}", r.render());
     }
     println!(
         "{} file(s), {} status(es), {} of {} test(s) passed, configuration {}",

@@ -344,7 +344,7 @@ impl State {
             .run_tests()
             .into_iter()
             .filter(|r| r.outcome.is_err())
-            .map(|r| r.to_string())
+            .map(|r| r.render())
             .collect();
         if !failures.is_empty() {
             return Err(failures);

@@ -399,8 +399,27 @@ impl Script {
     }
 }
 
+/// Where a `tests()` hook that starts on `line` of `source` names the test `name`: the
+/// quote that opens its name (`"lunch"` or `'lunch'`), or the hook's own line.
+pub(crate) fn test_place(source: &str, line: usize, name: &str) -> (usize, usize) {
+    let from: usize = source
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let rest = source.get(from..).unwrap_or("");
+    [format!("\"{name}\""), format!("'{name}'")]
+        .iter()
+        .filter_map(|quoted| rest.find(quoted.as_str()))
+        .min()
+        .map_or((line, 1), |at| {
+            crate::diagnostic::line_col(source, from + at)
+        })
+}
+
 pub fn parse_tests(
     file: &str,
+    source: &str,
     line: usize,
     value: serde_json::Value,
 ) -> Result<Vec<TestCase>, ScriptError> {
@@ -424,10 +443,14 @@ pub fn parse_tests(
             let case: TestCaseValue = serde_json::from_value(item).map_err(|e| {
                 ScriptError::new(file, line, 1, "tests", format!("test {}: {e}", i + 1))
             })?;
+            let (line, column) = case
+                .name
+                .as_deref()
+                .map_or((line, 1), |name| test_place(source, line, name));
             Ok(TestCase {
                 file: file.to_string(),
                 line,
-                column: 1,
+                column,
                 name: case.name.unwrap_or_else(|| format!("test {}", i + 1)),
                 snapshot: case.snapshot.unwrap_or_default(),
                 expect: case.expect,

@@ -574,6 +574,30 @@ fn a_definition_with_an_arn_names_a_renamed_status() {
     assert_eq!(r.rows.last().unwrap().status, "Available");
 }
 
+/// `check` shows a failing test where it is written: a TOML `[[test]]` at its header, a
+/// script's test at its name inside `tests()`, with the line and a caret under it.
+#[test]
+fn check_shows_a_failing_test_at_its_place_in_the_source() {
+    let rhai = "fn classify(snap) { () }\n\nfn tests() {\n    [ #{ name: \"lunch\",\n         snapshot: #{ status: #{ name: \"Lunch\", type: \"CUSTOM\" } }, expect: \"Break\" } ]\n}\n";
+    let lua = "function classify(snap) return nil end\n\nfunction tests()\n  return {\n    { name = 'coffee', snapshot = { status = { name = 'Coffee', type = 'CUSTOM' } }, expect = 'Break' } }\nend\n";
+    let s = setup(&[("a.rhai", rhai), ("b.lua", lua)], "");
+    let out = bin()
+        .args(["check", "--config"])
+        .arg(&s.config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for expected in [
+        "scripts/a.rhai:4:16: test `lunch` failed: expected `Break`, got `Lunch`",
+        " 4 |     [ #{ name: \"lunch\",",
+        "scripts/b.lua:5:14: test `coffee` failed: expected `Break`, got `Coffee`",
+        " 5 |     { name = 'coffee',",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+}
+
 #[test]
 fn check_exit_codes() {
     let test = "[[test]]\nname = \"lunch\"\nsnapshot = { status = { name = \"Lunch\", type = \"CUSTOM\" } }\nexpect = \"Break\"\n";
