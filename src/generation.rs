@@ -354,7 +354,7 @@ impl Generation {
             Some(d) => parse_date(d)?,
             None => date,
         };
-        let timezone = crate::cli::parse_timezone(t.timezone.as_deref().unwrap_or("UTC"))?;
+        let timezone = crate::time::parse_timezone(t.timezone.as_deref().unwrap_or("UTC"))?;
         let request = Request {
             requester: t.requester.clone(),
             agent: t.agent.clone(),

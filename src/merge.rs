@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::batch::{Outcome, Status, Summary};
-use crate::cli::Format;
+use crate::report::Format;
 use crate::error::Error;
 use crate::output;
 
