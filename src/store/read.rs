@@ -461,16 +461,20 @@ struct RawEvent<'a> {
     previous: Option<&'a RawValue>,
 }
 
-/// Per part: what has been seen of each agent (by a hash of its ARN) so far.
+/// Per part: what has been seen so far, of each agent (by a hash of its ARN) and of the
+/// bytes parsed (by their digest, whichever agent they came from).
 #[derive(Default)]
 struct Seen {
     /// The earliest event (time, input order) of each agent in this part.
     earliest: FxHashMap<u64, (Timestamp, u64)>,
-    /// The raw bytes of each agent's last configuration, and its interned form.
-    config: FxHashMap<u64, (u128, ConfigId)>,
-    /// A digest of the bytes of each agent's last current snapshot (read, so valid), and
-    /// the snapshot they gave.
-    last_current: FxHashMap<u64, (u128, Option<super::SnapId>)>,
+    /// Digests of the configurations parsed, and their interned forms. Any configuration
+    /// seen before, not only the agent's last: a contact's slots (`AvailableSlots`) make
+    /// an agent's configuration cycle through a few byte strings all day.
+    config: FxHashMap<u128, ConfigId>,
+    /// Digests of the current snapshots parsed (so valid), and the snapshots they gave.
+    /// Again any seen before: a heartbeat repeats the agent's last one, and a previous
+    /// snapshot is some earlier current one.
+    current: FxHashMap<u128, Option<super::SnapId>>,
 }
 
 /// A record with the values the scan cut out of it.
@@ -640,16 +644,13 @@ fn add(
     }
     // The agent is entered in the store only once the record is known to be good.
     let key = xxhash_rust::xxh3::xxh3_64(arn.as_bytes());
-    // Most events repeat the agent's last current snapshot byte for byte (heartbeats): it
-    // is recognised by its digest and not parsed again.
+    // Most events repeat a current snapshot byte for byte (heartbeats repeat the agent's
+    // last one): it is recognised by its digest and not parsed again.
     let current_bytes = ev
         .current
         .and_then(|raw| cut_out(raw, record, spans, CURRENT));
     let current_digest = current_bytes.map(xxhash_rust::xxh3::xxh3_128);
-    let repeated = match (current_digest, seen.last_current.get(&key)) {
-        (Some(d), Some(&(last, snap))) if d == last => Some(snap),
-        _ => None,
-    };
+    let repeated = current_digest.and_then(|d| seen.current.get(&d).copied());
     // The previous snapshot matters only for the agent's first event (SPEC §3.2), and for
     // the configuration of an event that has no current snapshot.
     let earliest = seen
@@ -668,11 +669,12 @@ fn add(
         }
         Some(raw) => {
             // Not wanted, but a record is taken only if all of it is JSON: the bytes are
-            // checked unless they are those of the agent's last current snapshot, which
-            // was parsed (as Connect writes it, the previous snapshot is the last state).
+            // checked unless they are those of a current snapshot that was parsed (as
+            // Connect writes it, the previous snapshot is the agent's last state).
             if let Some(bytes) = cut_out(raw, record, spans, PREVIOUS)
-                && seen.last_current.get(&key).map(|l| l.0)
-                    != Some(xxhash_rust::xxh3::xxh3_128(bytes))
+                && !seen
+                    .current
+                    .contains_key(&xxhash_rust::xxh3::xxh3_128(bytes))
             {
                 serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(bad_previous)?;
             }
@@ -681,7 +683,7 @@ fn add(
         None => None,
     };
     let snapshot_config = |store: &mut Store, seen: &mut Seen, snap: &RawSnapshot<'_>| {
-        configuration_id(store, seen, key, snap, record, spans)
+        configuration_id(store, seen, snap, record, spans)
     };
     let current = match (repeated, ev.current) {
         (Some(snap), _) => snap,
@@ -714,7 +716,7 @@ fn add(
         None => None,
     };
     if let Some(d) = current_digest {
-        seen.last_current.insert(key, (d, current));
+        seen.current.insert(d, current);
     }
     let slot = store.agent_slot(arn);
     if earliest {
@@ -749,12 +751,11 @@ fn add(
     Ok(())
 }
 
-/// The interned configuration of a snapshot; parsed only when its bytes differ from the
-/// agent's last configuration (most events repeat it byte for byte).
+/// The interned configuration of a snapshot; parsed only when its bytes differ from every
+/// configuration parsed before (most events repeat one byte for byte).
 fn configuration_id(
     store: &mut Store,
     seen: &mut Seen,
-    key: u64,
     snap: &RawSnapshot<'_>,
     record: &[u8],
     spans: &[Span],
@@ -764,9 +765,7 @@ fn configuration_id(
     };
     let bytes = configuration_bytes(conf, record, spans);
     let digest = bytes.map(xxhash_rust::xxh3::xxh3_128);
-    if let (Some(d), Some(&(last, id))) = (digest, seen.config.get(&key))
-        && d == last
-    {
+    if let Some(&id) = digest.and_then(|d| seen.config.get(&d)) {
         return Ok(Some(id));
     }
     let parsed = match bytes {
@@ -775,7 +774,7 @@ fn configuration_id(
     };
     let id = store.intern_profile(AgentProfile::from_raw(&parsed));
     if let Some(d) = digest {
-        seen.config.insert(key, (d, id));
+        seen.config.insert(d, id);
     }
     Ok(Some(id))
 }
