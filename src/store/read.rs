@@ -22,6 +22,7 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::fields::{self, Fields};
 use super::{AgentProfile, ConfigId, Previous, ProfileOnly, Store, StoredEvent};
 use crate::event::{Conf, RawSnapshot, Str};
 use crate::input::blocks::{self, Extent, Found, Span, Wanted};
@@ -461,6 +462,19 @@ struct RawEvent<'a> {
     previous: Option<&'a RawValue>,
 }
 
+impl<'a> RawEvent<'a> {
+    fn fields(self) -> Fields<'a> {
+        Fields {
+            agent_arn: self.agent_arn,
+            event_id: self.event_id,
+            event_timestamp: self.event_timestamp,
+            event_type: self.event_type,
+            current: self.current.map(RawValue::get),
+            previous: self.previous.map(RawValue::get),
+        }
+    }
+}
+
 /// Per part: what has been seen so far, of each agent (by a hash of its ARN) and of the
 /// bytes parsed (by their digest, whichever agent they came from).
 #[derive(Default)]
@@ -547,11 +561,18 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
             // Parse the record without its snapshots (each replaced by its index); they
             // are parsed from their own bytes when wanted.
             let spans = &found.spans;
-            let parsed = if spans.is_empty() {
-                serde_json::from_slice::<RawEvent<'_>>(record)
+            let text: &[u8] = if spans.is_empty() {
+                record
             } else {
                 blocks::replace_spans(record, 0..end, spans, &mut scratch);
-                serde_json::from_slice::<RawEvent<'_>>(&scratch)
+                &scratch
+            };
+            // What is left is nearly always a flat object of plain strings, read without
+            // serde; the reference path (`full_parse`) is serde's alone.
+            let plain = (!options.full_parse).then(|| fields::plain(text)).flatten();
+            let parsed = match plain {
+                Some(fields) => Ok(fields),
+                None => serde_json::from_slice::<RawEvent<'_>>(text).map(RawEvent::fields),
             };
             let ev = match parsed {
                 Ok(ev) => ev,
@@ -623,7 +644,7 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
 fn add(
     store: &mut Store,
     seen: &mut Seen,
-    ev: &RawEvent<'_>,
+    ev: &Fields<'_>,
     seq: u64,
     cut: Cut<'_, '_>,
 ) -> Result<(), String> {
@@ -659,10 +680,10 @@ fn add(
         .is_none_or(|&first| (at, seq) < first);
     let bad_previous =
         |e: serde_json::Error| format!("malformed record: bad `PreviousAgentSnapshot`: {e}");
-    let previous_raw = ev.previous.filter(|raw| raw.get() != "null");
+    let previous_raw = ev.previous.filter(|&raw| raw != "null");
     let previous = match previous_raw {
         Some(raw) if earliest || ev.current.is_none() => {
-            let bytes = cut_out(raw, record, spans, PREVIOUS).unwrap_or(raw.get().as_bytes());
+            let bytes = cut_out(raw, record, spans, PREVIOUS).unwrap_or(raw.as_bytes());
             let parsed: Option<RawSnapshot<'_>> =
                 serde_json::from_slice(bytes).map_err(bad_previous)?;
             parsed
@@ -683,28 +704,51 @@ fn add(
         None => None,
     };
     let snapshot_config = |store: &mut Store, seen: &mut Seen, snap: &RawSnapshot<'_>| {
-        configuration_id(store, seen, snap, record, spans)
+        configuration_id(store, seen, snap.configuration.as_ref(), record, spans)
     };
     let current = match (repeated, ev.current) {
         (Some(snap), _) => snap,
         (None, None) => None,
         (None, Some(raw)) => {
             // Its own bytes, with its configuration replaced by a placeholder.
-            let text: &[u8] = match span_of(raw, spans, CURRENT) {
+            let span = span_of(raw, spans, CURRENT);
+            let text: &[u8] = match span {
                 Some(span) => {
                     blocks::replace_spans(record, span.range.clone(), spans, scratch);
                     scratch
                 }
-                None => raw.get().as_bytes(),
+                None => raw.as_bytes(),
             };
-            let snap: Option<RawSnapshot<'_>> = serde_json::from_slice(text)
-                .map_err(|e| format!("malformed record: bad `CurrentAgentSnapshot`: {e}"))?;
-            match snap {
-                Some(snap) => {
-                    let config = snapshot_config(store, seen, &snap)?;
-                    Some(store.add_snapshot(&snap, config))
+            // Cut out, it is nearly always plain (statuses, contacts: objects of strings)
+            // and read without serde; never on the reference path, which cuts nothing.
+            match span.and_then(|_| fields::snapshot(text)) {
+                Some(plain) => {
+                    let config = match plain.configuration {
+                        Some(t) => {
+                            let bytes = cut_out(t, record, spans, CONFIGURATION);
+                            Some(configuration_of(
+                                store,
+                                seen,
+                                bytes.unwrap_or(t.as_bytes()),
+                            )?)
+                        }
+                        None => None,
+                    };
+                    Some(store.add_snapshot(&plain.snapshot, config))
                 }
-                None => None,
+                None => {
+                    let snap: Option<RawSnapshot<'_>> =
+                        serde_json::from_slice(text).map_err(|e| {
+                            format!("malformed record: bad `CurrentAgentSnapshot`: {e}")
+                        })?;
+                    match snap {
+                        Some(snap) => {
+                            let config = snapshot_config(store, seen, &snap)?;
+                            Some(store.add_snapshot(&snap, config))
+                        }
+                        None => None,
+                    }
+                }
             }
         }
     };
@@ -756,27 +800,33 @@ fn add(
 fn configuration_id(
     store: &mut Store,
     seen: &mut Seen,
-    snap: &RawSnapshot<'_>,
+    conf: Option<&Conf<'_>>,
     record: &[u8],
     spans: &[Span],
 ) -> Result<Option<ConfigId>, String> {
-    let Some(conf) = &snap.configuration else {
+    let Some(conf) = conf else {
         return Ok(None);
     };
-    let bytes = configuration_bytes(conf, record, spans);
-    let digest = bytes.map(xxhash_rust::xxh3::xxh3_128);
-    if let Some(&id) = digest.and_then(|d| seen.config.get(&d)) {
-        return Ok(Some(id));
+    match configuration_bytes(conf, record, spans) {
+        Some(bytes) => configuration_of(store, seen, bytes).map(Some),
+        None => {
+            let parsed = conf.parse()?;
+            Ok(Some(store.intern_profile(AgentProfile::from_raw(&parsed))))
+        }
     }
-    let parsed = match bytes {
-        Some(b) => crate::event::parse_configuration(b)?,
-        None => conf.parse()?,
-    };
+}
+
+/// The interned configuration of a configuration's raw bytes, parsed unless a digest of
+/// the same bytes was seen.
+fn configuration_of(store: &mut Store, seen: &mut Seen, bytes: &[u8]) -> Result<ConfigId, String> {
+    let digest = xxhash_rust::xxh3::xxh3_128(bytes);
+    if let Some(&id) = seen.config.get(&digest) {
+        return Ok(id);
+    }
+    let parsed = crate::event::parse_configuration(bytes)?;
     let id = store.intern_profile(AgentProfile::from_raw(&parsed));
-    if let Some(d) = digest {
-        seen.config.insert(d, id);
-    }
-    Ok(Some(id))
+    seen.config.insert(digest, id);
+    Ok(id)
 }
 
 /// The raw bytes of a configuration: cut out of the record before parsing (the value is
@@ -787,7 +837,7 @@ fn configuration_bytes<'r>(
     spans: &[Span],
 ) -> Option<&'r [u8]> {
     if let Conf::Raw(placeholder) = conf
-        && let Some(bytes) = cut_out(placeholder, record, spans, CONFIGURATION)
+        && let Some(bytes) = cut_out(placeholder.get(), record, spans, CONFIGURATION)
     {
         return Some(bytes);
     }
@@ -822,16 +872,16 @@ const CONFIGURATION: usize = 1;
 const CURRENT: usize = 2;
 
 /// The span behind a placeholder left by [`blocks::replace_spans`].
-fn span_of<'s>(placeholder: &RawValue, spans: &'s [Span], which: usize) -> Option<&'s Span> {
+fn span_of<'s>(placeholder: &str, spans: &'s [Span], which: usize) -> Option<&'s Span> {
     // A number in the input itself is no placeholder: the span must be of the right key.
     spans
-        .get(placeholder.get().parse::<usize>().ok()?)
+        .get(placeholder.parse::<usize>().ok()?)
         .filter(|s| s.which == which)
 }
 
 /// The original bytes behind a placeholder left by [`blocks::replace_spans`].
 fn cut_out<'r>(
-    placeholder: &RawValue,
+    placeholder: &str,
     record: &'r [u8],
     spans: &[Span],
     which: usize,
