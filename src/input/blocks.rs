@@ -56,6 +56,10 @@ pub struct Found {
     pub spans: Vec<Span>,
     /// Some byte is not ASCII (the record must then be checked as UTF-8).
     pub non_ascii: bool,
+    /// Room the scan reuses from one record to the next (no allocation per record): the
+    /// inside-a-string mask of every block, and the values being cut.
+    in_strings: Vec<u64>,
+    open: Vec<(usize, usize, u32)>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -135,14 +139,32 @@ pub fn object(bytes: &[u8], wanted: &[Wanted<'_>], found: &mut Found) -> Extent 
     }
     // The inside-a-string mask of every block so far: a key's opening quote is checked
     // against it, wherever it lies.
-    let mut in_strings: Vec<u64> = Vec::with_capacity(bytes.len() / 64 + 1);
+    let mut in_strings = std::mem::take(&mut found.in_strings);
+    in_strings.clear();
+    // The values being cut, innermost last: which key, its start, the depth inside it.
+    let mut open = std::mem::take(&mut found.open);
+    open.clear();
+    let extent = scan(bytes, wanted, found, &mut in_strings, &mut open);
+    found.in_strings = in_strings;
+    found.open = open;
+    extent
+}
+
+#[inline(always)]
+fn scan(
+    bytes: &[u8],
+    wanted: &[Wanted<'_>],
+    found: &mut Found,
+    in_strings: &mut Vec<u64>,
+    open: &mut Vec<(usize, usize, u32)>,
+) -> Extent {
     let mut next_is_escaped = 0u64;
     let mut in_string_carry = 0u64;
     let mut high = 0u64;
     let mut depth = 0u32;
-    // The values being cut, innermost last: which key, its start, the depth inside it.
-    let mut open: Vec<(usize, usize, u32)> = Vec::with_capacity(2);
     let mut padded = [b' '; 64];
+    // A `{` can start a wanted value only at a depth up to this.
+    let shallowest = wanted.iter().map(|w| w.depth).max().unwrap_or(0);
     for (b, chunk) in bytes.chunks(64).enumerate() {
         let block: &[u8; 64] = match chunk.try_into() {
             Ok(full) => full,
@@ -159,6 +181,16 @@ pub fn object(bytes: &[u8], wanted: &[Wanted<'_>], found: &mut Found) -> Extent 
         in_string_carry = 0u64.wrapping_sub(in_string >> 63);
         in_strings.push(in_string);
         let mut brackets = (m.open | m.close) & !in_string;
+        // Deep inside a value (most of a record is a configuration's nested objects), a
+        // block whose closing brackets cannot bring the depth back to where a wanted value
+        // starts or the one being cut ends (nor end the record) only moves the depth.
+        let closes = (m.close & !in_string).count_ones();
+        let floor = open.last().map_or(0, |&(.., d)| d).max(shallowest + 1);
+        if depth >= floor + closes {
+            depth = depth + (m.open & !in_string).count_ones() - closes;
+            high |= m.high;
+            continue;
+        }
         while brackets != 0 {
             let bit = brackets.trailing_zeros() as usize;
             brackets &= brackets - 1;
@@ -169,7 +201,7 @@ pub fn object(bytes: &[u8], wanted: &[Wanted<'_>], found: &mut Found) -> Extent 
                     && let Some(which) = wanted.iter().position(|w| {
                         w.depth == depth
                             && w.within == inside
-                            && key_before(bytes, at, w.key, &in_strings)
+                            && key_before(bytes, at, w.key, in_strings)
                     })
                 {
                     open.push((which, at, depth + 1));
@@ -242,25 +274,64 @@ pub fn replace_spans(record: &[u8], range: Range<usize>, spans: &[Span], out: &m
     out.clear();
     let inside =
         |s: &Span| s.range.start >= range.start && s.range.end <= range.end && s.range != range;
-    let mut direct: Vec<(usize, &Span)> = spans
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| inside(s))
-        .filter(|(_, s)| {
-            !spans.iter().any(|o| {
+    let direct = |s: &Span| {
+        inside(s)
+            && !spans.iter().any(|o| {
                 inside(o)
                     && o.range != s.range
                     && o.range.start <= s.range.start
                     && s.range.end <= o.range.end
             })
-        })
-        .collect();
-    direct.sort_by_key(|(_, s)| s.range.start);
+    };
     let mut at = range.start;
-    for (i, span) in direct {
+    let mut put = |out: &mut Vec<u8>, i: usize, span: &Span| {
         out.extend_from_slice(&record[at..span.range.start]);
-        out.extend_from_slice(i.to_string().as_bytes());
+        // The index's digits, written without formatting into a new string.
+        let mut digits = [0u8; 20];
+        let mut n = digits.len();
+        let mut v = i;
+        loop {
+            n -= 1;
+            digits[n] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&digits[n..]);
         at = span.range.end;
+    };
+    // A record has a few spans: sorted in place on the stack, not in a new vector (which
+    // cost an allocation per record).
+    let mut few = [(0usize, 0usize); 8];
+    let mut count = 0;
+    for (i, s) in spans.iter().enumerate() {
+        if !direct(s) {
+            continue;
+        }
+        if count == few.len() {
+            count = usize::MAX;
+            break;
+        }
+        few[count] = (s.range.start, i);
+        count += 1;
+    }
+    if count != usize::MAX {
+        few[..count].sort_unstable();
+        for &(_, i) in &few[..count] {
+            put(out, i, &spans[i]);
+        }
+    } else {
+        let mut many: Vec<(usize, usize)> = spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| direct(s))
+            .map(|(i, s)| (s.range.start, i))
+            .collect();
+        many.sort_unstable();
+        for (_, i) in many {
+            put(out, i, &spans[i]);
+        }
     }
     out.extend_from_slice(&record[at..range.end]);
 }

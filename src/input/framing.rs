@@ -123,6 +123,10 @@ struct Framer<R, S, P> {
     counted: u64,
     lines: u64,
     last_newline: Option<u64>,
+    /// In line-framed input, the candidate's line ends here (absolute): no line break lies
+    /// between the candidate's start and this offset. Lets the count of lines follow the
+    /// records instead of searching the bytes for line breaks a second time.
+    line_free_to: u64,
     /// Set while skipping a broken region: the region's start and its first error.
     broken: Option<Problem>,
     /// A read error that came after some bytes of the same read: those bytes are framed
@@ -169,6 +173,7 @@ where
             counted: 0,
             lines: 0,
             last_newline: None,
+            line_free_to: 0,
             broken: None,
             pending_error: None,
             stats: FrameStats::default(),
@@ -206,6 +211,14 @@ where
                     b' ' | b'\t' | b'\r' | b'\n' | b'[' | b']' | b','
                 )
             {
+                if self.counted == self.base + self.start as u64 {
+                    // Counted as it is passed (see `line_free_to`).
+                    if self.buf[self.start] == b'\n' {
+                        self.lines += 1;
+                        self.last_newline = Some(self.counted);
+                    }
+                    self.counted += 1;
+                }
                 match self.buf[self.start] {
                     b'[' if self.broken.is_none() && self.array_depth > 0 => {
                         let at = self.position(self.start);
@@ -263,7 +276,10 @@ where
             // record looks at more than the window.
             let limit = if self.line_framed {
                 match memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
-                    Some(i) => self.start + i + 1,
+                    Some(i) => {
+                        self.line_free_to = self.base + (self.start + i) as u64;
+                        self.start + i + 1
+                    }
                     None if self.eof => self.end,
                     None => {
                         self.need_more()?;
@@ -288,6 +304,7 @@ where
                     self.finish_broken_region();
                     self.stats.records += 1;
                     self.learn_framing(n);
+                    self.pass_line_free(n);
                     self.start += n;
                     self.window = self.base_window;
                     Flow::Continue
@@ -357,6 +374,7 @@ where
                 Outcome::Skipped(n) => {
                     self.stats.skipped += 1;
                     self.learn_framing(n);
+                    self.pass_line_free(n);
                     self.start += n;
                     self.window = self.base_window;
                     Flow::Continue
@@ -398,6 +416,17 @@ where
             .iter()
             .find(|b| !matches!(b, b' ' | b'\t' | b'\r'));
         self.line_framed = after == Some(&b'\n');
+    }
+
+    /// Before the candidate's `n` bytes are consumed: when they lie before its line break
+    /// and every line before them is counted, they are counted too (they hold no line
+    /// break), so the count keeps up with the records without another search.
+    fn pass_line_free(&mut self, n: usize) {
+        let from = self.base + self.start as u64;
+        let to = from + n as u64;
+        if self.line_framed && self.counted == from && to <= self.line_free_to {
+            self.counted = to;
+        }
     }
 
     /// Whether buffer index `i` starts a line.

@@ -14,6 +14,7 @@
 //! The store knows nothing of labels: nothing here depends on the status catalogue or the
 //! scripts, which is what lets one store serve every generation.
 
+mod fields;
 pub mod locate;
 pub mod read;
 
@@ -83,6 +84,21 @@ impl<T: std::hash::Hash + Eq> Interner<T> {
         let values = &self.values;
         self.index
             .insert_unique(hash, i, |&j| Self::hash(values[j as usize].borrow()));
+        i
+    }
+
+    /// The number of `value`, moved in when it is new (no copy made).
+    fn intern_value(&mut self, value: T) -> u32 {
+        let hash = Self::hash(&value);
+        let values = &self.values;
+        if let Some(&i) = self.index.find(hash, |&i| values[i as usize] == value) {
+            return i;
+        }
+        let i = self.values.len() as u32;
+        self.values.push(value);
+        let values = &self.values;
+        self.index
+            .insert_unique(hash, i, |&j| Self::hash(&values[j as usize]));
         i
     }
 
@@ -494,11 +510,11 @@ impl Store {
     }
 
     fn intern_profile(&mut self, profile: AgentProfile) -> ConfigId {
-        ConfigId(self.profiles.intern(&profile, AgentProfile::clone))
+        ConfigId(self.profiles.intern_value(profile))
     }
 
     fn intern_snapshot(&mut self, snap: Snapshot) -> SnapId {
-        SnapId(self.snapshots.intern(&snap, Snapshot::clone))
+        SnapId(self.snapshots.intern_value(snap))
     }
 
     /// Projects and interns a parsed snapshot; `config` is its configuration, interned.

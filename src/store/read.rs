@@ -22,6 +22,7 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::fields::{self, Fields};
 use super::{AgentProfile, ConfigId, Previous, ProfileOnly, Store, StoredEvent};
 use crate::event::{Conf, RawSnapshot, Str};
 use crate::input::blocks::{self, Extent, Found, Span, Wanted};
@@ -461,16 +462,33 @@ struct RawEvent<'a> {
     previous: Option<&'a RawValue>,
 }
 
-/// Per part: what has been seen of each agent (by a hash of its ARN) so far.
+impl<'a> RawEvent<'a> {
+    fn fields(self) -> Fields<'a> {
+        Fields {
+            agent_arn: self.agent_arn,
+            event_id: self.event_id,
+            event_timestamp: self.event_timestamp,
+            event_type: self.event_type,
+            current: self.current.map(RawValue::get),
+            previous: self.previous.map(RawValue::get),
+        }
+    }
+}
+
+/// Per part: what has been seen so far, of each agent (by a hash of its ARN) and of the
+/// bytes parsed (by their digest, whichever agent they came from).
 #[derive(Default)]
 struct Seen {
     /// The earliest event (time, input order) of each agent in this part.
     earliest: FxHashMap<u64, (Timestamp, u64)>,
-    /// The raw bytes of each agent's last configuration, and its interned form.
-    config: FxHashMap<u64, (u128, ConfigId)>,
-    /// A digest of the bytes of each agent's last current snapshot (read, so valid), and
-    /// the snapshot they gave.
-    last_current: FxHashMap<u64, (u128, Option<super::SnapId>)>,
+    /// Digests of the configurations parsed, and their interned forms. Any configuration
+    /// seen before, not only the agent's last: a contact's slots (`AvailableSlots`) make
+    /// an agent's configuration cycle through a few byte strings all day.
+    config: FxHashMap<u128, ConfigId>,
+    /// Digests of the current snapshots parsed (so valid), and the snapshots they gave.
+    /// Again any seen before: a heartbeat repeats the agent's last one, and a previous
+    /// snapshot is some earlier current one.
+    current: FxHashMap<u128, Option<super::SnapId>>,
 }
 
 /// A record with the values the scan cut out of it.
@@ -543,11 +561,18 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
             // Parse the record without its snapshots (each replaced by its index); they
             // are parsed from their own bytes when wanted.
             let spans = &found.spans;
-            let parsed = if spans.is_empty() {
-                serde_json::from_slice::<RawEvent<'_>>(record)
+            let text: &[u8] = if spans.is_empty() {
+                record
             } else {
                 blocks::replace_spans(record, 0..end, spans, &mut scratch);
-                serde_json::from_slice::<RawEvent<'_>>(&scratch)
+                &scratch
+            };
+            // What is left is nearly always a flat object of plain strings, read without
+            // serde; the reference path (`full_parse`) is serde's alone.
+            let plain = (!options.full_parse).then(|| fields::plain(text)).flatten();
+            let parsed = match plain {
+                Some(fields) => Ok(fields),
+                None => serde_json::from_slice::<RawEvent<'_>>(text).map(RawEvent::fields),
             };
             let ev = match parsed {
                 Ok(ev) => ev,
@@ -619,7 +644,7 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
 fn add(
     store: &mut Store,
     seen: &mut Seen,
-    ev: &RawEvent<'_>,
+    ev: &Fields<'_>,
     seq: u64,
     cut: Cut<'_, '_>,
 ) -> Result<(), String> {
@@ -640,16 +665,13 @@ fn add(
     }
     // The agent is entered in the store only once the record is known to be good.
     let key = xxhash_rust::xxh3::xxh3_64(arn.as_bytes());
-    // Most events repeat the agent's last current snapshot byte for byte (heartbeats): it
-    // is recognised by its digest and not parsed again.
+    // Most events repeat a current snapshot byte for byte (heartbeats repeat the agent's
+    // last one): it is recognised by its digest and not parsed again.
     let current_bytes = ev
         .current
         .and_then(|raw| cut_out(raw, record, spans, CURRENT));
     let current_digest = current_bytes.map(xxhash_rust::xxh3::xxh3_128);
-    let repeated = match (current_digest, seen.last_current.get(&key)) {
-        (Some(d), Some(&(last, snap))) if d == last => Some(snap),
-        _ => None,
-    };
+    let repeated = current_digest.and_then(|d| seen.current.get(&d).copied());
     // The previous snapshot matters only for the agent's first event (SPEC §3.2), and for
     // the configuration of an event that has no current snapshot.
     let earliest = seen
@@ -658,21 +680,22 @@ fn add(
         .is_none_or(|&first| (at, seq) < first);
     let bad_previous =
         |e: serde_json::Error| format!("malformed record: bad `PreviousAgentSnapshot`: {e}");
-    let previous_raw = ev.previous.filter(|raw| raw.get() != "null");
+    let previous_raw = ev.previous.filter(|&raw| raw != "null");
     let previous = match previous_raw {
         Some(raw) if earliest || ev.current.is_none() => {
-            let bytes = cut_out(raw, record, spans, PREVIOUS).unwrap_or(raw.get().as_bytes());
+            let bytes = cut_out(raw, record, spans, PREVIOUS).unwrap_or(raw.as_bytes());
             let parsed: Option<RawSnapshot<'_>> =
                 serde_json::from_slice(bytes).map_err(bad_previous)?;
             parsed
         }
         Some(raw) => {
             // Not wanted, but a record is taken only if all of it is JSON: the bytes are
-            // checked unless they are those of the agent's last current snapshot, which
-            // was parsed (as Connect writes it, the previous snapshot is the last state).
+            // checked unless they are those of a current snapshot that was parsed (as
+            // Connect writes it, the previous snapshot is the agent's last state).
             if let Some(bytes) = cut_out(raw, record, spans, PREVIOUS)
-                && seen.last_current.get(&key).map(|l| l.0)
-                    != Some(xxhash_rust::xxh3::xxh3_128(bytes))
+                && !seen
+                    .current
+                    .contains_key(&xxhash_rust::xxh3::xxh3_128(bytes))
             {
                 serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(bad_previous)?;
             }
@@ -681,28 +704,51 @@ fn add(
         None => None,
     };
     let snapshot_config = |store: &mut Store, seen: &mut Seen, snap: &RawSnapshot<'_>| {
-        configuration_id(store, seen, key, snap, record, spans)
+        configuration_id(store, seen, snap.configuration.as_ref(), record, spans)
     };
     let current = match (repeated, ev.current) {
         (Some(snap), _) => snap,
         (None, None) => None,
         (None, Some(raw)) => {
             // Its own bytes, with its configuration replaced by a placeholder.
-            let text: &[u8] = match span_of(raw, spans, CURRENT) {
+            let span = span_of(raw, spans, CURRENT);
+            let text: &[u8] = match span {
                 Some(span) => {
                     blocks::replace_spans(record, span.range.clone(), spans, scratch);
                     scratch
                 }
-                None => raw.get().as_bytes(),
+                None => raw.as_bytes(),
             };
-            let snap: Option<RawSnapshot<'_>> = serde_json::from_slice(text)
-                .map_err(|e| format!("malformed record: bad `CurrentAgentSnapshot`: {e}"))?;
-            match snap {
-                Some(snap) => {
-                    let config = snapshot_config(store, seen, &snap)?;
-                    Some(store.add_snapshot(&snap, config))
+            // Cut out, it is nearly always plain (statuses, contacts: objects of strings)
+            // and read without serde; never on the reference path, which cuts nothing.
+            match span.and_then(|_| fields::snapshot(text)) {
+                Some(plain) => {
+                    let config = match plain.configuration {
+                        Some(t) => {
+                            let bytes = cut_out(t, record, spans, CONFIGURATION);
+                            Some(configuration_of(
+                                store,
+                                seen,
+                                bytes.unwrap_or(t.as_bytes()),
+                            )?)
+                        }
+                        None => None,
+                    };
+                    Some(store.add_snapshot(&plain.snapshot, config))
                 }
-                None => None,
+                None => {
+                    let snap: Option<RawSnapshot<'_>> =
+                        serde_json::from_slice(text).map_err(|e| {
+                            format!("malformed record: bad `CurrentAgentSnapshot`: {e}")
+                        })?;
+                    match snap {
+                        Some(snap) => {
+                            let config = snapshot_config(store, seen, &snap)?;
+                            Some(store.add_snapshot(&snap, config))
+                        }
+                        None => None,
+                    }
+                }
             }
         }
     };
@@ -714,7 +760,7 @@ fn add(
         None => None,
     };
     if let Some(d) = current_digest {
-        seen.last_current.insert(key, (d, current));
+        seen.current.insert(d, current);
     }
     let slot = store.agent_slot(arn);
     if earliest {
@@ -749,35 +795,38 @@ fn add(
     Ok(())
 }
 
-/// The interned configuration of a snapshot; parsed only when its bytes differ from the
-/// agent's last configuration (most events repeat it byte for byte).
+/// The interned configuration of a snapshot; parsed only when its bytes differ from every
+/// configuration parsed before (most events repeat one byte for byte).
 fn configuration_id(
     store: &mut Store,
     seen: &mut Seen,
-    key: u64,
-    snap: &RawSnapshot<'_>,
+    conf: Option<&Conf<'_>>,
     record: &[u8],
     spans: &[Span],
 ) -> Result<Option<ConfigId>, String> {
-    let Some(conf) = &snap.configuration else {
+    let Some(conf) = conf else {
         return Ok(None);
     };
-    let bytes = configuration_bytes(conf, record, spans);
-    let digest = bytes.map(xxhash_rust::xxh3::xxh3_128);
-    if let (Some(d), Some(&(last, id))) = (digest, seen.config.get(&key))
-        && d == last
-    {
-        return Ok(Some(id));
+    match configuration_bytes(conf, record, spans) {
+        Some(bytes) => configuration_of(store, seen, bytes).map(Some),
+        None => {
+            let parsed = conf.parse()?;
+            Ok(Some(store.intern_profile(AgentProfile::from_raw(&parsed))))
+        }
     }
-    let parsed = match bytes {
-        Some(b) => crate::event::parse_configuration(b)?,
-        None => conf.parse()?,
-    };
+}
+
+/// The interned configuration of a configuration's raw bytes, parsed unless a digest of
+/// the same bytes was seen.
+fn configuration_of(store: &mut Store, seen: &mut Seen, bytes: &[u8]) -> Result<ConfigId, String> {
+    let digest = xxhash_rust::xxh3::xxh3_128(bytes);
+    if let Some(&id) = seen.config.get(&digest) {
+        return Ok(id);
+    }
+    let parsed = crate::event::parse_configuration(bytes)?;
     let id = store.intern_profile(AgentProfile::from_raw(&parsed));
-    if let Some(d) = digest {
-        seen.config.insert(key, (d, id));
-    }
-    Ok(Some(id))
+    seen.config.insert(digest, id);
+    Ok(id)
 }
 
 /// The raw bytes of a configuration: cut out of the record before parsing (the value is
@@ -788,7 +837,7 @@ fn configuration_bytes<'r>(
     spans: &[Span],
 ) -> Option<&'r [u8]> {
     if let Conf::Raw(placeholder) = conf
-        && let Some(bytes) = cut_out(placeholder, record, spans, CONFIGURATION)
+        && let Some(bytes) = cut_out(placeholder.get(), record, spans, CONFIGURATION)
     {
         return Some(bytes);
     }
@@ -823,16 +872,16 @@ const CONFIGURATION: usize = 1;
 const CURRENT: usize = 2;
 
 /// The span behind a placeholder left by [`blocks::replace_spans`].
-fn span_of<'s>(placeholder: &RawValue, spans: &'s [Span], which: usize) -> Option<&'s Span> {
+fn span_of<'s>(placeholder: &str, spans: &'s [Span], which: usize) -> Option<&'s Span> {
     // A number in the input itself is no placeholder: the span must be of the right key.
     spans
-        .get(placeholder.get().parse::<usize>().ok()?)
+        .get(placeholder.parse::<usize>().ok()?)
         .filter(|s| s.which == which)
 }
 
 /// The original bytes behind a placeholder left by [`blocks::replace_spans`].
 fn cut_out<'r>(
-    placeholder: &RawValue,
+    placeholder: &str,
     record: &'r [u8],
     spans: &[Span],
     which: usize,
