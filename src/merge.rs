@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::batch::{Outcome, Status, Summary};
-use crate::report::Format;
 use crate::error::Error;
 use crate::output;
+use crate::report::Format;
 
 /// One shard's manifest, as `write_manifest` writes it.
 #[derive(Deserialize)]
