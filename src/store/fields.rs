@@ -348,21 +348,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    #[derive(serde::Deserialize)]
-    struct Serde<'a> {
-        #[serde(rename = "AgentARN", borrow)]
-        agent_arn: Str<'a>,
-        #[serde(rename = "EventId", borrow, default)]
-        event_id: Option<Str<'a>>,
-        #[serde(rename = "EventTimestamp", borrow)]
-        event_timestamp: Str<'a>,
-        #[serde(rename = "EventType", borrow, default)]
-        event_type: Option<Str<'a>>,
-        #[serde(rename = "CurrentAgentSnapshot", borrow, default)]
-        current: Option<&'a serde_json::value::RawValue>,
-        #[serde(rename = "PreviousAgentSnapshot", borrow, default)]
-        previous: Option<&'a serde_json::value::RawValue>,
-    }
+    /// The record as the store's serde fallback reads it.
+    use crate::store::read::RawEvent as Serde;
 
     type Seen = (
         String,

@@ -447,19 +447,19 @@ impl Store {
 /// snapshot kept raw so it is parsed only when wanted.
 #[derive(Deserialize)]
 #[serde(expecting = "an event (a JSON object)")]
-struct RawEvent<'a> {
+pub(super) struct RawEvent<'a> {
     #[serde(rename = "AgentARN", borrow)]
-    agent_arn: Str<'a>,
+    pub(super) agent_arn: Str<'a>,
     #[serde(rename = "EventId", borrow, default)]
-    event_id: Option<Str<'a>>,
+    pub(super) event_id: Option<Str<'a>>,
     #[serde(rename = "EventTimestamp", borrow)]
-    event_timestamp: Str<'a>,
+    pub(super) event_timestamp: Str<'a>,
     #[serde(rename = "EventType", borrow, default)]
-    event_type: Option<Str<'a>>,
+    pub(super) event_type: Option<Str<'a>>,
     #[serde(rename = "CurrentAgentSnapshot", borrow, default)]
-    current: Option<&'a RawValue>,
+    pub(super) current: Option<&'a RawValue>,
     #[serde(rename = "PreviousAgentSnapshot", borrow, default)]
-    previous: Option<&'a RawValue>,
+    pub(super) previous: Option<&'a RawValue>,
 }
 
 impl<'a> RawEvent<'a> {

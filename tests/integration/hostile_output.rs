@@ -150,6 +150,19 @@ fn terminal_escapes_in_user_text_are_shown_escaped() {
         .stderr(contains("no\\u{1b}[2Jbody").and(contains("\u{1b}").not()));
 }
 
+/// `batch.toml` in the setup's folder: every agent of `events.jsonl` on 3 November, UTC,
+/// CSV reports under `out/`.
+fn all_agents_batch(s: &Setup) -> std::path::PathBuf {
+    let batch = s.dir.path().join("batch.toml");
+    std::fs::write(
+        &batch,
+        "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\n\
+         [[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n",
+    )
+    .unwrap();
+    batch
+}
+
 /// The `.agent-audit-*` files under `dir`, recursively.
 fn temp_files(dir: &std::path::Path) -> Vec<String> {
     walkdir::WalkDir::new(dir)
@@ -164,13 +177,7 @@ fn temp_files(dir: &std::path::Path) -> Vec<String> {
 fn temporary_files_left_by_a_killed_run_are_removed_by_the_next() {
     let s = setup(&[], "");
     s.events(&[login_event("agent", "2026-11-03T08:00:00.000Z")]);
-    let batch = s.dir.path().join("batch.toml");
-    std::fs::write(
-        &batch,
-        "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\n\
-         [[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n",
-    )
-    .unwrap();
+    let batch = all_agents_batch(&s);
     let out = s.dir.path().join("out");
     std::fs::create_dir_all(out.join("agent")).unwrap();
     // As a run killed with SIGKILL leaves them: its process is gone.
@@ -200,13 +207,7 @@ fn sigterm_and_sigint_end_the_process_without_temporary_files() {
     for signal in ["TERM", "INT"] {
         let s = setup(&[], "");
         s.events(&[login_event("agent", "2026-11-03T08:00:00.000Z")]);
-        let batch = s.dir.path().join("batch.toml");
-        std::fs::write(
-            &batch,
-            "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\n\
-             [[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n",
-        )
-        .unwrap();
+        let batch = all_agents_batch(&s);
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agent-audit"))
             .arg("watch")
             .arg(&batch)
@@ -246,13 +247,7 @@ fn a_signal_during_the_writes_leaves_only_whole_reports() {
         .map(|i| login_event(&format!("a{i:04}"), "2026-11-03T08:00:00.000Z"))
         .collect();
     s.events(&events);
-    let batch = s.dir.path().join("batch.toml");
-    std::fs::write(
-        &batch,
-        "events = [\"events.jsonl\"]\ntimezone = \"UTC\"\nout_dir = \"out\"\n\
-         [[report]]\nagents = [\"*\"]\ndates = [\"2026-11-03\"]\n",
-    )
-    .unwrap();
+    let batch = all_agents_batch(&s);
     let out = s.dir.path().join("out");
     // Several times each: one stop may fall between two reports' files.
     for signal in ["TERM", "INT"].repeat(4) {
