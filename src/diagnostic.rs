@@ -71,7 +71,7 @@ impl Located {
         let mut out = self.to_string();
         let text = match &self.source {
             Some(text) => Some(Arc::clone(text)),
-            None => std::fs::read_to_string(&self.file).ok().map(Arc::from),
+            None => read_for_snippet(&self.file).map(Arc::from),
         };
         if let Some(snippet) =
             text.and_then(|t| snippet(&self.file, &t, self.line, self.column, self.width))
@@ -86,13 +86,20 @@ impl Located {
 /// `message` followed by the snippet of `file` at `line` and `column`, read from the file
 /// (a script that failed while running: its text is on disk, not in the error).
 pub fn with_snippet(message: String, file: &str, line: usize, column: usize) -> String {
-    match std::fs::read_to_string(file)
-        .ok()
-        .and_then(|text| snippet(file, &text, line, column, 0))
-    {
+    match read_for_snippet(file).and_then(|text| snippet(file, &text, line, column, 0)) {
         Some(s) => format!("{message}\n{s}"),
         None => message,
     }
+}
+
+/// The text of `file` for a snippet: only a regular file of a configuration's size (the
+/// file an error is about may be a FIFO that would block, or something huge).
+fn read_for_snippet(file: &str) -> Option<String> {
+    let meta = std::fs::metadata(file).ok()?;
+    if !meta.is_file() || meta.len() > 16 << 20 {
+        return None;
+    }
+    std::fs::read_to_string(file).ok()
 }
 
 /// The line `line` of `text` with the `width` characters from `column` underlined

@@ -45,14 +45,19 @@ pub struct TestResult {
 
 impl std::fmt::Display for TestResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names and expectations come from scripts: quoted in part only.
+        let cap = crate::script::cap_text;
         write!(
             f,
             "{}:{}:{}: test `{}` ",
-            self.file, self.line, self.column, self.name
+            self.file,
+            self.line,
+            self.column,
+            cap(&self.name, crate::script::MAX_QUOTED)
         )?;
         match &self.outcome {
             Ok(()) => f.write_str("passed"),
-            Err(why) => write!(f, "failed: {why}"),
+            Err(why) => write!(f, "failed: {}", cap(why, crate::script::MAX_MESSAGE)),
         }
     }
 }
@@ -103,6 +108,30 @@ impl Generation {
                 source,
             })?;
         Ok(decision)
+    }
+
+    /// Whether this generation may replace `current` in a running process (`watch`,
+    /// `serve`). A change that would turn access control off — every user gone, as when
+    /// the users file is moved away, truncated by an in-place save or emptied — is a broken
+    /// change, never a new generation: the process keeps `current` and says why (SPEC §9).
+    /// A process started without users may gain them.
+    pub fn may_replace(&self, current: &Generation) -> Result<(), Located> {
+        if current.access.enforced() && !self.access.enforced() {
+            let place = current
+                .access
+                .users
+                .first()
+                .map(|u| (u.origin.clone(), u.line))
+                .unwrap_or_else(|| ("<configuration>".to_string(), 1));
+            return Err(Located::new(
+                place.0,
+                place.1,
+                1,
+                "the changed configuration defines no users, which would turn access control off: \
+                 keeping the current generation (restore the users; to run without access control, restart without them)",
+            ));
+        }
+        Ok(())
     }
 
     /// The embedded defaults: the built-in `connect` catalogue, no scripts.
@@ -441,7 +470,13 @@ fn feed(hasher: &mut Sha256, path: &Path, text: &str) {
 }
 
 /// The configured files, in load order: each configured path in turn; a directory's
-/// `.toml`, `.rhai` and `.lua` files (not its subdirectories) in name order.
+/// `.toml`, `.rhai` and `.lua` entries (not its subdirectories' files) in name order.
+///
+/// Fail closed: an entry with one of those names that cannot be read as a regular file (a
+/// dangling symlink, a directory, a FIFO, a file without read permission) is an error at
+/// its own name, never passed over, because a users file or policy that is silently left
+/// out turns access control off or drops a forbid. Only an editor's lock file (`.#name`,
+/// which Emacs makes as a dangling symlink while a file is edited) is passed over.
 fn config_files(
     config_file: Option<&Path>,
     paths: &[PathBuf],
@@ -452,15 +487,29 @@ fn config_files(
         .unwrap_or_default();
     let mut out = Vec::new();
     for path in paths {
-        if path.is_dir() {
-            match std::fs::read_dir(path) {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => match std::fs::read_dir(path) {
                 Ok(entries) => {
-                    let mut found: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.is_file() && is_script(p))
-                        .collect();
+                    let mut found = Vec::new();
+                    for entry in entries {
+                        match entry {
+                            Ok(e) => found.push(e.path()),
+                            Err(e) => errors.push(Located::new(
+                                &origin,
+                                1,
+                                1,
+                                format!("cannot list `{}`: {e}", path.display()),
+                            )),
+                        }
+                    }
+                    found.retain(|p| is_script(p) && !is_editor_lock(p));
                     found.sort();
-                    out.extend(found);
+                    for p in found {
+                        match regular_file(&p) {
+                            Ok(()) => out.push(p),
+                            Err(why) => errors.push(unreadable(&p, &why)),
+                        }
+                    }
                 }
                 Err(e) => errors.push(Located::new(
                     &origin,
@@ -471,19 +520,56 @@ fn config_files(
                         path.display()
                     ),
                 )),
-            }
-        } else if path.is_file() {
-            out.push(path.clone());
-        } else {
-            errors.push(Located::new(
-                &origin,
-                1,
-                1,
-                format!("`{}` does not exist", path.display()),
-            ));
+            },
+            _ => match regular_file(path) {
+                Ok(()) => out.push(path.clone()),
+                Err(why) => errors.push(Located::new(
+                    &origin,
+                    1,
+                    1,
+                    format!("`{}` {why}", path.display()),
+                )),
+            },
         }
     }
     out
+}
+
+/// Whether `path` is a regular file (through symlinks); if not, what it is instead, in
+/// words that follow its name.
+fn regular_file(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(meta) if meta.is_dir() => Err("is a directory, not a file".to_string()),
+        Ok(_) => Err("is not a regular file (a FIFO, socket or device)".to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::read_link(path) {
+            Ok(target) => Err(format!(
+                "is a symbolic link to `{}`, which does not exist",
+                target.display()
+            )),
+            Err(_) => Err("does not exist".to_string()),
+        },
+        Err(e) => Err(format!("cannot be read: {e}")),
+    }
+}
+
+/// A configured file that cannot be used, placed at its own name.
+fn unreadable(path: &Path, why: &str) -> Located {
+    let name = path.display().to_string();
+    Located::new(
+        &name,
+        1,
+        1,
+        format!(
+            "cannot read: `{name}` {why}; every status, users and policy file in a configured directory must be readable (fix or remove it)"
+        ),
+    )
+}
+
+/// An Emacs lock file (`.#users.toml`): a dangling symlink that only says who edits.
+fn is_editor_lock(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(".#"))
 }
 
 /// Keeps the first item of each name; a later one is an error at its own place.
@@ -590,6 +676,33 @@ fn load_policies(
         .map(|u| {
             all_refs.push((u.user.login.clone(), u.refs));
             (u.user, u.at)
+        })
+        .collect();
+    // Logins that differ only in case are one person (`crate::login`): a second spelling
+    // is a second definition of the same user.
+    let mut by_key: Vec<(String, String, String)> = Vec::new();
+    let placed: Vec<(crate::access::User, Located)> = placed
+        .into_iter()
+        .filter(|(u, at)| {
+            let key = crate::login::key(&u.login);
+            match by_key.iter().find(|(k, login, _)| *k == key && *login != u.login) {
+                Some((_, first, origin)) => {
+                    errors.push(Located::new(
+                        &at.file,
+                        at.line,
+                        at.column,
+                        format!(
+                            "user `{}` is already defined as `{first}` in {origin}: logins are compared without regard to letter case",
+                            u.login
+                        ),
+                    ));
+                    false
+                }
+                None => {
+                    by_key.push((key, u.login.clone(), u.origin.clone()));
+                    true
+                }
+            }
         })
         .collect();
     let kept_users = first_of_each(placed, "user", |u| (&u.login, &u.origin), errors);
