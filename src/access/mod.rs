@@ -136,7 +136,9 @@ impl Access {
     }
 
     pub fn user(&self, login: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.login == login)
+        self.users
+            .iter()
+            .find(|u| crate::login::same(&u.login, login))
     }
 
     fn profile(&self, name: &str) -> Option<&Profile> {
@@ -371,6 +373,9 @@ impl Access {
             .map(GroupPath::names)
             .unwrap_or_default();
         let agent_names: Vec<String> = agent_h.map(GroupPath::names).unwrap_or_default();
+        // Logins compare by their key (`crate::login`); `login` stays as written.
+        let requester_key = req.requester.as_deref().map(crate::login::key);
+        let agent_key = crate::login::key(&req.agent);
         let date = req.date.format("%Y-%m-%d").to_string();
         let today = req.today.format("%Y-%m-%d").to_string();
         let days_ago = (req.today - req.date).num_days();
@@ -386,6 +391,7 @@ impl Access {
                 "requester",
                 Tree::Map(vec![
                     ("login", opt(req.requester.as_deref())),
+                    ("login_key", opt(requester_key.as_deref())),
                     (
                         "profiles",
                         Tree::List(profiles.iter().map(|p| Tree::Str(p)).collect()),
@@ -401,6 +407,7 @@ impl Access {
                 "agent",
                 Tree::Map(vec![
                     ("login", Tree::Str(&req.agent)),
+                    ("login_key", Tree::Str(&agent_key)),
                     ("hierarchy", list(&agent_names)),
                 ]),
             ),
@@ -476,7 +483,10 @@ fn opinion(result: Result<serde_json::Value, ScriptError>) -> Opinion {
         "forbid" => Opinion::Forbid {
             reason: reason.unwrap_or_else(|| "forbidden by policy".to_string()),
         },
-        other => invalid(&format!("the decision `{other}`")),
+        other => invalid(&format!(
+            "the decision `{}`",
+            crate::script::cap_text(other, crate::script::MAX_QUOTED)
+        )),
     }
 }
 

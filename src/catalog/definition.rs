@@ -101,7 +101,10 @@ impl StatusFields {
         if len == 0 || len > 127 {
             return Err((
                 Field::Name,
-                format!("status name must be 1 to 127 characters, `{name}` has {len}"),
+                format!(
+                    "status name must be 1 to 127 characters, `{}` has {len}",
+                    crate::script::cap_text(&name, crate::script::MAX_QUOTED)
+                ),
             ));
         }
         let description = self.description.unwrap_or_default();
@@ -117,7 +120,8 @@ impl StatusFields {
                 (
                     Field::Type,
                     format!(
-                        "unknown status type `{k}`: expected ROUTABLE, CUSTOM, OFFLINE or SYSTEM"
+                        "unknown status type `{}`: expected ROUTABLE, CUSTOM, OFFLINE or SYSTEM",
+                        crate::script::cap_text(&k, crate::script::MAX_QUOTED)
                     ),
                 )
             })?,
@@ -139,7 +143,10 @@ impl StatusFields {
         {
             return Err((
                 Field::Color,
-                format!("color of `{name}` must look like `#1f77b4`, not `{c}`"),
+                format!(
+                    "color of `{name}` must look like `#1f77b4`, not `{}`",
+                    crate::script::cap_text(c, crate::script::MAX_QUOTED)
+                ),
             ));
         }
         Ok(StatusDefinition {

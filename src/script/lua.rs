@@ -1019,7 +1019,9 @@ fn to_lua(lua: &Lua, t: &Tree<'_>) -> mlua::Result<Value> {
     })
 }
 
-/// A returned value as JSON. A table with keys 1..n is a list; an empty table is nothing.
+/// A returned value as JSON. A table with keys 1..n is a list, and so is an empty table
+/// (Lua cannot tell `{}` from an empty list). An empty table is never "nothing": a policy
+/// returning `{}` must forbid as Rhai's `#{}` and `[]` do, not read as no opinion.
 fn to_json(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
     if depth > 32 {
         return Err("returned value is nested too deeply".to_string());
@@ -1038,9 +1040,7 @@ fn to_json(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
                 .pairs::<Value, Value>()
                 .collect::<mlua::Result<_>>()
                 .map_err(|e| e.to_string())?;
-            if pairs.is_empty() {
-                serde_json::Value::Null
-            } else if len == pairs.len() {
+            if len == pairs.len() {
                 let mut items = Vec::with_capacity(len);
                 for i in 1..=len {
                     let item: Value = t.raw_get(i).map_err(|e| e.to_string())?;

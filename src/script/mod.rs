@@ -647,7 +647,9 @@ impl Hooks {
                     None => {
                         let parsed = configuration.get_or_insert_with(|| snap.configuration());
                         let tree = snap.tree(script.with_times, parsed.as_deref());
-                        let returned = set.settle(i, inst.instance.classify(&tree))?;
+                        let returned = inst.instance.classify(&tree);
+                        let returned =
+                            set.settle(i, returned.and_then(|r| checked_label(script, r)))?;
                         if let Some(key) = key {
                             if inst.cache.len() >= CACHE_CAPACITY {
                                 inst.cache.clear();
@@ -672,6 +674,37 @@ impl Hooks {
         })
     }
 }
+
+/// A label a hook returned, if it can be one: 1 to [`MAX_LABEL_CHARS`] characters. A
+/// longer one would be copied into every row, warning and log line; it fails the hook
+/// instead, quoted only in part. (A status *definition*'s name keeps Connect's 127.)
+fn checked_label(
+    script: &Script,
+    returned: Option<(String, usize)>,
+) -> Result<Option<(String, usize)>, ScriptError> {
+    let Some((label, line)) = returned else {
+        return Ok(None);
+    };
+    let chars = label.chars().count();
+    if chars == 0 || chars > MAX_LABEL_CHARS {
+        return Err(ScriptError::new(
+            &script.file,
+            line,
+            1,
+            "classify",
+            format!(
+                "returned a label of {chars} characters (`{}`); a label is 1 to {MAX_LABEL_CHARS} characters, or nothing to defer",
+                cap_text(&label, MAX_QUOTED)
+            ),
+        ));
+    }
+    Ok(Some((label, line)))
+}
+
+/// The longest label a hook may return, in characters.
+pub const MAX_LABEL_CHARS: usize = 1024;
+/// The longest part of a script-provided value quoted in a message.
+pub const MAX_QUOTED: usize = 64;
 
 /// The `authorize` hooks of one configuration.
 pub struct Policies {
