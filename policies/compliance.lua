@@ -8,7 +8,7 @@
 -- else forbids.
 
 function authorize(req)
-  if req.requester.login == req.agent.login then
+  if req.requester.login_key == req.agent.login_key then
     return { decision = "forbid", reason = "nobody audits their own activity" }
   end
   if req.days_ago > 730 then

@@ -29,6 +29,7 @@ pub mod event;
 pub mod explain;
 pub mod generation;
 pub mod input;
+pub mod login;
 pub mod merge;
 pub mod output;
 pub mod reduce;

@@ -390,7 +390,7 @@ impl Store {
         let matches: Vec<&Agent> = self
             .agents
             .iter()
-            .filter(|a| a.profile.login == wanted)
+            .filter(|a| !a.profile.login.is_empty() && crate::login::same(&a.profile.login, wanted))
             .collect();
         match matches.as_slice() {
             [one] => return Ok(one),
@@ -667,6 +667,35 @@ impl Store {
             let first = a.events.iter().min_by_key(|e| (e.at, self.order(e.seq)));
             first.is_some_and(|f| self.first_previous(a, f.seq).is_none())
         })
+    }
+
+    /// Forgets the agents that no event is left of (their files were deleted): a store
+    /// after deletions holds what a fresh read of the remaining files would. Returns
+    /// `touched` (agent indices) as they stand after, without the forgotten agents.
+    pub(crate) fn forget_empty_agents(&mut self, touched: Vec<usize>) -> Vec<usize> {
+        let empty = |a: &Agent| a.events.is_empty() && a.profile_only.is_empty();
+        if !self.agents.iter().any(empty) {
+            return touched;
+        }
+        let mut new_index = vec![usize::MAX; self.agents.len()];
+        let mut kept = 0;
+        for (i, a) in self.agents.iter().enumerate() {
+            if !empty(a) {
+                new_index[i] = kept;
+                kept += 1;
+            }
+        }
+        self.agents.retain(|a| !empty(a));
+        self.by_arn = self
+            .agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.arn.clone().into_boxed_str(), i))
+            .collect();
+        touched
+            .into_iter()
+            .filter_map(|i| new_index.get(i).copied().filter(|&n| n != usize::MAX))
+            .collect()
     }
 
     /// Drops everything read from source `id` (before it is read again).
