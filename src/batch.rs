@@ -326,6 +326,62 @@ impl Batch {
         })
     }
 
+    /// Whether an entry asking for every agent would have made `report` (its date, zone,
+    /// kind and format): then a report of it that is no longer made is one whose agent's
+    /// events are gone.
+    pub fn asks_all_agents_for(&self, report: &Outcome) -> bool {
+        self.entries.iter().any(|e| {
+            e.agents == Agents::All
+                && e.timezone.name() == report.timezone
+                && e.kind.as_str() == report.kind
+                && e.format == report.format
+                && e.dates
+                    .iter()
+                    .any(|d| d.format("%Y-%m-%d").to_string() == report.date)
+        })
+    }
+
+    /// The run's identity: the configuration hash and everything the batch asks for
+    /// (events, entries, columns, requester), in a stable form: not the output directory
+    /// nor the shard, so the shards of one run share it with each other and with the run on
+    /// one machine, whose manifest their merge reproduces. `merge` refuses manifests of
+    /// different runs.
+    pub fn identity(&self, configuration: &str) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let mut feed = |s: &str| {
+            h.update(s.as_bytes());
+            h.update([0]);
+        };
+        feed(configuration);
+        for e in &self.events {
+            feed(&e.to_string_lossy());
+        }
+        feed(self.requester.as_deref().unwrap_or(""));
+        if let Some(columns) = &self.columns {
+            for c in columns.iter() {
+                feed(&format!("{c:?}"));
+            }
+        }
+        for e in &self.entries {
+            match &e.agents {
+                Agents::All => feed("*"),
+                Agents::List(list) => feed(&list.join("\u{1}")),
+            }
+            for d in &e.dates {
+                feed(&d.format("%Y-%m-%d").to_string());
+            }
+            feed(e.timezone.name());
+            feed(e.format.extension());
+            feed(e.kind.as_str());
+        }
+        h.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Whether every entry asks for all agents (then a shard may pass over other shards'
     /// records unparsed: no listed agent can be mistaken for a missing one).
     pub fn all_agents_only(&self) -> bool {
@@ -337,16 +393,19 @@ impl Batch {
     pub fn jobs(&self, ingested: &Store, shard: Option<Shard>) -> Vec<Job> {
         // `*`: every agent, by login where the login is theirs alone, else by ARN (an
         // agent whose events carry no login, or a login two ARNs share).
-        let mut login_count: HashMap<&str, usize> = HashMap::new();
+        // Logins that differ only in case name one person (`crate::login`).
+        let mut login_count: HashMap<String, usize> = HashMap::new();
         for a in &ingested.agents {
-            *login_count.entry(a.profile.login.as_str()).or_insert(0) += 1;
+            *login_count
+                .entry(crate::login::key(&a.profile.login))
+                .or_insert(0) += 1;
         }
         let mut all_agents: Vec<&str> = ingested
             .agents
             .iter()
             .map(|a| {
                 let login = a.profile.login.as_str();
-                if !login.is_empty() && login_count.get(login) == Some(&1) {
+                if !login.is_empty() && login_count.get(&crate::login::key(login)) == Some(&1) {
                     login
                 } else {
                     a.arn.as_str()
@@ -472,13 +531,15 @@ pub struct Job {
     pub columns: Option<Arc<[Column]>>,
 }
 
-/// What became of one job.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// What became of one job, or (`Removed`) of a report an earlier run wrote that this one
+/// no longer writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Written,
     Denied,
     Failed,
+    Removed,
 }
 
 impl Status {
@@ -487,7 +548,18 @@ impl Status {
             Status::Written => "written",
             Status::Denied => "denied",
             Status::Failed => "failed",
+            Status::Removed => "removed",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "written" => Status::Written,
+            "denied" => Status::Denied,
+            "failed" => Status::Failed,
+            "removed" => Status::Removed,
+            _ => return None,
+        })
     }
 }
 
@@ -504,9 +576,21 @@ pub struct Outcome {
     #[serde(skip)]
     pub format: Format,
     pub status: Status,
-    /// Why it was denied or failed.
+    /// Why it was denied, failed or removed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a report denied or failed this time: that the file an earlier generation wrote
+    /// under its name was deleted (`out_dir` holds only what this generation writes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<String>,
+    /// A report written: its size and SHA-256 (hex), which `merge` and `verify` check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The write failed (not the report): `watch` tries it again.
+    #[serde(skip)]
+    pub write_failed: bool,
     pub warnings: Vec<String>,
     /// What part of its day the agent's events cover (SPEC §5), for a report written: CSV
     /// reports have no room for it, so the manifest carries it for every report.
@@ -543,6 +627,9 @@ pub struct Summary {
     pub written: usize,
     pub denied: usize,
     pub failed: usize,
+    /// Reports an earlier run wrote that this one deleted (denied now, failed now, or no
+    /// longer asked for).
+    pub removed: usize,
     /// Distinct warning messages, with how many reports carried each.
     pub warnings: BTreeMap<String, usize>,
     /// CSV reports written whose events do not span their whole day (the rows outside the
@@ -551,6 +638,15 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The counts of `outcomes`.
+    pub fn of(outcomes: &[Outcome]) -> Summary {
+        let mut summary = Summary::default();
+        for o in outcomes {
+            summary.add(o);
+        }
+        summary
+    }
+
     pub fn ok(&self) -> bool {
         self.denied == 0 && self.failed == 0
     }
@@ -572,6 +668,10 @@ impl Summary {
             Status::Written => self.written += 1,
             Status::Denied => self.denied += 1,
             Status::Failed => self.failed += 1,
+            Status::Removed => self.removed += 1,
+        }
+        if outcome.removed.is_some() {
+            self.removed += 1;
         }
         for w in &outcome.warnings {
             *self.warnings.entry(w.clone()).or_insert(0) += 1;
@@ -630,7 +730,6 @@ pub fn produce(
             progress();
         }
     });
-    let mut summary = Summary::default();
     let outcomes: Vec<Outcome> = slots
         .into_iter()
         .zip(jobs)
@@ -641,9 +740,7 @@ pub fn produce(
                 .unwrap_or_else(|| failed(job, generation, "not produced".to_string()))
         })
         .collect();
-    for o in &outcomes {
-        summary.add(o);
-    }
+    let summary = Summary::of(&outcomes);
     (outcomes, summary)
 }
 
@@ -667,6 +764,10 @@ fn outcome(
         format: job.format,
         status,
         reason,
+        removed: None,
+        bytes: None,
+        sha256: None,
+        write_failed: false,
         warnings,
         coverage: None,
         configuration: generation.hash.clone(),
@@ -718,14 +819,29 @@ fn one(
     match crate::output::write_unsynced(&job.path, &bytes) {
         Ok(()) => Outcome {
             coverage: Some(ManifestCoverage::of(&report.coverage, job.timezone)),
+            bytes: Some(bytes.len() as u64),
+            sha256: Some(sha256_hex(&bytes)),
             ..outcome(job, generation, Status::Written, None, report.warnings)
         },
-        Err(e) => failed(
-            job,
-            generation,
-            format!("cannot write `{}`: {e}", job.path.display()),
-        ),
+        Err(e) => Outcome {
+            write_failed: true,
+            ..failed(
+                job,
+                generation,
+                format!("cannot write `{}`: {e}", job.path.display()),
+            )
+        },
     }
+}
+
+/// A manifest's head: the configuration every report was made with, and the identity of
+/// the run (the configuration and what the batch asks for), which the manifests of one
+/// run's shards share and `merge` checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub configuration: String,
+    #[serde(default)]
+    pub run: String,
 }
 
 /// Writes `OUT_DIR/manifest.json`: every report of the batch, in file order, with its status
@@ -734,13 +850,14 @@ fn one(
 /// all. File order is what shards' manifests merge into (`merge`) and what `watch` keeps.
 pub fn write_manifest(
     out_dir: &Path,
-    hash: &str,
+    head: &RunInfo,
     outcomes: &[Outcome],
     shard: Option<Shard>,
 ) -> Result<(), Error> {
     #[derive(Serialize)]
     struct Manifest<'a> {
         configuration: &'a str,
+        run: &'a str,
         reports: &'a [Outcome],
     }
     let path = crate::output::join(out_dir, &Shard::file_name(shard, "manifest", "json"));
@@ -754,16 +871,244 @@ pub fn write_manifest(
     let mut sorted = outcomes.to_vec();
     sorted.sort_by(|a, b| a.file.cmp(&b.file));
     let mut bytes = serde_json::to_vec_pretty(&Manifest {
-        configuration: hash,
+        configuration: &head.configuration,
+        run: &head.run,
         reports: &sorted,
     })
     .map_err(|e| write_error(e.into()))?;
     bytes.push(b'\n');
     crate::output::write_atomically(&path, &bytes).map_err(write_error)?;
     if outcomes.iter().any(|o| o.format == Format::Html) {
-        write_index(out_dir, hash, outcomes, shard)?;
+        write_index(out_dir, &head.configuration, outcomes, shard)?;
     }
     Ok(())
+}
+
+/// A manifest read back: by `merge`, and by the next run into the same `out_dir`.
+#[derive(Debug)]
+pub struct Manifest {
+    pub head: RunInfo,
+    pub reports: Vec<Outcome>,
+}
+
+#[derive(Deserialize)]
+struct ManifestFile {
+    #[serde(flatten)]
+    head: RunInfo,
+    reports: Vec<ManifestEntry>,
+}
+
+#[derive(Deserialize)]
+struct ManifestEntry {
+    file: String,
+    agent: String,
+    date: String,
+    timezone: String,
+    kind: String,
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    removed: Option<String>,
+    #[serde(default)]
+    bytes: Option<u64>,
+    #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    coverage: Option<ManifestCoverage>,
+    configuration: String,
+}
+
+impl Manifest {
+    /// Parses a manifest as [`write_manifest`] writes it.
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
+        let file: ManifestFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let reports = file
+            .reports
+            .into_iter()
+            .map(ManifestEntry::into_outcome)
+            .collect::<Result<_, _>>()?;
+        Ok(Manifest {
+            head: file.head,
+            reports,
+        })
+    }
+
+    /// The manifest at `path`, `None` when there is none.
+    pub fn read(path: &Path) -> Result<Option<Manifest>, String> {
+        match crate::output::read(path) {
+            Ok(bytes) => Manifest::parse(&bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+impl ManifestEntry {
+    fn into_outcome(self) -> Result<Outcome, String> {
+        let kind = match self.kind.as_str() {
+            "audit" => "audit",
+            "summary" => "summary",
+            other => return Err(format!("unknown report kind `{other}`")),
+        };
+        let status = Status::parse(&self.status)
+            .ok_or_else(|| format!("unknown report status `{}`", self.status))?;
+        let format = match Path::new(&self.file).extension().and_then(|x| x.to_str()) {
+            Some("html") => Format::Html,
+            Some("json") => Format::Json,
+            _ => Format::Csv,
+        };
+        Ok(Outcome {
+            file: self.file,
+            agent: self.agent,
+            date: self.date,
+            timezone: self.timezone,
+            kind,
+            format,
+            status,
+            reason: self.reason,
+            removed: self.removed,
+            bytes: self.bytes,
+            sha256: self.sha256,
+            write_failed: false,
+            warnings: self.warnings,
+            coverage: self.coverage,
+            configuration: self.configuration,
+        })
+    }
+}
+
+/// The SHA-256 of a report's bytes, in hex, as the manifest carries it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Makes `out_dir` hold exactly what this generation wrote (`outcomes`): every report the
+/// `previous` manifest of that `out_dir` names, that is still there and that this
+/// generation does not write — denied now, failed now, no longer asked for, or of an agent
+/// whose events are gone — is deleted. A report this generation denied or failed gets
+/// `removed` saying so; a report no longer asked for is added as a `removed` line with the
+/// reason. Nothing the previous manifest does not name is ever touched, nor anything it
+/// names outside `out_dir` or not shaped like a report. Returns warnings to print.
+pub fn reconcile(
+    out_dir: &Path,
+    batch: &Batch,
+    previous: &[Outcome],
+    outcomes: &mut Vec<Outcome>,
+    configuration: &str,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let index: HashMap<String, usize> = outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.file.clone(), i))
+        .collect();
+    let mut added = Vec::new();
+    for old in previous {
+        let now = index.get(&old.file).map(|&i| &outcomes[i]);
+        if now.is_some_and(|o| o.status == Status::Written) {
+            continue;
+        }
+        if old.status == Status::Removed {
+            continue;
+        }
+        let path = PathBuf::from(&old.file);
+        if !is_report_of(out_dir, &path) {
+            warnings.push(format!(
+                "the previous manifest names `{}`, which is not a report in `{}`: left alone",
+                old.file,
+                out_dir.display()
+            ));
+            continue;
+        }
+        // A local report that is not there (never written, or deleted by hand) needs no
+        // removal; on S3 a delete of a missing object is harmless.
+        let local = !crate::s3::is_s3(&path);
+        if local && std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        if old.status != Status::Written && !local {
+            continue;
+        }
+        if let Err(e) = crate::output::remove(&path) {
+            warnings.push(format!(
+                "cannot remove `{}`, which this generation does not write: {e}",
+                old.file
+            ));
+            continue;
+        }
+        let by = &old.configuration;
+        match now {
+            Some(o) => {
+                let i = index[&old.file];
+                let why = format!(
+                    "the report written before (configuration {by}) was deleted: this generation {} it",
+                    if o.status == Status::Denied {
+                        "denies"
+                    } else {
+                        "failed to write"
+                    }
+                );
+                outcomes[i].removed = Some(why);
+            }
+            None => {
+                let reason = if batch.asks_all_agents_for(old) {
+                    "the agent has no events any more".to_string()
+                } else {
+                    "no longer asked for by the batch".to_string()
+                };
+                added.push(Outcome {
+                    status: Status::Removed,
+                    reason: Some(format!(
+                        "{reason}: the report written before (configuration {by}) was deleted"
+                    )),
+                    removed: None,
+                    bytes: None,
+                    sha256: None,
+                    write_failed: false,
+                    warnings: Vec::new(),
+                    coverage: None,
+                    configuration: configuration.to_string(),
+                    ..old.clone()
+                });
+            }
+        }
+    }
+    outcomes.extend(added);
+    warnings
+}
+
+/// Whether `path` has the shape of a report under `out_dir`: `OUT_DIR/<login>/<name>.<ext>`
+/// with a report's extension, no `.` or `..` anywhere, and (locally) a regular file, not a
+/// symlink or a directory.
+fn is_report_of(out_dir: &Path, path: &Path) -> bool {
+    let (dir, file) = (out_dir.to_string_lossy(), path.to_string_lossy());
+    let Some(rest) = file.strip_prefix(dir.trim_end_matches('/')) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix('/') else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let [login, name] = parts.as_slice() else {
+        return false;
+    };
+    let plain = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.contains('\\');
+    let shaped = plain(login)
+        && plain(name)
+        && !name.starts_with('.')
+        && [".csv", ".json", ".html"].iter().any(|e| name.ends_with(e));
+    if !shaped {
+        return false;
+    }
+    crate::s3::is_s3(path)
+        || std::fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_file())
 }
 
 /// Writes `OUT_DIR/index.html`: every report of the batch by agent, date, zone and kind,

@@ -53,6 +53,9 @@ pub struct Explanation {
     /// Every hook and rule consulted, in order; the last one decided.
     pub steps: Vec<Step>,
     pub configuration: String,
+    /// What the reader should know about the question itself (an ambiguous local time).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -278,6 +281,7 @@ pub fn explain(
         snapshot,
         steps,
         configuration: String::new(),
+        notes: Vec::new(),
     })
 }
 
@@ -469,6 +473,9 @@ pub fn to_text(e: &Explanation) -> String {
     if !e.configuration.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(s, "Configuration {}.", e.configuration);
+    }
+    for note in &e.notes {
+        let _ = writeln!(s, "Note: {note}.");
     }
     s
 }

@@ -3,47 +3,22 @@
 //! `index.html` when there are HTML reports, that a single machine would have written.
 //!
 //! A merge refuses an incomplete or mixed set: every shard 0..N-1 exactly once, one N, one
-//! configuration. The reports themselves are not touched; the shards wrote them already.
+//! configuration and one run (the same batch: agents, dates, zones, events). Every report
+//! a shard lists as written must be there with the size and SHA-256 its manifest gives.
+//! The reports themselves are not touched; the shards wrote them already.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use serde::Deserialize;
-
-use crate::batch::{Outcome, Status, Summary};
+use crate::batch::{Manifest, Outcome, RunInfo, Status, Summary};
 use crate::error::Error;
 use crate::output;
-use crate::report::Format;
-
-/// One shard's manifest, as `write_manifest` writes it.
-#[derive(Deserialize)]
-struct ShardManifest {
-    configuration: String,
-    reports: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    file: String,
-    agent: String,
-    date: String,
-    timezone: String,
-    kind: String,
-    status: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    warnings: Vec<String>,
-    #[serde(default)]
-    coverage: Option<crate::batch::ManifestCoverage>,
-    configuration: String,
-}
 
 /// The merged manifest's content.
 #[derive(Debug)]
 pub struct Merged {
-    /// The configuration every shard ran with.
-    pub configuration: String,
+    /// The configuration and run every shard belongs to.
+    pub head: RunInfo,
     pub shards: u64,
     /// In file order, as `write_manifest` writes them.
     pub outcomes: Vec<Outcome>,
@@ -114,28 +89,37 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, Error> {
             "shard {k} of {count} is missing: no manifest-{k}-of-{count}.json in {where_}"
         )));
     }
-    let mut configuration: Option<(String, PathBuf)> = None;
+    let mut head: Option<(RunInfo, PathBuf)> = None;
     let mut outcomes: Vec<Outcome> = Vec::new();
     for path in found.values() {
-        let bytes = output::read(path)
-            .map_err(|e| fail(format!("cannot read `{}`: {e}", path.display())))?;
-        let manifest: ShardManifest = serde_json::from_slice(&bytes)
-            .map_err(|e| fail(format!("`{}` is not a manifest: {e}", path.display())))?;
-        match &configuration {
-            Some((hash, first)) if *hash != manifest.configuration => {
+        let manifest = Manifest::read(path)
+            .map_err(|e| fail(format!("`{}` is not a manifest: {e}", path.display())))?
+            .ok_or_else(|| fail(format!("`{}` is gone", path.display())))?;
+        match &head {
+            Some((first, at)) if first.configuration != manifest.head.configuration => {
                 return Err(fail(format!(
-                    "the shards ran with different configurations: `{}` has {hash}, `{}` has {}",
-                    first.display(),
+                    "the shards ran with different configurations: `{}` has {}, `{}` has {}",
+                    at.display(),
+                    first.configuration,
                     path.display(),
-                    manifest.configuration
+                    manifest.head.configuration
+                )));
+            }
+            Some((first, at)) if first.run != manifest.head.run => {
+                return Err(fail(format!(
+                    "`{}` is a shard of another run than `{}` (run {} against {}): the batch asked for other agents, dates, zones or events; merge the shards of one run",
+                    path.display(),
+                    at.display(),
+                    show_run(&manifest.head.run),
+                    show_run(&first.run),
                 )));
             }
             Some(_) => {}
-            None => configuration = Some((manifest.configuration.clone(), path.clone())),
+            None => head = Some((manifest.head.clone(), path.clone())),
         }
-        for entry in manifest.reports {
-            outcomes
-                .push(outcome(entry).map_err(|why| fail(format!("`{}`: {why}", path.display())))?);
+        for report in manifest.reports {
+            verify(&report).map_err(|why| fail(format!("`{}`: {why}", path.display())))?;
+            outcomes.push(report);
         }
     }
     outcomes.sort_by(|a, b| a.file.cmp(&b.file));
@@ -145,46 +129,50 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, Error> {
             pair[0].file
         )));
     }
-    let mut summary = Summary::default();
-    for o in &outcomes {
-        summary.add(o);
-    }
+    let summary = Summary::of(&outcomes);
     Ok(Merged {
-        configuration: configuration.map(|(h, _)| h).unwrap_or_default(),
+        head: head.map(|(h, _)| h).unwrap_or_default(),
         shards: count,
         outcomes,
         summary,
     })
 }
 
-fn outcome(e: Entry) -> Result<Outcome, String> {
-    let kind = match e.kind.as_str() {
-        "audit" => "audit",
-        "summary" => "summary",
-        other => return Err(format!("unknown report kind `{other}`")),
+fn show_run(run: &str) -> &str {
+    if run.is_empty() {
+        "(none: written before runs had an identity)"
+    } else {
+        run
+    }
+}
+
+/// A report a shard's manifest says it wrote must be there, whole: its size and SHA-256
+/// as the manifest states them.
+fn verify(report: &Outcome) -> Result<(), String> {
+    if report.status != Status::Written {
+        return Ok(());
+    }
+    let (Some(size), Some(digest)) = (report.bytes, report.sha256.as_deref()) else {
+        return Err(format!(
+            "`{}` is listed as written without its size and SHA-256 (a manifest of an older agent-audit): run the shard again",
+            report.file
+        ));
     };
-    let status = match e.status.as_str() {
-        "written" => Status::Written,
-        "denied" => Status::Denied,
-        "failed" => Status::Failed,
-        other => return Err(format!("unknown report status `{other}`")),
-    };
-    let format = match Path::new(&e.file).extension().and_then(|x| x.to_str()) {
-        Some("html") => Format::Html,
-        Some("json") => Format::Json,
-        _ => Format::Csv,
-    };
-    Ok(Outcome {
-        file: e.file,
-        agent: e.agent,
-        date: e.date,
-        timezone: e.timezone,
-        kind,
-        format,
-        status,
-        reason: e.reason,
-        warnings: e.warnings,
-        coverage: e.coverage,
-        configuration: e.configuration,
-    })
+    let path = std::path::Path::new(&report.file);
+    let bytes = output::read(path)
+        .map_err(|e| format!("`{}`, listed as written, cannot be read: {e}", report.file))?;
+    if bytes.len() as u64 != size {
+        return Err(format!(
+            "`{}` has {} bytes, the manifest says {size}: it changed after the shard wrote it",
+            report.file,
+            bytes.len()
+        ));
+    }
+    if crate::batch::sha256_hex(&bytes) != digest {
+        return Err(format!(
+            "`{}` does not have the SHA-256 the manifest gives: it changed after the shard wrote it",
+            report.file
+        ));
+    }
+    Ok(())
 }

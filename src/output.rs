@@ -52,6 +52,20 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     crate::report::sync_folder(dir)
 }
 
+/// Removes the file or object `path` (a report that its batch no longer writes); one that
+/// is already gone is no error.
+pub fn remove(path: &Path) -> io::Result<()> {
+    match s3::Location::of(path) {
+        Some(location) => {
+            s3::delete(&location.map_err(s3::Error::into_io)?).map_err(s3::Error::into_io)
+        }
+        None => match std::fs::remove_file(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        },
+    }
+}
+
 /// Reads the whole file or object `path`.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
     match s3::Location::of(path) {

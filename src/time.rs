@@ -255,11 +255,27 @@ fn local_midnight(date: NaiveDate, tz: Tz) -> Option<Timestamp> {
 }
 
 /// An instant as `explain --at` takes it: RFC 3339 with `Z` or an offset, or a local time
-/// (`2026-11-02T08:15:00`, `2026-11-02 08:15`, optionally with a fraction) in `tz`. A
-/// local time the clocks skip is refused; one they repeat is the earlier of the two.
-pub fn parse_instant(s: &str, tz: Tz) -> Result<Timestamp, String> {
+/// (`2026-11-02T08:15:00`, `2026-11-02 08:15`, optionally with a fraction, optionally with
+/// an offset such as `2026-11-01 01:30-05:00`) in `tz`. A local time the clocks skip is
+/// refused. One they repeat (the hour after a fall-back change) is ambiguous: the earlier
+/// of the two is taken, and the note returned with it says so and how to choose the other.
+pub fn parse_instant(s: &str, tz: Tz) -> Result<(Timestamp, Option<String>), String> {
     if let Ok(t) = Timestamp::parse_rfc3339(s) {
-        return Ok(t);
+        return Ok((t, None));
+    }
+    let with_offset = [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M%:z",
+        "%Y-%m-%d %H:%M%:z",
+        "%Y-%m-%d %H:%M:%S%.f %:z",
+        "%Y-%m-%d %H:%M %:z",
+    ];
+    if let Some(t) = with_offset
+        .iter()
+        .find_map(|f| chrono::DateTime::parse_from_str(s, f).ok())
+    {
+        return Ok((Timestamp(t.timestamp_millis()), None));
     }
     let local = [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -275,9 +291,21 @@ pub fn parse_instant(s: &str, tz: Tz) -> Result<Timestamp, String> {
                  `2026-11-02T08:15:00-05:00`) or a local time (`2026-11-02T08:15:00`) in --timezone"
         )
     })?;
-    match tz.from_local_datetime(&local).earliest() {
-        Some(t) => Ok(Timestamp(t.timestamp_millis())),
-        None => Err(format!(
+    match tz.from_local_datetime(&local) {
+        chrono::LocalResult::Single(t) => Ok((Timestamp(t.timestamp_millis()), None)),
+        chrono::LocalResult::Ambiguous(first, second) => {
+            let shown = |t: &chrono::DateTime<Tz>| t.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
+            let note = format!(
+                "`{s}` occurs twice in {} (the clocks go back): the first, {} ({}), is used; for the second write {} ({})",
+                tz.name(),
+                shown(&first),
+                first.format("%Z"),
+                shown(&second),
+                second.format("%Z"),
+            );
+            Ok((Timestamp(first.timestamp_millis()), Some(note)))
+        }
+        chrono::LocalResult::None => Err(format!(
             "`{s}` does not exist in {} (the clocks skip it)",
             tz.name()
         )),

@@ -15,7 +15,10 @@ use crate::time::parse_instant;
 pub fn run(args: &ExplainArgs) -> Result<(), Error> {
     let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
     let tz = args.timezone.unwrap_or(chrono_tz::Tz::UTC);
-    let at = parse_instant(&args.at, tz).map_err(Error::Usage)?;
+    let (at, note) = parse_instant(&args.at, tz).map_err(Error::Usage)?;
+    if let Some(note) = &note {
+        eprintln!("note: {note}");
+    }
     let sources = input::expand(&args.events).map_err(ReadError::from)?;
     let store = super::report::read_for_agent(&sources, &args.agent, false)?;
     super::print_input_problems(&store, false);
@@ -39,6 +42,7 @@ pub fn run(args: &ExplainArgs) -> Result<(), Error> {
         tz,
     )?;
     explanation.configuration = generation.hash.clone();
+    explanation.notes.extend(note);
     let text = match args.format {
         ExplainFormat::Text => explain::to_text(&explanation),
         ExplainFormat::Json => explain::to_json(&explanation).map_err(|e| Error::Write {

@@ -12,17 +12,18 @@ pub fn run(args: &MergeArgs) -> Result<(), Error> {
     }
     let merged = crate::merge::merge(&args.dirs)?;
     let out = args.out.as_ref().unwrap_or(&args.dirs[0]);
-    write_manifest(out, &merged.configuration, &merged.outcomes, None)?;
+    write_manifest(out, &merged.head, &merged.outcomes, None)?;
     let s = &merged.summary;
     println!(
-        "{} shard(s) merged into {}: {} report(s): {} written, {} denied, {} failed; configuration {}",
+        "{} shard(s) merged into {}: {} report(s): {} written, {} denied, {} failed, {} removed; configuration {}",
         merged.shards,
         out.display(),
         merged.outcomes.len(),
         s.written,
         s.denied,
         s.failed,
-        merged.configuration
+        s.removed,
+        merged.head.configuration
     );
     s.result()
 }

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::batch::{Batch, Job, Outcome, Shard, Status, Summary, produce, write_manifest};
+use crate::batch::{
+    Batch, Job, Manifest, Outcome, RunInfo, Shard, Status, Summary, produce, reconcile,
+    write_manifest,
+};
 use crate::classify::{Labels, classify};
 use crate::cli::RunArgs;
 use crate::error::Error;
@@ -66,25 +69,55 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     let (batch_args, quiet) = (&args.batch, args.batch.quiet);
     let loaded = load(&batch_args.batch, batch_args.config.as_deref(), args.shard)?;
     super::print_input_problems(&loaded.store, quiet);
-    let (outcomes, summary) = produce_with_progress(&loaded, &loaded.jobs, "run", quiet);
-    report_outcomes(&outcomes, &summary, quiet);
-    write_manifest(
-        &loaded.batch.out_dir,
+    let out_dir = &loaded.batch.out_dir;
+    let previous = previous_manifest(out_dir, args.shard);
+    let (mut outcomes, _) = produce_with_progress(&loaded, &loaded.jobs, "run", quiet);
+    for w in reconcile(
+        out_dir,
+        &loaded.batch,
+        &previous,
+        &mut outcomes,
         &loaded.generation.hash,
-        &outcomes,
-        args.shard,
-    )?;
+    ) {
+        eprintln!("warning: {}", crate::diagnostic::terminal_safe(&w));
+    }
+    let summary = Summary::of(&outcomes);
+    report_outcomes(&outcomes, &summary, quiet);
+    let head = RunInfo {
+        configuration: loaded.generation.hash.clone(),
+        run: loaded.batch.identity(&loaded.generation.hash),
+    };
+    write_manifest(out_dir, &head, &outcomes, args.shard)?;
     println!(
-        "{} report(s): {} written, {} denied, {} failed, {} warning(s); configuration {}, {:.2} s",
-        outcomes.len(),
+        "{} report(s): {} written, {} denied, {} failed, {} removed, {} warning(s); configuration {}, {:.2} s",
+        loaded.jobs.len(),
         summary.written,
         summary.denied,
         summary.failed,
+        summary.removed,
         summary.warnings.values().sum::<usize>(),
         loaded.generation.hash,
         started.elapsed().as_secs_f64()
     );
     summary.result()
+}
+
+/// The reports the last run into `out_dir` listed (its manifest, or this shard's), which
+/// this run may remove; none when there is no manifest. A manifest that cannot be read is
+/// said, and nothing is removed on its account.
+pub fn previous_manifest(out_dir: &Path, shard: Option<Shard>) -> Vec<Outcome> {
+    let path = crate::output::join(out_dir, &Shard::file_name(shard, "manifest", "json"));
+    match Manifest::read(&path) {
+        Ok(found) => found.map(|m| m.reports).unwrap_or_default(),
+        Err(e) => {
+            eprintln!(
+                "warning: cannot read the previous manifest `{}` ({}): reports it listed that this run does not write are left in place",
+                path.display(),
+                crate::diagnostic::terminal_safe(&e)
+            );
+            Vec::new()
+        }
+    }
 }
 
 /// Produces `jobs` with a progress bar on a terminal (none when stderr is not one, or with
@@ -124,8 +157,12 @@ pub fn produce_with_progress(
 pub fn report_outcomes(outcomes: &[Outcome], summary: &Summary, quiet: bool) {
     let safe = crate::diagnostic::terminal_safe;
     for o in outcomes.iter().filter(|o| o.status != Status::Written) {
+        let removed = match &o.removed {
+            Some(_) => "; the report written before was deleted",
+            None => "",
+        };
         eprintln!(
-            "{}: {} {} ({}): {}",
+            "{}: {} {} ({}): {}{removed}",
             o.status.as_str(),
             safe(&o.agent),
             o.date,

@@ -25,10 +25,12 @@ use std::time::{Duration, Instant};
 use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
-use crate::batch::{Batch, Job, Outcome, write_manifest};
+use crate::batch::{Batch, Job, Outcome, RunInfo, Status, Summary, reconcile, write_manifest};
 use crate::classify::classify;
 use crate::cli::BatchArgs;
-use crate::commands::run::{Loaded, load, produce_with_progress, read_events, report_outcomes};
+use crate::commands::run::{
+    Loaded, load, previous_manifest, produce_with_progress, read_events, report_outcomes,
+};
 use crate::diagnostic::Located;
 use crate::error::Error;
 use crate::generation::Generation;
@@ -46,6 +48,7 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
     crate::commands::print_input_problems(&loaded.store, args.quiet);
     let mut state = State {
         manifest: HashMap::new(),
+        manifest_failed: false,
         loaded,
         generation_number: 1,
     };
@@ -61,22 +64,40 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
     let mut watched: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
     register(&mut debouncer, &mut watched, &state.watch_list(args));
 
-    let (outcomes, summary) =
-        produce_with_progress(&state.loaded, &state.loaded.jobs, "watch", args.quiet);
-    report_outcomes(&outcomes, &summary, args.quiet);
-    write_manifest(
-        &state.loaded.batch.out_dir,
-        &state.loaded.generation.hash,
-        &outcomes,
-        None,
-    )?;
-    state.manifest = outcomes.into_iter().map(|o| (o.file.clone(), o)).collect();
+    // The first generation replaces what the last run into `out_dir` left (SPEC §8).
+    let previous = previous_manifest(&state.loaded.batch.out_dir, None);
+    let summary = state.settle(previous, state.loaded.jobs.clone(), args.quiet);
+    state.write_manifest()?;
     println!(
-        "generation 1 ({}): {} report(s) written, {} denied, {} failed; watching for changes",
-        state.loaded.generation.hash, summary.written, summary.denied, summary.failed
+        "generation 1 ({}): {} report(s) written, {} denied, {} failed, {} removed; watching for changes",
+        state.loaded.generation.hash,
+        summary.written,
+        summary.denied,
+        summary.failed,
+        summary.removed
     );
+    state.say_failing();
 
-    while let Ok(first) = rx.recv() {
+    loop {
+        // Reports whose write failed (and a manifest that could not be written) are tried
+        // again on the next change, and every RETRY while nothing changes.
+        let first = if state.pending() {
+            match rx.recv_timeout(RETRY) {
+                Ok(first) => first,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(line) = state.retry() {
+                        println!("{line}");
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(first) => first,
+                Err(_) => break,
+            }
+        };
         let mut changed: BTreeSet<PathBuf> = BTreeSet::new();
         let mut rescan = false;
         // Debounce as documented: the burst ends after DEBOUNCE without a change that
@@ -149,10 +170,17 @@ fn absorb(
     matters
 }
 
+/// How often reports whose write failed are tried again while nothing changes.
+const RETRY: Duration = Duration::from_secs(5);
+
 struct State {
     /// The batch, the current generation, and the event store it is classified against.
     loaded: Loaded,
+    /// What `out_dir` holds: the outcome of every current job (and the reports this
+    /// generation removed), by file.
     manifest: HashMap<String, Outcome>,
+    /// The manifest could not be written: try again.
+    manifest_failed: bool,
     generation_number: u64,
 }
 
@@ -286,7 +314,9 @@ impl State {
         // Only what changed is read: new files, the new lines of grown files, files
         // rewritten otherwise (SPEC §9).
         let bytes_before = self.loaded.store.stats.bytes;
-        let touched = match self.refresh_events() {
+        let before = self.agent_keys();
+        let signalled: Vec<PathBuf> = events_changed.iter().map(|p| (*p).clone()).collect();
+        let touched = match self.refresh_events(&signalled) {
             Ok(Some(t)) => t,
             Ok(None) => return None,
             Err(e) => {
@@ -295,12 +325,21 @@ impl State {
             }
         };
         crate::commands::print_input_problems(&self.loaded.store, args.quiet);
+        // The agents with new events, and those whose last events were deleted (their
+        // reports now fail or are removed, as a fresh run's would), by login key and ARN.
         let store = &self.loaded.store;
-        let logins: HashSet<String> = touched
+        let mut logins: HashSet<String> = touched
             .iter()
             .filter_map(|&i| store.agents.get(i))
-            .flat_map(|a| [a.profile.login.clone(), a.arn.clone()])
+            .flat_map(|a| {
+                [
+                    crate::login::key(&a.profile.login),
+                    crate::login::key(&a.arn),
+                ]
+            })
             .collect();
+        let after = self.agent_keys();
+        logins.extend(before.difference(&after).cloned());
         let what = format!(
             "{} changed ({} agent(s) with new events, {} byte(s) of events read)",
             describe(&events_changed),
@@ -312,13 +351,37 @@ impl State {
         Some(self.emit(Some(&logins), &what))
     }
 
+    /// Every agent's login key and ARN key, as `emit` matches jobs by them.
+    fn agent_keys(&self) -> HashSet<String> {
+        self.loaded
+            .store
+            .agents
+            .iter()
+            .flat_map(|a| {
+                [
+                    crate::login::key(&a.profile.login),
+                    crate::login::key(&a.arn),
+                ]
+            })
+            .collect()
+    }
+
     /// Reads what changed in the event files into the store; the agents touched, or
     /// `None` if nothing changed. Should a dropped file have held an agent's first event,
     /// whose previous snapshot only that file had, everything is read again.
-    fn refresh_events(&mut self) -> Result<Option<Vec<usize>>, Error> {
+    fn refresh_events(&mut self, signalled: &[PathBuf]) -> Result<Option<Vec<usize>>, Error> {
         let sources = input::expand(&self.loaded.batch.events).map_err(ReadError::from)?;
         let store = &mut self.loaded.store;
-        let touched = store.refresh(&sources, &ReadOptions::default())?;
+        // A file the watcher says was written to is read again even if its size and time
+        // look the same (the watcher may name it absolute or with symlinks resolved).
+        let signalled: HashSet<PathBuf> = signalled.iter().cloned().collect();
+        let was_signalled = |source: &input::Source| match source {
+            input::Source::File(p) if !signalled.is_empty() => {
+                forms(p).iter().any(|f| signalled.contains(f))
+            }
+            _ => false,
+        };
+        let touched = store.refresh(&sources, &ReadOptions::default(), &was_signalled)?;
         if touched.is_some() && store.lost_first_previous() {
             self.loaded.store = read_events(&self.loaded.batch, None)?;
             return Ok(Some((0..self.loaded.store.agents.len()).collect()));
@@ -339,6 +402,9 @@ impl State {
         if generation.hash == self.loaded.generation.hash && batch == self.loaded.batch {
             return Ok(None);
         }
+        generation
+            .may_replace(&self.loaded.generation)
+            .map_err(|e| vec![e.render()])?;
         // A generation whose own tests fail is not a good generation.
         let failures: Vec<String> = generation
             .run_tests()
@@ -375,37 +441,153 @@ impl State {
         self.emit(None, what)
     }
 
-    /// Re-emits the current reports (all, or those of `only` agents) and the manifest.
+    /// Re-emits the current reports (all, or those of `only` agents, with every report
+    /// whose write failed and every job not yet produced) and the manifest.
     fn emit(&mut self, only: Option<&HashSet<String>>, what: &str) -> String {
         let jobs: Vec<Job> = self
             .loaded
             .jobs
             .iter()
-            .filter(|j| only.is_none_or(|set| set.contains(&j.agent)))
+            .filter(|j| {
+                only.is_none_or(|set| set.contains(&crate::login::key(&j.agent)))
+                    || self
+                        .manifest
+                        .get(&j.path.display().to_string())
+                        .is_none_or(|o| o.write_failed)
+            })
             .cloned()
             .collect();
-        let (outcomes, summary) = produce_with_progress(&self.loaded, &jobs, "watch", true);
-        report_outcomes(&outcomes, &summary, false);
-        if only.is_none() {
-            self.manifest.clear();
-        }
-        for o in outcomes {
-            self.manifest.insert(o.file.clone(), o);
-        }
-        let mut all: Vec<Outcome> = self.manifest.values().cloned().collect();
-        all.sort_by(|a, b| a.file.cmp(&b.file));
-        let loaded = &self.loaded;
-        if let Err(e) = write_manifest(&loaded.batch.out_dir, &loaded.generation.hash, &all, None) {
+        let previous: Vec<Outcome> = self.manifest.values().cloned().collect();
+        let summary = self.settle(previous, jobs, false);
+        if let Err(e) = self.write_manifest() {
             eprintln!("error: {e}");
         }
+        self.say_failing();
         format!(
-            "generation {} ({}): {what}; {} report(s) re-emitted ({} denied, {} failed)",
+            "generation {} ({}): {what}; {} report(s) re-emitted ({} denied, {} failed, {} removed)",
             self.generation_number,
             self.loaded.generation.hash,
             summary.written,
             summary.denied,
-            summary.failed
+            summary.failed,
+            summary.removed
         )
+    }
+
+    /// Produces `jobs`, and makes the manifest (and `out_dir`) what the current generation
+    /// writes: the outcome just produced for each job produced, the last one for every other
+    /// current job, and whatever `previous` listed that no current job writes removed.
+    /// The counts are of what was produced and removed now.
+    fn settle(&mut self, previous: Vec<Outcome>, jobs: Vec<Job>, quiet: bool) -> Summary {
+        let (produced, _) = produce_with_progress(&self.loaded, &jobs, "watch", true);
+        let mut produced: HashMap<String, Outcome> =
+            produced.into_iter().map(|o| (o.file.clone(), o)).collect();
+        let mut all: Vec<Outcome> = Vec::with_capacity(self.loaded.jobs.len());
+        let mut now: Vec<Outcome> = Vec::new();
+        for job in &self.loaded.jobs {
+            let file = job.path.display().to_string();
+            if let Some(o) = produced.remove(&file) {
+                all.push(o.clone());
+                now.push(o);
+            } else if let Some(o) = self.manifest.get(&file) {
+                all.push(Outcome {
+                    removed: None,
+                    ..o.clone()
+                });
+            }
+        }
+        let loaded = &self.loaded;
+        for w in reconcile(
+            &loaded.batch.out_dir,
+            &loaded.batch,
+            &previous,
+            &mut all,
+            &loaded.generation.hash,
+        ) {
+            eprintln!("warning: {}", crate::diagnostic::terminal_safe(&w));
+        }
+        // What reconcile removed belongs to this generation's counts too.
+        let produced_files: HashSet<&str> = now.iter().map(|o| o.file.as_str()).collect();
+        let mut counted: Vec<Outcome> = all
+            .iter()
+            .filter(|o| produced_files.contains(o.file.as_str()) || o.status == Status::Removed)
+            .cloned()
+            .collect();
+        counted.sort_by(|a, b| a.file.cmp(&b.file));
+        let summary = Summary::of(&counted);
+        report_outcomes(&counted, &summary, quiet);
+        self.manifest = all.into_iter().map(|o| (o.file.clone(), o)).collect();
+        summary
+    }
+
+    /// Writes the manifest of what `out_dir` holds now.
+    fn write_manifest(&mut self) -> Result<(), Error> {
+        let mut all: Vec<Outcome> = self.manifest.values().cloned().collect();
+        all.sort_by(|a, b| a.file.cmp(&b.file));
+        let loaded = &self.loaded;
+        let head = RunInfo {
+            configuration: loaded.generation.hash.clone(),
+            run: loaded.batch.identity(&loaded.generation.hash),
+        };
+        let result = write_manifest(&loaded.batch.out_dir, &head, &all, None);
+        self.manifest_failed = result.is_err();
+        // A removal is said once, in the manifest of the generation that made it.
+        self.manifest.retain(|_, o| o.status != Status::Removed);
+        result
+    }
+
+    /// Whether something failed to be written and is waiting to be tried again.
+    fn pending(&self) -> bool {
+        self.manifest_failed || self.manifest.values().any(|o| o.write_failed)
+    }
+
+    /// Says which reports cannot be written, if any.
+    fn say_failing(&self) {
+        let mut failing: Vec<&str> = self
+            .manifest
+            .values()
+            .filter(|o| o.write_failed)
+            .map(|o| o.file.as_str())
+            .collect();
+        if failing.is_empty() && !self.manifest_failed {
+            return;
+        }
+        failing.sort_unstable();
+        let shown: Vec<String> = failing.iter().take(3).map(|f| format!("`{f}`")).collect();
+        let more = failing.len().saturating_sub(3);
+        let list = if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        };
+        let manifest = if self.manifest_failed {
+            "the manifest could not be written"
+        } else {
+            ""
+        };
+        let sep = if !failing.is_empty() && self.manifest_failed {
+            "; "
+        } else {
+            ""
+        };
+        let reports = if failing.is_empty() {
+            String::new()
+        } else {
+            format!("{} report(s) could not be written: {list}", failing.len())
+        };
+        eprintln!(
+            "failing: {reports}{sep}{manifest}; trying again on the next change and every {} s",
+            RETRY.as_secs()
+        );
+    }
+
+    /// Tries the failed writes again; the line to print, if it changed anything.
+    fn retry(&mut self) -> Option<String> {
+        let before = self.manifest.values().filter(|o| o.write_failed).count();
+        let was_failing_manifest = self.manifest_failed;
+        let line = self.emit(Some(&HashSet::new()), "retrying what could not be written");
+        let after = self.manifest.values().filter(|o| o.write_failed).count();
+        (after < before || (was_failing_manifest && !self.manifest_failed)).then_some(line)
     }
 }
 

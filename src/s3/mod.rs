@@ -427,6 +427,18 @@ pub fn put(location: &Location, bytes: &[u8]) -> Result<(), Error> {
         .map_err(|e| Error::from_store(&location.url(), &e))
 }
 
+/// Deletes one object (a report a batch no longer writes); deleting a missing object is
+/// no error.
+pub fn delete(location: &Location) -> Result<(), Error> {
+    let store = client(&location.bucket)?;
+    match block_on(store.delete(&key_of(&location.prefix)))
+        .map_err(|e| Error::new(&location.url(), e))?
+    {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(Error::from_store(&location.url(), &e)),
+    }
+}
+
 /// Reads one whole (small) object: a manifest, for `merge`.
 pub fn get(location: &Location) -> Result<Vec<u8>, Error> {
     let store = client(&location.bucket)?;

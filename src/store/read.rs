@@ -187,8 +187,18 @@ impl SourceState {
         self.len = u64::MAX;
     }
 
-    /// How the file changed since it was read.
-    fn change(&self) -> Change {
+    /// How the file changed since it was read; `signalled`, the file watcher said it was
+    /// written to, which wins over a size and time that look the same (a same-size rewrite
+    /// that keeps the modification time, as `rsync --inplace -t` makes).
+    fn change(&self, signalled: bool) -> Change {
+        match self.change_seen() {
+            Change::Same if signalled => Change::Rewritten,
+            other => other,
+        }
+    }
+
+    /// How the file changed since it was read, as its size, time and ends show.
+    fn change_seen(&self) -> Change {
         let Source::File(path) = &self.source else {
             return Change::Same;
         };
@@ -357,12 +367,15 @@ impl Store {
 
     /// Catches up with the sources `paths` now expand to (for `watch`): reads new files,
     /// the new lines of grown JSON-lines files, and files that changed otherwise again
-    /// whole; forgets files that are gone. Returns the indices of the agents whose events
-    /// changed, or `None` when nothing did.
+    /// whole; forgets files that are gone, and agents left without events. `signalled`
+    /// says which sources the file watcher reported written to: those are read again even
+    /// when their size and time look unchanged. Returns the indices (after the refresh) of
+    /// the agents whose events changed, or `None` when nothing did.
     pub fn refresh(
         &mut self,
         sources: &[Source],
         options: &ReadOptions,
+        signalled: &dyn Fn(&Source) -> bool,
     ) -> Result<Option<Vec<usize>>, ReadError> {
         let wanted: FxHashMap<&Source, usize> =
             sources.iter().enumerate().map(|(i, s)| (s, i)).collect();
@@ -377,7 +390,7 @@ impl Store {
                 gone.push(id as u32);
                 continue;
             }
-            match state.change() {
+            match state.change(signalled(&state.source)) {
                 Change::Same => {}
                 Change::Gone => gone.push(id as u32),
                 Change::Grown(range) if state.pieces < input::MAX_PIECES => {
@@ -439,7 +452,7 @@ impl Store {
         touched.sort_unstable();
         touched.dedup();
         self.finish(touched.iter().copied());
-        Ok(Some(touched))
+        Ok(Some(self.forget_empty_agents(touched)))
     }
 }
 

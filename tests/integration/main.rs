@@ -12,6 +12,7 @@ mod coverage;
 mod diagnostics;
 mod docs;
 mod examples;
+mod fail_closed;
 mod framings;
 mod fuzz_corpus;
 mod hostile_access;

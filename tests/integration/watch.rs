@@ -98,6 +98,11 @@ impl Watch {
         extra
     }
 
+    /// Every line printed so far.
+    pub(crate) fn seen_lines(&self) -> &[String] {
+        &self.seen
+    }
+
     fn reloads(&self) -> usize {
         self.seen
             .iter()
@@ -281,7 +286,7 @@ fn a_burst_of_writes_reloads_a_bounded_number_of_times_and_ends_on_the_final_con
 }
 
 /// Every file of a report directory but the manifest (which names its own directory).
-fn reports_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn reports_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.unwrap();
