@@ -22,7 +22,7 @@ use toml::Spanned;
 use crate::access::Request;
 use crate::classify::Labels;
 use crate::config::{Paths, column_keys, normalize};
-use crate::diagnostic::{Located, closest, did_you_mean};
+use crate::diagnostic::Located;
 use crate::error::Error;
 use crate::generation::Generation;
 use crate::reduce::reduce;
@@ -174,30 +174,14 @@ impl Batch {
         let zone =
             |z: &Spanned<String>| parse_timezone(z.get_ref()).map_err(|e| at(z.span().start, e));
         let format = |f: &Spanned<String>| {
-            <Format as clap::ValueEnum>::from_str(f.get_ref(), false).map_err(|_| {
-                let names = ["csv", "json", "html"];
-                at(
-                    f.span().start,
-                    format!(
-                        "unknown format `{}`{}",
-                        f.get_ref(),
-                        did_you_mean(&closest(f.get_ref(), names))
-                    ),
-                )
-            })
+            f.get_ref()
+                .parse::<Format>()
+                .map_err(|e| at(f.span().start, e))
         };
         let kind = |k: &Spanned<String>| {
-            <Kind as clap::ValueEnum>::from_str(k.get_ref(), false).map_err(|_| {
-                let names = ["audit", "summary"];
-                at(
-                    k.span().start,
-                    format!(
-                        "unknown report kind `{}`{}",
-                        k.get_ref(),
-                        did_you_mean(&closest(k.get_ref(), names))
-                    ),
-                )
-            })
+            k.get_ref()
+                .parse::<Kind>()
+                .map_err(|e| at(k.span().start, e))
         };
         let default_kind = raw.kind.as_ref().map(kind).transpose()?.unwrap_or_default();
         let default_zone = raw.timezone.as_ref().map(zone).transpose()?;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use crate::explain::ExplainFormat;
@@ -106,7 +107,10 @@ pub struct ExplainArgs {
     pub timezone: Option<Tz>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    #[arg(long, default_value_t = ExplainFormat::Text, value_parser = choices::<ExplainFormat>(&[
+        ("text", "Sentences and aligned lists, for people"),
+        ("json", "One JSON document, for programs"),
+    ]))]
     pub format: ExplainFormat,
 
     /// The configuration file, as for `report`.
@@ -222,11 +226,18 @@ pub struct ReportArgs {
     pub timezone: Tz,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    #[arg(long, default_value_t = Format::Csv, value_parser = choices::<Format>(&[
+        ("csv", "Comma-separated values, one row per status"),
+        ("json", "One JSON document with the rows (each with its lineage: events, first_event_id, rule) and any warnings"),
+        ("html", "One self-contained HTML page: a timeline of the day and the table (no network)"),
+    ]))]
     pub format: Format,
 
     /// Report kind: the audit's rows, or the time-in-status summary of the same rows.
-    #[arg(long, value_enum, default_value_t = Kind::Audit)]
+    #[arg(long, default_value_t = Kind::Audit, value_parser = choices::<Kind>(&[
+        ("audit", "The activity audit: one row per status period, with start, end, duration and flags"),
+        ("summary", "Time in each status, with productive, non-productive, online and after contact work totals, computed from the audit's rows"),
+    ]))]
     pub kind: Kind,
 
     /// Write the report to this file (atomically) instead of standard output.
@@ -246,4 +257,17 @@ pub struct ReportArgs {
     /// users; the request is checked against their profiles and the policies.
     #[arg(long = "as", value_name = "LOGIN")]
     pub requester: Option<String>,
+}
+
+/// A parser for one of the library's named choices (`Format`, `Kind`, …): the names, each
+/// with its help, are listed in `--help` and completed by shells; the library's `FromStr`
+/// gives the value.
+fn choices<T>(names: &'static [(&'static str, &'static str)]) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    let values = names
+        .iter()
+        .map(|(name, help)| clap::builder::PossibleValue::new(*name).help(*help));
+    PossibleValuesParser::new(values).try_map(|s| s.parse::<T>())
 }

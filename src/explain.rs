@@ -25,13 +25,42 @@ use crate::store::{Agent, RecordAt, Store, StoredEvent};
 use crate::time::{Timestamp, Window};
 
 /// How `explain` prints.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExplainFormat {
     /// Sentences and aligned lists, for people.
     #[default]
     Text,
     /// One JSON document, for programs.
     Json,
+}
+
+impl ExplainFormat {
+    pub const NAMES: [&'static str; 2] = ["text", "json"];
+}
+
+impl std::str::FromStr for ExplainFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ExplainFormat, String> {
+        match s {
+            "text" => Ok(ExplainFormat::Text),
+            "json" => Ok(ExplainFormat::Json),
+            other => Err(crate::report::unknown(
+                "format",
+                other,
+                &ExplainFormat::NAMES,
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ExplainFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExplainFormat::Text => "text",
+            ExplainFormat::Json => "json",
+        })
+    }
 }
 
 /// Everything `explain` says about one instant.

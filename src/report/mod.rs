@@ -20,7 +20,7 @@ use crate::store::{Agent, AgentProfile, Store};
 use crate::time::{Timestamp, Window};
 
 /// Output formats of a report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Comma-separated values, one row per status.
     Csv,
@@ -32,7 +32,10 @@ pub enum Format {
 }
 
 impl Format {
-    /// The file extension of a report in this format.
+    /// Every format, by the name it is asked for with.
+    pub const NAMES: [&'static str; 3] = ["csv", "json", "html"];
+
+    /// The file extension of a report in this format (also its name).
     pub fn extension(self) -> &'static str {
         match self {
             Format::Csv => "csv",
@@ -42,8 +45,36 @@ impl Format {
     }
 }
 
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            "html" => Ok(Format::Html),
+            other => Err(unknown("format", other, &Format::NAMES)),
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// `unknown WHAT `NAME`; did you mean …?`, for a name that is none of `names`.
+pub fn unknown(what: &str, name: &str, names: &[&str]) -> String {
+    format!(
+        "unknown {what} `{name}`{} (one of {})",
+        crate::diagnostic::did_you_mean(&crate::diagnostic::closest(name, names.iter().copied())),
+        names.join(", ")
+    )
+}
+
 /// What a report says about the agent's day.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Kind {
     /// The activity audit: one row per status period, with start, end, duration and flags.
     #[default]
@@ -54,11 +85,32 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, by the name it is asked for with.
+    pub const NAMES: [&'static str; 2] = ["audit", "summary"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Audit => "audit",
             Kind::Summary => "summary",
         }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Kind, String> {
+        match s {
+            "audit" => Ok(Kind::Audit),
+            "summary" => Ok(Kind::Summary),
+            other => Err(unknown("report kind", other, &Kind::NAMES)),
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
