@@ -94,11 +94,11 @@ impl Generation {
     pub fn decide(
         &self,
         request: &Request,
-        command: &str,
+        asked: &crate::access::log::Asked,
     ) -> Result<crate::access::Decision, crate::Error> {
         let decision = self.access.decide(request);
         self.decision_log
-            .record(&decision, command, &self.hash)
+            .record(&decision, asked, &self.hash)
             .map_err(|source| crate::Error::DecisionLog {
                 path: self
                     .decision_log

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod explain;

@@ -20,10 +20,41 @@ pub struct DecisionLog {
     file: Mutex<Option<File>>,
 }
 
+/// Through what a decision was asked for: the command, and for `serve` the request and the
+/// identity behind it. Logged with the decision; never a token or a cookie.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Asked {
+    /// `report`, `run`, `watch`, `authorize`, `explain`; for `serve`, the route's action.
+    pub command: String,
+    /// `serve` for a request to the report page or API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The identity provider (`iss`) and subject (`sub`) that vouched for the requester.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
+impl Asked {
+    /// A decision asked for by a command of the binary.
+    pub fn by(command: &str) -> Asked {
+        Asked {
+            command: command.to_string(),
+            ..Asked::default()
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Line<'a> {
     time: String,
-    command: &'a str,
+    #[serde(flatten)]
+    asked: &'a Asked,
     requester: Option<&'a str>,
     action: &'a str,
     agent: &'a str,
@@ -47,8 +78,8 @@ impl DecisionLog {
         self.path.as_deref()
     }
 
-    /// Appends one decision, made by `command` under configuration `hash`.
-    pub fn record(&self, decision: &Decision, command: &str, hash: &str) -> io::Result<()> {
+    /// Appends one decision, asked for as `asked` says, under configuration `hash`.
+    pub fn record(&self, decision: &Decision, asked: &Asked, hash: &str) -> io::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
@@ -56,7 +87,7 @@ impl DecisionLog {
             time: chrono::Utc::now()
                 .format("%Y-%m-%dT%H:%M:%S%.3fZ")
                 .to_string(),
-            command,
+            asked,
             requester: decision.requester.as_deref(),
             action: ACTION,
             agent: &decision.agent,

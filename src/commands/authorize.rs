@@ -1,48 +1,42 @@
 //! `agent-audit authorize`: whether a requester may audit an agent's day, and why, in
 //! words an auditor understands. The decision is recorded like any other.
 
-use crate::access::{GroupPath, Request, hierarchy_of, today};
+use std::sync::Arc;
+
+use crate::access::log::Asked;
+use crate::access::today;
 use crate::cli::AuthorizeArgs;
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::generation::Generation;
-use crate::input;
-use crate::store::ReadError;
+use crate::store::Store;
 
 pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
-    let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
     let timezone = args.timezone.unwrap_or(chrono_tz::Tz::UTC);
     let date = args.date.unwrap_or_else(|| today(timezone));
-
-    let mut agent = args.agent.clone();
-    let mut from_events: Option<GroupPath> = None;
-    let mut note = None;
-    if !args.events.is_empty() {
-        crate::s3::configure(&generation.config.s3);
-        let sources = input::expand(&args.events).map_err(ReadError::from)?;
-        let ingested = super::report::read_for_agent(&sources, &args.agent, false)?;
-        match ingested.find_agent(&args.agent) {
-            Ok(a) => {
-                if !a.profile.login.is_empty() {
-                    agent = a.profile.login.clone();
-                }
-                from_events = hierarchy_of(&a.profile);
-            }
-            Err(e) => {
-                note = Some(format!(
-                    "note: {e}; the agent's hierarchy is taken from the users file only"
-                ))
-            }
-        }
-    }
-    let request = Request {
-        requester: Some(args.requester.clone()),
-        agent: agent.clone(),
-        agent_hierarchy_from_events: from_events,
+    // With --events, the agent's hierarchy (and login as the events write it) comes from
+    // its latest event when the users file does not give it.
+    let engine = if args.events.is_empty() {
+        let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
+        Engine::new(Arc::new(generation), Arc::new(Store::default()))
+    } else {
+        Engine::open_for_agent(args.config.as_deref(), &args.events, &args.agent, false)?
+    };
+    let note = match engine.store().find_agent(&args.agent) {
+        Err(e) if !args.events.is_empty() => Some(format!(
+            "note: {e}; the agent's hierarchy is taken from the users file only"
+        )),
+        _ => None,
+    };
+    let decision = engine.decide(
+        Some(&args.requester),
+        &args.agent,
         date,
         timezone,
-        today: today(timezone),
-    };
-    let decision = generation.decide(&request, "authorize")?;
+        &Asked::by("authorize"),
+    )?;
+    let agent = decision.agent.clone();
+    let generation = engine.generation();
     let verdict = if decision.allowed {
         "ALLOWED"
     } else {
@@ -66,7 +60,7 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
     }
     if !decision.allowed
         && args.events.is_empty()
-        && generation.access.agent_hierarchy(&request).is_none()
+        && engine.agent_hierarchy(&agent, timezone).is_none()
     {
         println!(
             "  note:          the hierarchy of `{}` is unknown: the users file does not give \

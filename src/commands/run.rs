@@ -5,27 +5,13 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::batch::{
-    Batch, Job, Manifest, Outcome, RunInfo, Shard, Status, Summary, produce, reconcile,
-    write_manifest,
-};
-use crate::classify::{Labels, classify};
+use crate::access::log::Asked;
+use crate::batch::{Batch, Job, OutDir, Outcome, RunInfo, Shard, Status, Summary};
 use crate::cli::RunArgs;
+use crate::engine::{Engine, read_events};
 use crate::error::Error;
 use crate::generation::Generation;
-use crate::input;
-use crate::store::{ReadError, ReadOptions, Store};
-
-/// A batch with everything it was run against.
-pub struct Loaded {
-    pub batch: Batch,
-    /// Shared with the next state when only the events change.
-    pub generation: Arc<Generation>,
-    pub store: Store,
-    /// The store's labels under `generation`.
-    pub labels: Labels,
-    pub jobs: Vec<Job>,
-}
+use crate::store::ReadOptions;
 
 /// Loads a batch, its configuration (`--config` wins over the batch's `config`) and its
 /// events (with a shard, only that shard's agents' records when the batch allows it).
@@ -33,101 +19,72 @@ pub fn load(
     batch_file: &Path,
     config: Option<&Path>,
     shard: Option<Shard>,
-) -> Result<Loaded, Error> {
+) -> Result<(Batch, Engine), Error> {
     let batch = Batch::load(batch_file).map_err(|e| Error::Config(vec![e]))?;
     let config = config
         .map(Path::to_path_buf)
         .or_else(|| batch.config.clone());
     let generation = Generation::load(config.as_deref()).map_err(Error::Config)?;
-    let shard_records = shard.filter(|_| batch.all_agents_only());
-    crate::s3::configure(&generation.config.s3);
-    let store = read_events(&batch, shard_records)?;
-    let labels = classify(&store, &generation.classifier);
-    let jobs = batch.jobs(&store, shard);
-    Ok(Loaded {
-        batch,
-        generation: Arc::new(generation),
-        store,
-        labels,
-        jobs,
-    })
-}
-
-/// Reads the batch's events into a store; with a shard, only the records of that shard's
-/// agents are parsed.
-pub fn read_events(batch: &Batch, shard: Option<Shard>) -> Result<Store, Error> {
-    let sources = input::expand(&batch.events).map_err(ReadError::from)?;
     let options = ReadOptions {
-        shard,
+        shard: shard.filter(|_| batch.all_agents_only()),
         ..ReadOptions::default()
     };
-    Ok(Store::read(&sources, &options)?)
+    let store = read_events(&generation, &batch.events, &options)?;
+    Ok((batch, Engine::new(Arc::new(generation), Arc::new(store))))
+}
+
+/// The manifest's head for `batch` under `engine`'s generation.
+pub fn run_info(batch: &Batch, engine: &Engine) -> RunInfo {
+    RunInfo {
+        configuration: engine.hash().to_string(),
+        run: batch.identity(engine.hash()),
+    }
 }
 
 pub fn run(args: &RunArgs) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let (batch_args, quiet) = (&args.batch, args.batch.quiet);
-    let loaded = load(&batch_args.batch, batch_args.config.as_deref(), args.shard)?;
-    super::print_input_problems(&loaded.store, quiet);
-    let out_dir = &loaded.batch.out_dir;
-    let previous = previous_manifest(out_dir, args.shard);
-    let (mut outcomes, _) = produce_with_progress(&loaded, &loaded.jobs, "run", quiet);
-    for w in reconcile(
-        out_dir,
-        &loaded.batch,
-        &previous,
-        &mut outcomes,
-        &loaded.generation.hash,
-    ) {
-        eprintln!("warning: {}", crate::diagnostic::terminal_safe(&w));
-    }
-    let summary = Summary::of(&outcomes);
-    report_outcomes(&outcomes, &summary, quiet);
-    let head = RunInfo {
-        configuration: loaded.generation.hash.clone(),
-        run: loaded.batch.identity(&loaded.generation.hash),
-    };
-    write_manifest(out_dir, &head, &outcomes, args.shard)?;
+    let (batch, engine) = load(&batch_args.batch, batch_args.config.as_deref(), args.shard)?;
+    super::print_input_problems(engine.store(), quiet);
+    let jobs = batch.jobs(engine.store(), args.shard);
+    let (mut out, warning) = OutDir::open(&batch, args.shard);
+    say_warnings(warning);
+    let produced = produce_with_progress(&engine, &batch, &jobs, "run", quiet);
+    let settled = out.settle(&batch, &jobs, produced, engine.hash());
+    say_warnings(settled.warnings);
+    let summary = settled.summary;
+    report_outcomes(&settled.outcomes, &summary, quiet);
+    out.write_manifest(&run_info(&batch, &engine))?;
     println!(
         "{} report(s): {} written, {} denied, {} failed, {} removed, {} warning(s); configuration {}, {:.2} s",
-        loaded.jobs.len(),
+        jobs.len(),
         summary.written,
         summary.denied,
         summary.failed,
         summary.removed,
         summary.warnings.values().sum::<usize>(),
-        loaded.generation.hash,
+        engine.hash(),
         started.elapsed().as_secs_f64()
     );
     summary.result()
 }
 
-/// The reports the last run into `out_dir` listed (its manifest, or this shard's), which
-/// this run may remove; none when there is no manifest. A manifest that cannot be read is
-/// said, and nothing is removed on its account.
-pub fn previous_manifest(out_dir: &Path, shard: Option<Shard>) -> Vec<Outcome> {
-    let path = crate::output::join(out_dir, &Shard::file_name(shard, "manifest", "json"));
-    match Manifest::read(&path) {
-        Ok(found) => found.map(|m| m.reports).unwrap_or_default(),
-        Err(e) => {
-            eprintln!(
-                "warning: cannot read the previous manifest `{}` ({}): reports it listed that this run does not write are left in place",
-                path.display(),
-                crate::diagnostic::terminal_safe(&e)
-            );
-            Vec::new()
-        }
+/// Prints warnings about the output directory.
+pub fn say_warnings(warnings: impl IntoIterator<Item = String>) {
+    for w in warnings {
+        eprintln!("warning: {}", crate::diagnostic::terminal_safe(&w));
     }
 }
 
 /// Produces `jobs` with a progress bar on a terminal (none when stderr is not one, or with
 /// `--quiet`).
 pub fn produce_with_progress(
-    loaded: &Loaded,
+    engine: &Engine,
+    batch: &Batch,
     jobs: &[Job],
     command: &str,
     quiet: bool,
-) -> (Vec<Outcome>, Summary) {
+) -> Vec<Outcome> {
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
@@ -140,20 +97,18 @@ pub fn produce_with_progress(
         }
         bar
     };
-    let result = produce(
-        &loaded.generation,
-        &loaded.store,
-        &loaded.labels,
-        loaded.batch.requester.as_deref(),
+    let (outcomes, _) = engine.batch(
+        batch.requester.as_deref(),
         jobs,
-        command,
+        &Asked::by(command),
         &|| bar.inc(1),
     );
     bar.finish_and_clear();
-    result
+    outcomes
 }
 
-/// Prints every denied and failed report, and each distinct warning once with a count.
+/// Prints every denied, failed and removed report, and each distinct warning once with a
+/// count.
 pub fn report_outcomes(outcomes: &[Outcome], summary: &Summary, quiet: bool) {
     let safe = crate::diagnostic::terminal_safe;
     for o in outcomes.iter().filter(|o| o.status != Status::Written) {

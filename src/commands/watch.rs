@@ -17,25 +17,21 @@
 //! polled (`crate::s3::poll`), and each new, changed or removed object arrives here as a
 //! file event for its URL.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
-use crate::batch::{Batch, Job, Outcome, RunInfo, Status, Summary, reconcile, write_manifest};
-use crate::classify::classify;
+use crate::batch::{Batch, Job, OutDir};
 use crate::cli::BatchArgs;
-use crate::commands::run::{
-    Loaded, load, previous_manifest, produce_with_progress, read_events, report_outcomes,
-};
+use crate::commands::run::{load, produce_with_progress, report_outcomes, run_info, say_warnings};
 use crate::diagnostic::Located;
+use crate::engine::{Live, Reloaded};
 use crate::error::Error;
-use crate::generation::Generation;
 use crate::input;
-use crate::store::{ReadError, ReadOptions};
 
 /// Quiet period that ends a burst of file events: a reload starts once no change that
 /// matters has been seen for this long (README: 300 ms of quiet).
@@ -44,19 +40,21 @@ const DEBOUNCE: Duration = Duration::from_millis(300);
 const WATCHER_DELAY: Duration = Duration::from_millis(100);
 
 pub fn run(args: &BatchArgs) -> Result<(), Error> {
-    let loaded = load(&args.batch, args.config.as_deref(), None)?;
-    crate::commands::print_input_problems(&loaded.store, args.quiet);
+    let (batch, engine) = load(&args.batch, args.config.as_deref(), None)?;
+    crate::commands::print_input_problems(engine.store(), args.quiet);
+    let (out, warning) = OutDir::open(&batch, None);
+    say_warnings(warning);
     let mut state = State {
-        manifest: HashMap::new(),
-        manifest_failed: false,
-        loaded,
-        generation_number: 1,
+        jobs: batch.jobs(engine.store(), None),
+        batch,
+        out,
+        live: Live::new(engine),
     };
     // Watch before the first run, so a change made while it runs is not missed.
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
     let poller = crate::s3::poll::Poller::spawn(
-        &state.loaded.batch.events,
-        state.loaded.generation.config.s3.poll,
+        &state.batch.events,
+        state.live.engine().generation().config.s3.poll,
         s3_events(tx.clone()),
     );
     let mut debouncer =
@@ -65,12 +63,11 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
     register(&mut debouncer, &mut watched, &state.watch_list(args));
 
     // The first generation replaces what the last run into `out_dir` left (SPEC §8).
-    let previous = previous_manifest(&state.loaded.batch.out_dir, None);
-    let summary = state.settle(previous, state.loaded.jobs.clone(), args.quiet);
+    let summary = state.settle(None, args.quiet);
     state.write_manifest()?;
     println!(
         "generation 1 ({}): {} report(s) written, {} denied, {} failed, {} removed; watching for changes",
-        state.loaded.generation.hash,
+        state.live.engine().hash(),
         summary.written,
         summary.denied,
         summary.failed,
@@ -127,7 +124,7 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
         // Directories may have been replaced (renamed over, symlinks swapped).
         register(&mut debouncer, &mut watched, &state.watch_list(args));
         if let Some(p) = &poller {
-            p.follow(&state.loaded.batch.events);
+            p.follow(&state.batch.events);
         }
     }
     Ok(())
@@ -174,14 +171,14 @@ fn absorb(
 const RETRY: Duration = Duration::from_secs(5);
 
 struct State {
-    /// The batch, the current generation, and the event store it is classified against.
-    loaded: Loaded,
-    /// What `out_dir` holds: the outcome of every current job (and the reports this
-    /// generation removed), by file.
-    manifest: HashMap<String, Outcome>,
-    /// The manifest could not be written: try again.
-    manifest_failed: bool,
-    generation_number: u64,
+    /// The batch file as last read well.
+    batch: Batch,
+    /// The current generation and events.
+    live: Live,
+    /// The batch's jobs against the current events.
+    jobs: Vec<Job>,
+    /// What `out_dir` holds.
+    out: OutDir,
 }
 
 impl State {
@@ -200,10 +197,11 @@ impl State {
         }
         let mut list = Vec::new();
         dir_of(&mut list, &args.batch);
-        if let Some(c) = &self.loaded.generation.config.file {
+        if let Some(c) = &self.live.engine().generation().config.file {
             dir_of(&mut list, c);
         }
-        let config = &self.loaded.generation.config;
+        let engine = self.live.engine();
+        let config = &engine.generation().config;
         for p in config.scripts.iter().chain(&config.policies) {
             // The directory itself, and its parent, which sees it replaced or re-linked.
             if p.is_dir() {
@@ -211,13 +209,7 @@ impl State {
             }
             dir_of(&mut list, p);
         }
-        for p in self
-            .loaded
-            .batch
-            .events
-            .iter()
-            .filter(|p| !crate::s3::is_s3(p))
-        {
+        for p in self.batch.events.iter().filter(|p| !crate::s3::is_s3(p)) {
             if p.is_dir() {
                 list.push((p.clone(), true));
             } else {
@@ -231,7 +223,8 @@ impl State {
     /// file in (or the directory of) the scripts and policies, or the directory entry of a
     /// scripts or policies path itself (a renamed directory, a swapped symlink).
     fn is_configuration(&self, args: &BatchArgs, path: &Path) -> bool {
-        let config = &self.loaded.generation.config;
+        let engine = self.live.engine();
+        let config = &engine.generation().config;
         let files = std::iter::once(args.batch.as_path()).chain(config.file.as_deref());
         if files
             .into_iter()
@@ -248,26 +241,25 @@ impl State {
 
     fn is_events(&self, path: &Path) -> bool {
         if crate::s3::is_s3(path) {
-            let events = &self.loaded.batch.events;
+            let events = &self.batch.events;
             return events.iter().any(|e| crate::s3::is_under(path, e));
         }
-        let own_output = forms(&self.loaded.batch.out_dir)
+        let own_output = forms(&self.batch.out_dir)
             .iter()
             .any(|o| path.starts_with(o));
         let temporary = path
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with(".agent-audit-"));
-        let log = self
-            .loaded
-            .generation
+        let engine = self.live.engine();
+        let log = engine
+            .generation()
             .decision_log
             .path()
             .is_some_and(|l| forms(l).iter().any(|l| l == path));
         if own_output || temporary || log {
             return false;
         }
-        self.loaded
-            .batch
+        self.batch
             .events
             .iter()
             .any(|e| forms(e).iter().any(|e| path.starts_with(e)))
@@ -292,18 +284,19 @@ impl State {
             match self.try_configuration(args) {
                 Err(problems) => {
                     for p in &problems {
-                        eprintln!("{p}");
+                        eprintln!("{}", p.render());
                     }
                     eprintln!(
                         "reload failed: keeping generation {} ({}); fix the file to reload",
-                        self.generation_number, self.loaded.generation.hash
+                        self.live.generation_number,
+                        self.live.engine().hash()
                     );
                     return None;
                 }
-                Ok(Some((new, bytes))) => {
+                Ok(Some(bytes)) => {
                     let what = describe(&config_changed);
                     let read = format!("{what} changed, {bytes} byte(s) of events read");
-                    return Some(self.swap(new, &read));
+                    return Some(self.emit(None, &read));
                 }
                 Ok(None) => {}
             }
@@ -312,161 +305,88 @@ impl State {
             return None;
         }
         // Only what changed is read: new files, the new lines of grown files, files
-        // rewritten otherwise (SPEC §9).
-        let bytes_before = self.loaded.store.stats.bytes;
-        let before = self.agent_keys();
-        let signalled: Vec<PathBuf> = events_changed.iter().map(|p| (*p).clone()).collect();
-        let touched = match self.refresh_events(&signalled) {
-            Ok(Some(t)) => t,
-            Ok(None) => return None,
-            Err(e) => {
-                eprintln!("reload failed: {e}; keeping the events read before");
-                return None;
-            }
-        };
-        crate::commands::print_input_problems(&self.loaded.store, args.quiet);
-        // The agents with new events, and those whose last events were deleted (their
-        // reports now fail or are removed, as a fresh run's would), by login key and ARN.
-        let store = &self.loaded.store;
-        let mut logins: HashSet<String> = touched
-            .iter()
-            .filter_map(|&i| store.agents.get(i))
-            .flat_map(|a| {
-                [
-                    crate::login::key(&a.profile.login),
-                    crate::login::key(&a.arn),
-                ]
-            })
-            .collect();
-        let after = self.agent_keys();
-        logins.extend(before.difference(&after).cloned());
-        let what = format!(
-            "{} changed ({} agent(s) with new events, {} byte(s) of events read)",
-            describe(&events_changed),
-            touched.len(),
-            self.loaded.store.stats.bytes.saturating_sub(bytes_before)
-        );
-        self.loaded.labels = classify(&self.loaded.store, &self.loaded.generation.classifier);
-        self.loaded.jobs = self.loaded.batch.jobs(&self.loaded.store, None);
-        Some(self.emit(Some(&logins), &what))
-    }
-
-    /// Every agent's login key and ARN key, as `emit` matches jobs by them.
-    fn agent_keys(&self) -> HashSet<String> {
-        self.loaded
-            .store
-            .agents
-            .iter()
-            .flat_map(|a| {
-                [
-                    crate::login::key(&a.profile.login),
-                    crate::login::key(&a.arn),
-                ]
-            })
-            .collect()
-    }
-
-    /// Reads what changed in the event files into the store; the agents touched, or
-    /// `None` if nothing changed. Should a dropped file have held an agent's first event,
-    /// whose previous snapshot only that file had, everything is read again.
-    fn refresh_events(&mut self, signalled: &[PathBuf]) -> Result<Option<Vec<usize>>, Error> {
-        let sources = input::expand(&self.loaded.batch.events).map_err(ReadError::from)?;
-        let store = &mut self.loaded.store;
-        // A file the watcher says was written to is read again even if its size and time
-        // look the same (the watcher may name it absolute or with symlinks resolved).
-        let signalled: HashSet<PathBuf> = signalled.iter().cloned().collect();
+        // rewritten otherwise, and files the watcher says were written to (SPEC §9).
+        let signalled: HashSet<PathBuf> = events_changed.iter().map(|p| (*p).clone()).collect();
         let was_signalled = |source: &input::Source| match source {
             input::Source::File(p) if !signalled.is_empty() => {
                 forms(p).iter().any(|f| signalled.contains(f))
             }
             _ => false,
         };
-        let touched = store.refresh(&sources, &ReadOptions::default(), &was_signalled)?;
-        if touched.is_some() && store.lost_first_previous() {
-            self.loaded.store = read_events(&self.loaded.batch, None)?;
-            return Ok(Some((0..self.loaded.store.agents.len()).collect()));
-        }
-        Ok(touched)
+        let (touched, bytes) = match self.live.refresh_events(&self.batch.events, &was_signalled) {
+            Ok(Reloaded::Events { touched, bytes }) => (touched, bytes),
+            Ok(_) => return None,
+            Err(e) => {
+                eprintln!("reload failed: {e}; keeping the events read before");
+                return None;
+            }
+        };
+        let engine = self.live.engine();
+        crate::commands::print_input_problems(engine.store(), args.quiet);
+        let agents = touched.len() / 2;
+        let what = format!(
+            "{} changed ({agents} agent(s) with new events, {bytes} byte(s) of events read)",
+            describe(&events_changed),
+        );
+        self.jobs = self.batch.jobs(engine.store(), None);
+        Some(self.emit(Some(&touched), &what))
     }
 
-    /// A new generation if the configuration's content changed and is valid; `Ok(None)` if
-    /// nothing changed. The events are not read again unless the batch names other ones.
-    fn try_configuration(
-        &mut self,
-        args: &BatchArgs,
-    ) -> Result<Option<(Loaded, u64)>, Vec<String>> {
-        let batch = Batch::load(&args.batch).map_err(|e| vec![e.render()])?;
+    /// Reads the batch file and the configuration again and makes them current if they
+    /// changed and are valid; `Ok(Some(bytes of events read))`, or `Ok(None)` if nothing
+    /// changed.
+    fn try_configuration(&mut self, args: &BatchArgs) -> Result<Option<u64>, Vec<Located>> {
+        let batch = Batch::load(&args.batch).map_err(|e| vec![e])?;
         let config = args.config.clone().or_else(|| batch.config.clone());
-        let generation = Generation::load(config.as_deref())
-            .map_err(|errors| errors.iter().map(Located::render).collect::<Vec<_>>())?;
-        if generation.hash == self.loaded.generation.hash && batch == self.loaded.batch {
+        let reloaded = self.live.reload_configuration(
+            config.as_deref(),
+            &batch.events,
+            &self.batch.events,
+            batch != self.batch,
+        )?;
+        let Some(Reloaded::Generation { bytes }) = reloaded else {
             return Ok(None);
-        }
-        generation
-            .may_replace(&self.loaded.generation)
-            .map_err(|e| vec![e.render()])?;
-        // A generation whose own tests fail is not a good generation.
-        let failures: Vec<String> = generation
-            .run_tests()
-            .into_iter()
-            .filter(|r| r.outcome.is_err())
-            .map(|r| r.render())
-            .collect();
-        if !failures.is_empty() {
-            return Err(failures);
-        }
-        crate::s3::configure(&generation.config.s3);
-        let (store, bytes) = if batch.events == self.loaded.batch.events {
-            (std::mem::take(&mut self.loaded.store), 0)
-        } else {
-            let store = read_events(&batch, None).map_err(|e| vec![e.to_string()])?;
-            let bytes = store.stats.bytes;
-            (store, bytes)
         };
-        let labels = classify(&store, &generation.classifier);
-        let loaded = Loaded {
-            jobs: batch.jobs(&store, None),
-            batch,
-            generation: Arc::new(generation),
-            store,
-            labels,
-        };
-        Ok(Some((loaded, bytes)))
+        if batch.out_dir != self.batch.out_dir {
+            let (out, warning) = OutDir::open(&batch, None);
+            say_warnings(warning);
+            self.out = out;
+        }
+        self.jobs = batch.jobs(self.live.engine().store(), None);
+        self.batch = batch;
+        Ok(Some(bytes))
     }
 
-    /// Makes `new` current and re-emits every report.
-    fn swap(&mut self, new: Loaded, what: &str) -> String {
-        self.loaded = new;
-        self.generation_number += 1;
-        self.emit(None, what)
+    /// Produces the jobs of `only` agents (all without it), every failed write and every
+    /// job not produced yet, and makes `out_dir` what the current generation writes.
+    fn settle(&mut self, only: Option<&HashSet<String>>, quiet: bool) -> crate::batch::Summary {
+        let engine = self.live.engine();
+        let todo = self.out.to_produce(&self.jobs, only);
+        let produced = produce_with_progress(&engine, &self.batch, &todo, "watch", true);
+        let settled = self
+            .out
+            .settle(&self.batch, &self.jobs, produced, engine.hash());
+        say_warnings(settled.warnings);
+        report_outcomes(&settled.outcomes, &settled.summary, quiet);
+        settled.summary
     }
 
-    /// Re-emits the current reports (all, or those of `only` agents, with every report
-    /// whose write failed and every job not yet produced) and the manifest.
+    fn write_manifest(&mut self) -> Result<(), Error> {
+        let head = run_info(&self.batch, &self.live.engine());
+        self.out.write_manifest(&head)
+    }
+
+    /// Re-emits the reports a change affects and the manifest; the line to print.
     fn emit(&mut self, only: Option<&HashSet<String>>, what: &str) -> String {
-        let jobs: Vec<Job> = self
-            .loaded
-            .jobs
-            .iter()
-            .filter(|j| {
-                only.is_none_or(|set| set.contains(&crate::login::key(&j.agent)))
-                    || self
-                        .manifest
-                        .get(&j.path.display().to_string())
-                        .is_none_or(|o| o.write_failed)
-            })
-            .cloned()
-            .collect();
-        let previous: Vec<Outcome> = self.manifest.values().cloned().collect();
-        let summary = self.settle(previous, jobs, false);
+        let summary = self.settle(only, false);
         if let Err(e) = self.write_manifest() {
             eprintln!("error: {e}");
         }
         self.say_failing();
         format!(
             "generation {} ({}): {what}; {} report(s) re-emitted ({} denied, {} failed, {} removed)",
-            self.generation_number,
-            self.loaded.generation.hash,
+            self.live.generation_number,
+            self.live.engine().hash(),
             summary.written,
             summary.denied,
             summary.failed,
@@ -474,120 +394,54 @@ impl State {
         )
     }
 
-    /// Produces `jobs`, and makes the manifest (and `out_dir`) what the current generation
-    /// writes: the outcome just produced for each job produced, the last one for every other
-    /// current job, and whatever `previous` listed that no current job writes removed.
-    /// The counts are of what was produced and removed now.
-    fn settle(&mut self, previous: Vec<Outcome>, jobs: Vec<Job>, quiet: bool) -> Summary {
-        let (produced, _) = produce_with_progress(&self.loaded, &jobs, "watch", true);
-        let mut produced: HashMap<String, Outcome> =
-            produced.into_iter().map(|o| (o.file.clone(), o)).collect();
-        let mut all: Vec<Outcome> = Vec::with_capacity(self.loaded.jobs.len());
-        let mut now: Vec<Outcome> = Vec::new();
-        for job in &self.loaded.jobs {
-            let file = job.path.display().to_string();
-            if let Some(o) = produced.remove(&file) {
-                all.push(o.clone());
-                now.push(o);
-            } else if let Some(o) = self.manifest.get(&file) {
-                all.push(Outcome {
-                    removed: None,
-                    ..o.clone()
-                });
-            }
-        }
-        let loaded = &self.loaded;
-        for w in reconcile(
-            &loaded.batch.out_dir,
-            &loaded.batch,
-            &previous,
-            &mut all,
-            &loaded.generation.hash,
-        ) {
-            eprintln!("warning: {}", crate::diagnostic::terminal_safe(&w));
-        }
-        // What reconcile removed belongs to this generation's counts too.
-        let produced_files: HashSet<&str> = now.iter().map(|o| o.file.as_str()).collect();
-        let mut counted: Vec<Outcome> = all
-            .iter()
-            .filter(|o| produced_files.contains(o.file.as_str()) || o.status == Status::Removed)
-            .cloned()
-            .collect();
-        counted.sort_by(|a, b| a.file.cmp(&b.file));
-        let summary = Summary::of(&counted);
-        report_outcomes(&counted, &summary, quiet);
-        self.manifest = all.into_iter().map(|o| (o.file.clone(), o)).collect();
-        summary
-    }
-
-    /// Writes the manifest of what `out_dir` holds now.
-    fn write_manifest(&mut self) -> Result<(), Error> {
-        let mut all: Vec<Outcome> = self.manifest.values().cloned().collect();
-        all.sort_by(|a, b| a.file.cmp(&b.file));
-        let loaded = &self.loaded;
-        let head = RunInfo {
-            configuration: loaded.generation.hash.clone(),
-            run: loaded.batch.identity(&loaded.generation.hash),
-        };
-        let result = write_manifest(&loaded.batch.out_dir, &head, &all, None);
-        self.manifest_failed = result.is_err();
-        // A removal is said once, in the manifest of the generation that made it.
-        self.manifest.retain(|_, o| o.status != Status::Removed);
-        result
-    }
-
     /// Whether something failed to be written and is waiting to be tried again.
     fn pending(&self) -> bool {
-        self.manifest_failed || self.manifest.values().any(|o| o.write_failed)
+        self.out.failing().any()
     }
 
     /// Says which reports cannot be written, if any.
     fn say_failing(&self) {
-        let mut failing: Vec<&str> = self
-            .manifest
-            .values()
-            .filter(|o| o.write_failed)
-            .map(|o| o.file.as_str())
-            .collect();
-        if failing.is_empty() && !self.manifest_failed {
+        let failing = self.out.failing();
+        if !failing.any() {
             return;
         }
-        failing.sort_unstable();
-        let shown: Vec<String> = failing.iter().take(3).map(|f| format!("`{f}`")).collect();
-        let more = failing.len().saturating_sub(3);
+        let shown: Vec<String> = failing
+            .reports
+            .iter()
+            .take(3)
+            .map(|f| format!("`{f}`"))
+            .collect();
+        let more = failing.reports.len().saturating_sub(3);
         let list = if more > 0 {
             format!("{} and {more} more", shown.join(", "))
         } else {
             shown.join(", ")
         };
-        let manifest = if self.manifest_failed {
-            "the manifest could not be written"
-        } else {
-            ""
-        };
-        let sep = if !failing.is_empty() && self.manifest_failed {
-            "; "
-        } else {
-            ""
-        };
-        let reports = if failing.is_empty() {
-            String::new()
-        } else {
-            format!("{} report(s) could not be written: {list}", failing.len())
-        };
+        let mut parts = Vec::new();
+        if !failing.reports.is_empty() {
+            parts.push(format!(
+                "{} report(s) could not be written: {list}",
+                failing.reports.len()
+            ));
+        }
+        if failing.manifest {
+            parts.push("the manifest could not be written".to_string());
+        }
         eprintln!(
-            "failing: {reports}{sep}{manifest}; trying again on the next change and every {} s",
+            "failing: {}; trying again on the next change and every {} s",
+            parts.join("; "),
             RETRY.as_secs()
         );
     }
 
     /// Tries the failed writes again; the line to print, if it changed anything.
     fn retry(&mut self) -> Option<String> {
-        let before = self.manifest.values().filter(|o| o.write_failed).count();
-        let was_failing_manifest = self.manifest_failed;
+        let before = self.out.failing();
         let line = self.emit(Some(&HashSet::new()), "retrying what could not be written");
-        let after = self.manifest.values().filter(|o| o.write_failed).count();
-        (after < before || (was_failing_manifest && !self.manifest_failed)).then_some(line)
+        let after = self.out.failing();
+        let better =
+            after.reports.len() < before.reports.len() || (before.manifest && !after.manifest);
+        better.then_some(line)
     }
 }
 

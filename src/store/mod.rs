@@ -17,6 +17,7 @@
 mod fields;
 pub mod locate;
 pub mod read;
+mod select;
 
 use std::borrow::Cow;
 use std::num::NonZeroU32;
@@ -338,7 +339,7 @@ pub struct StoreStats {
 }
 
 /// Every agent's events, read once.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Store {
     pub strings: Strings,
     snapshots: Interner<Snapshot>,

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use agent_audit::catalog::{Catalog, CatalogName, Classifier};
 use agent_audit::classify::classify;
-use agent_audit::commands::report::audit;
 use agent_audit::reduce::DEFAULT_STALE_AFTER_MS;
 use agent_audit::store::{ReadOptions, Store};
 use agent_audit::time::Window;

@@ -4,7 +4,6 @@
 //! DST.
 
 use agent_audit::catalog::CatalogName;
-use agent_audit::commands::report::audit;
 use agent_audit::time::{Timestamp, Window};
 use chrono::NaiveDate;
 use proptest::prelude::*;

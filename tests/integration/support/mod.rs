@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use agent_audit::catalog::{Catalog, CatalogName, Classifier};
 use agent_audit::classify::{Labels, classify};
-use agent_audit::commands::report::audit;
 use agent_audit::reduce::DEFAULT_STALE_AFTER_MS;
 use agent_audit::report::Report;
 use agent_audit::store::{ReadOptions, Store};
@@ -207,6 +206,20 @@ pub fn report_with(
     zone: &str,
 ) -> Report {
     report_full(catalog, events, login, day, zone, DEFAULT_STALE_AFTER_MS)
+}
+
+/// The report of the agent whose login (or ARN) is `login`, for `window`, through the
+/// library (no decision).
+pub fn audit(
+    store: &Store,
+    labels: &Labels,
+    catalog: &Catalog,
+    login: &str,
+    window: Window,
+    stale_after_ms: i64,
+) -> Result<Report, agent_audit::Error> {
+    let agent = store.find_agent(login)?;
+    agent_audit::engine::audit(store, labels, catalog, agent, window, stale_after_ms)
 }
 
 /// `stale_after` so long that sparse test data shows no `gap`: for tests of other rules.

@@ -1,0 +1,319 @@
+//! The batch file, parsed once into a validated [`Batch`]: paths resolved against the
+//! file's directory, dates, zones, formats and kinds checked, each error at its
+//! `file:line:col`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Outcome;
+use crate::config::{Paths, column_keys, normalize};
+use crate::diagnostic::Located;
+use crate::report::csv::Column;
+use crate::report::{Format, Kind};
+use crate::time::parse_timezone;
+
+/// Which agents an entry covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Agents {
+    /// `["*"]`: every agent found in the events.
+    All,
+    List(Vec<String>),
+}
+
+/// One `[[report]]` entry, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub agents: Agents,
+    pub dates: Vec<NaiveDate>,
+    pub timezone: Tz,
+    pub format: Format,
+    pub kind: Kind,
+}
+
+/// A validated batch file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub file: PathBuf,
+    pub events: Vec<PathBuf>,
+    pub out_dir: PathBuf,
+    pub requester: Option<String>,
+    /// The configuration the batch names (`--config` wins over it).
+    pub config: Option<PathBuf>,
+    /// The CSV and HTML columns of this batch's audits, instead of the configuration's
+    /// (whose `[report.headers]` still name them).
+    pub columns: Option<Arc<[Column]>>,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchToml {
+    events: Spanned<Paths>,
+    #[serde(default)]
+    timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    format: Option<Spanned<String>>,
+    #[serde(default)]
+    kind: Option<Spanned<String>>,
+    out_dir: String,
+    #[serde(default)]
+    requester: Option<String>,
+    #[serde(default)]
+    config: Option<String>,
+    #[serde(default)]
+    columns: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    report: Vec<Spanned<ReportToml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportToml {
+    agents: Spanned<Vec<String>>,
+    #[serde(default)]
+    dates: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    from: Option<Spanned<String>>,
+    #[serde(default)]
+    to: Option<Spanned<String>>,
+    #[serde(default)]
+    timezone: Option<Spanned<String>>,
+    #[serde(default)]
+    format: Option<Spanned<String>>,
+    #[serde(default)]
+    kind: Option<Spanned<String>>,
+}
+
+/// The longest date range one entry may ask for (ten years).
+const MAX_DAYS: i64 = 3660;
+
+impl Batch {
+    pub fn load(path: &Path) -> Result<Batch, Located> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Located::new(&name, 1, 1, format!("cannot read the batch file: {e}")))?;
+        Batch::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Batch, Located> {
+        let name = path.display().to_string();
+        let at = |offset: usize, msg: String| Located::at_offset(&name, text, offset, msg);
+        let raw: BatchToml =
+            toml::from_str(text).map_err(|e| Located::from_toml(&name, text, &e))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &str| normalize(&base.join(p));
+
+        let events_at = raw.events.span().start;
+        let events: Vec<PathBuf> = raw.events.into_inner().resolve(&base);
+        if events.is_empty() {
+            return Err(at(
+                events_at,
+                "`events` names no files or directories".to_string(),
+            ));
+        }
+        let zone =
+            |z: &Spanned<String>| parse_timezone(z.get_ref()).map_err(|e| at(z.span().start, e));
+        let format = |f: &Spanned<String>| {
+            f.get_ref()
+                .parse::<Format>()
+                .map_err(|e| at(f.span().start, e))
+        };
+        let kind = |k: &Spanned<String>| {
+            k.get_ref()
+                .parse::<Kind>()
+                .map_err(|e| at(k.span().start, e))
+        };
+        let default_kind = raw.kind.as_ref().map(kind).transpose()?.unwrap_or_default();
+        let default_zone = raw.timezone.as_ref().map(zone).transpose()?;
+        let default_format = raw
+            .format
+            .as_ref()
+            .map(format)
+            .transpose()?
+            .unwrap_or(Format::Csv);
+        if raw.report.is_empty() {
+            return Err(Located::new(
+                &name,
+                1,
+                1,
+                "a batch needs at least one [[report]]",
+            ));
+        }
+        let mut entries = Vec::new();
+        for entry in raw.report {
+            let start = entry.span().start;
+            let r = entry.into_inner();
+            let agents_at = r.agents.span().start;
+            let list = r.agents.into_inner();
+            let agents = if list.iter().any(|a| a == "*") {
+                if list.len() > 1 {
+                    return Err(at(
+                        agents_at,
+                        "`*` already means every agent; list no others with it".to_string(),
+                    ));
+                }
+                Agents::All
+            } else if list.is_empty() {
+                return Err(at(
+                    agents_at,
+                    "`agents` is empty: name agents, or `[\"*\"]` for all".to_string(),
+                ));
+            } else {
+                Agents::List(list)
+            };
+            let date = |d: &Spanned<String>| {
+                crate::time::parse_date(d.get_ref()).map_err(|e| at(d.span().start, e))
+            };
+            let dates = match (&r.dates, &r.from, &r.to) {
+                (Some(list), None, None) if !list.is_empty() => {
+                    list.iter().map(date).collect::<Result<Vec<_>, _>>()?
+                }
+                (None, Some(from), Some(to)) => {
+                    let (a, b) = (date(from)?, date(to)?);
+                    if b < a {
+                        return Err(at(
+                            to.span().start,
+                            format!("`to` ({b}) is before `from` ({a})"),
+                        ));
+                    }
+                    if (b - a).num_days() >= MAX_DAYS {
+                        return Err(at(
+                            to.span().start,
+                            format!("a range of more than {MAX_DAYS} days"),
+                        ));
+                    }
+                    a.iter_days().take_while(|d| *d <= b).collect()
+                }
+                _ => {
+                    return Err(at(
+                        start,
+                        "a [[report]] needs either `dates = [...]` or both `from` and `to`"
+                            .to_string(),
+                    ));
+                }
+            };
+            let timezone = match (&r.timezone, default_zone) {
+                (Some(z), _) => zone(z)?,
+                (None, Some(z)) => z,
+                (None, None) => {
+                    return Err(at(
+                        start,
+                        "no time zone: set `timezone` in the batch or in this [[report]]"
+                            .to_string(),
+                    ));
+                }
+            };
+            let format = r
+                .format
+                .as_ref()
+                .map(format)
+                .transpose()?
+                .unwrap_or(default_format);
+            let kind = r
+                .kind
+                .as_ref()
+                .map(kind)
+                .transpose()?
+                .unwrap_or(default_kind);
+            entries.push(Entry {
+                agents,
+                dates,
+                timezone,
+                format,
+                kind,
+            });
+        }
+        let columns = match &raw.columns {
+            None => None,
+            Some(keys) if keys.is_empty() => {
+                return Err(Located::new(
+                    &name,
+                    1,
+                    1,
+                    "`columns` must name at least one column",
+                ));
+            }
+            Some(keys) => Some(column_keys(keys, &at)?.into()),
+        };
+        Ok(Batch {
+            file: path.to_path_buf(),
+            events,
+            out_dir: if crate::s3::is_s3(Path::new(&raw.out_dir)) {
+                PathBuf::from(raw.out_dir.trim_end_matches('/'))
+            } else {
+                resolve(&raw.out_dir)
+            },
+            requester: raw.requester,
+            config: raw.config.as_deref().map(resolve),
+            columns,
+            entries,
+        })
+    }
+
+    /// Whether an entry asking for every agent would have made `report` (its date, zone,
+    /// kind and format): then a report of it that is no longer made is one whose agent's
+    /// events are gone.
+    pub fn asks_all_agents_for(&self, report: &Outcome) -> bool {
+        self.entries.iter().any(|e| {
+            e.agents == Agents::All
+                && e.timezone.name() == report.timezone
+                && e.kind.as_str() == report.kind
+                && e.format == report.format
+                && e.dates
+                    .iter()
+                    .any(|d| d.format("%Y-%m-%d").to_string() == report.date)
+        })
+    }
+
+    /// The run's identity: the configuration hash and everything the batch asks for
+    /// (events, entries, columns, requester), in a stable form: not the output directory
+    /// nor the shard, so the shards of one run share it with each other and with the run on
+    /// one machine, whose manifest their merge reproduces. `merge` refuses manifests of
+    /// different runs.
+    pub fn identity(&self, configuration: &str) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let mut feed = |s: &str| {
+            h.update(s.as_bytes());
+            h.update([0]);
+        };
+        feed(configuration);
+        for e in &self.events {
+            feed(&e.to_string_lossy());
+        }
+        feed(self.requester.as_deref().unwrap_or(""));
+        if let Some(columns) = &self.columns {
+            for c in columns.iter() {
+                feed(&format!("{c:?}"));
+            }
+        }
+        for e in &self.entries {
+            match &e.agents {
+                Agents::All => feed("*"),
+                Agents::List(list) => feed(&list.join("\u{1}")),
+            }
+            for d in &e.dates {
+                feed(&d.format("%Y-%m-%d").to_string());
+            }
+            feed(e.timezone.name());
+            feed(e.format.extension());
+            feed(e.kind.as_str());
+        }
+        h.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Whether every entry asks for all agents (then a shard may pass over other shards'
+    /// records unparsed: no listed agent can be mistaken for a missing one).
+    pub fn all_agents_only(&self) -> bool {
+        self.entries.iter().all(|e| e.agents == Agents::All)
+    }
+}
