@@ -18,8 +18,8 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread;
 use std::time::Instant;
 
-use agent_audit::cli::{parse_date, parse_timezone};
 use agent_audit::synth::{Synth, SynthOptions};
+use agent_audit::time::{parse_date, parse_timezone};
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
 use clap::{Parser, ValueEnum};

@@ -7,9 +7,9 @@ use chrono_tz::Tz;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-pub use crate::explain::ExplainFormat;
-pub use crate::report::{Format, Kind};
-pub use crate::time::{parse_date, parse_timezone};
+pub use agent_audit::explain::ExplainFormat;
+pub use agent_audit::report::{Format, Kind};
+pub use agent_audit::time::{parse_date, parse_timezone};
 
 /// Rebuilds Amazon Connect's agent activity audit report from agent event stream files.
 #[derive(Debug, Parser)]
@@ -149,8 +149,8 @@ pub struct RunArgs {
     /// Produce only shard K of N (K from 0): the agents whose ARN hashes to K. N machines
     /// running shards 0..N-1 together produce exactly the single-machine output (their
     /// manifests are named manifest-K-of-N.json).
-    #[arg(long, value_name = "K/N", value_parser = crate::batch::Shard::parse)]
-    pub shard: Option<crate::batch::Shard>,
+    #[arg(long, value_name = "K/N", value_parser = agent_audit::batch::Shard::parse)]
+    pub shard: Option<agent_audit::batch::Shard>,
 }
 
 #[derive(Debug, Args)]

@@ -20,8 +20,6 @@ pub mod access;
 pub mod batch;
 pub mod catalog;
 pub mod classify;
-pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod diagnostic;
 pub mod engine;

@@ -1,12 +1,16 @@
-//! The `agent-audit` binary: parse arguments, run the library, map the outcome to an exit
-//! code. Everything else lives in the library so tests and benchmarks call the same code.
+//! The `agent-audit` binary: parse arguments, call the library's engine, print what the
+//! user must see, map the outcome to an exit code. No report logic lives here: the library
+//! (`agent_audit`) does that, so tests, benchmarks and `serve` call the same code.
+
+mod cli;
+mod commands;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = agent_audit::cli::Cli::parse();
+    let cli = cli::Cli::parse();
     // Interrupted (Ctrl-C, SIGTERM), remove the temporary files being written first.
     agent_audit::tempfiles::remove_on_signals();
     // Script engines recurse on the native stack: give the worker threads room (untouched
@@ -14,7 +18,7 @@ fn main() -> ExitCode {
     let _ = rayon::ThreadPoolBuilder::new()
         .stack_size(64 << 20)
         .build_global();
-    match agent_audit::commands::run(cli) {
+    match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if e.needs_printing() {

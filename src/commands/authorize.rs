@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use crate::access::log::Asked;
-use crate::access::today;
 use crate::cli::AuthorizeArgs;
-use crate::engine::Engine;
-use crate::error::Error;
-use crate::generation::Generation;
-use crate::store::Store;
+use agent_audit::access::log::Asked;
+use agent_audit::access::today;
+use agent_audit::engine::Engine;
+use agent_audit::error::Error;
+use agent_audit::generation::Generation;
+use agent_audit::store::Store;
 
 pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
     let timezone = args.timezone.unwrap_or(chrono_tz::Tz::UTC);
@@ -44,7 +44,7 @@ pub fn run(args: &AuthorizeArgs) -> Result<(), Error> {
     };
     let verb = if decision.allowed { "may" } else { "may not" };
     // The requester, the agent and a policy's reason are user text: escaped for the terminal.
-    let safe = crate::diagnostic::terminal_safe;
+    let safe = agent_audit::diagnostic::terminal_safe;
     println!(
         "{verdict}: `{}` {verb} audit `{}` on {} ({})",
         safe(&args.requester),

@@ -3,8 +3,8 @@
 //! file is invalid; every problem is printed as `file:line:col: message`.
 
 use crate::cli::ConfigArgs;
-use crate::error::Error;
-use crate::generation::Generation;
+use agent_audit::error::Error;
+use agent_audit::generation::Generation;
 
 pub fn run(args: &ConfigArgs) -> Result<(), Error> {
     let generation = match Generation::load(args.config.as_deref()) {

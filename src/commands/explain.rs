@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use crate::access::log::Asked;
 use crate::cli::ExplainArgs;
-use crate::engine::Engine;
-use crate::error::Error;
-use crate::explain::{self, ExplainFormat};
-use crate::time::parse_instant;
+use agent_audit::access::log::Asked;
+use agent_audit::engine::Engine;
+use agent_audit::error::Error;
+use agent_audit::explain::{self, ExplainFormat};
+use agent_audit::time::parse_instant;
 
 pub fn run(args: &ExplainArgs) -> Result<(), Error> {
     let tz = args.timezone.unwrap_or(chrono_tz::Tz::UTC);

@@ -1,16 +1,16 @@
 //! `agent-audit merge OUT_DIR...`: the shards' manifests become one.
 
-use crate::batch::write_manifest;
 use crate::cli::MergeArgs;
-use crate::error::Error;
-use crate::generation::Generation;
+use agent_audit::batch::write_manifest;
+use agent_audit::error::Error;
+use agent_audit::generation::Generation;
 
 pub fn run(args: &MergeArgs) -> Result<(), Error> {
     if let Some(config) = &args.config {
         let generation = Generation::load(Some(config)).map_err(Error::Config)?;
-        crate::s3::configure(&generation.config.s3);
+        agent_audit::s3::configure(&generation.config.s3);
     }
-    let merged = crate::merge::merge(&args.dirs)?;
+    let merged = agent_audit::merge::merge(&args.dirs)?;
     let out = args.out.as_ref().unwrap_or(&args.dirs[0]);
     write_manifest(out, &merged.head, &merged.outcomes, None)?;
     let s = &merged.summary;

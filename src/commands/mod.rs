@@ -11,7 +11,7 @@ pub mod statuses;
 pub mod watch;
 
 use crate::cli::{Cli, Command};
-use crate::error::Error;
+use agent_audit::error::Error;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
@@ -32,7 +32,7 @@ const MAX_PRINTED_PROBLEMS: usize = 100;
 
 /// Prints the records and regions the input had to skip, and remarks about whole files;
 /// `quiet`, only how many were skipped.
-pub fn print_input_problems(store: &crate::store::Store, quiet: bool) {
+pub fn print_input_problems(store: &agent_audit::store::Store, quiet: bool) {
     if quiet {
         if store.problems.total() > 0 {
             eprintln!(
@@ -42,7 +42,7 @@ pub fn print_input_problems(store: &crate::store::Store, quiet: bool) {
         }
         return;
     }
-    let safe = crate::diagnostic::terminal_safe;
+    let safe = agent_audit::diagnostic::terminal_safe;
     let kept = store.problems.kept();
     for p in kept.iter().take(MAX_PRINTED_PROBLEMS) {
         eprintln!("warning: {}", safe(&p.to_string()));

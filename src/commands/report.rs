@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use crate::access::log::Asked;
 use crate::cli::ReportArgs;
-use crate::engine::{Engine, ReportQuery};
-use crate::error::Error;
-use crate::report::Format;
+use agent_audit::access::log::Asked;
+use agent_audit::engine::{Engine, ReportQuery};
+use agent_audit::error::Error;
+use agent_audit::report::Format;
 
 pub fn run(args: &ReportArgs) -> Result<(), Error> {
     let engine = Engine::open_for_agent(
@@ -36,10 +36,10 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     let bytes = &rendered.bytes;
     match &args.out {
         // A local `--out` must name an existing directory; an S3 key needs none.
-        Some(path) if crate::s3::is_s3(path) => {
-            crate::output::write_atomically(path, bytes).map_err(write_error)?
+        Some(path) if agent_audit::s3::is_s3(path) => {
+            agent_audit::output::write_atomically(path, bytes).map_err(write_error)?
         }
-        Some(path) => crate::report::save_atomically(path, bytes).map_err(write_error)?,
+        Some(path) => agent_audit::report::save_atomically(path, bytes).map_err(write_error)?,
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout
@@ -50,7 +50,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     }
     let report = &rendered.report;
     for w in &report.warnings {
-        eprintln!("warning: {}", crate::diagnostic::terminal_safe(w));
+        eprintln!("warning: {}", agent_audit::diagnostic::terminal_safe(w));
     }
     // JSON and HTML state the coverage in the report itself; a CSV has no room for it.
     if args.format == Format::Csv

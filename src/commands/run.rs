@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::access::log::Asked;
-use crate::batch::{Batch, Job, OutDir, Outcome, RunInfo, Shard, Status, Summary};
 use crate::cli::RunArgs;
-use crate::engine::{Engine, read_events};
-use crate::error::Error;
-use crate::generation::Generation;
-use crate::store::ReadOptions;
+use agent_audit::access::log::Asked;
+use agent_audit::batch::{Batch, Job, OutDir, Outcome, RunInfo, Shard, Status, Summary};
+use agent_audit::engine::{Engine, read_events};
+use agent_audit::error::Error;
+use agent_audit::generation::Generation;
+use agent_audit::store::ReadOptions;
 
 /// Loads a batch, its configuration (`--config` wins over the batch's `config`) and its
 /// events (with a shard, only that shard's agents' records when the batch allows it).
@@ -72,7 +72,7 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
 /// Prints warnings about the output directory.
 pub fn say_warnings(warnings: impl IntoIterator<Item = String>) {
     for w in warnings {
-        eprintln!("warning: {}", crate::diagnostic::terminal_safe(&w));
+        eprintln!("warning: {}", agent_audit::diagnostic::terminal_safe(&w));
     }
 }
 
@@ -110,7 +110,7 @@ pub fn produce_with_progress(
 /// Prints every denied, failed and removed report, and each distinct warning once with a
 /// count.
 pub fn report_outcomes(outcomes: &[Outcome], summary: &Summary, quiet: bool) {
-    let safe = crate::diagnostic::terminal_safe;
+    let safe = agent_audit::diagnostic::terminal_safe;
     for o in outcomes.iter().filter(|o| o.status != Status::Written) {
         let removed = match &o.removed {
             Some(_) => "; the report written before was deleted",

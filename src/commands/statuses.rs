@@ -1,8 +1,8 @@
 //! `agent-audit statuses`: the effective status catalogue and where each status came from.
 
 use crate::cli::ConfigArgs;
-use crate::error::Error;
-use crate::generation::Generation;
+use agent_audit::error::Error;
+use agent_audit::generation::Generation;
 
 pub fn run(args: &ConfigArgs) -> Result<(), Error> {
     let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;

@@ -14,7 +14,7 @@
 //! file and renaming it over the original, and symlinked directories swapped in place (as
 //! Kubernetes mounts ConfigMaps), are followed; watches are re-registered after every
 //! change so a replaced directory is picked up. `s3://` prefixes send no events: they are
-//! polled (`crate::s3::poll`), and each new, changed or removed object arrives here as a
+//! polled (`agent_audit::s3::poll`), and each new, changed or removed object arrives here as a
 //! file event for its URL.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -25,13 +25,13 @@ use std::time::{Duration, Instant};
 use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
-use crate::batch::{Batch, Job, OutDir};
 use crate::cli::BatchArgs;
 use crate::commands::run::{load, produce_with_progress, report_outcomes, run_info, say_warnings};
-use crate::diagnostic::Located;
-use crate::engine::{Live, Reloaded};
-use crate::error::Error;
-use crate::input;
+use agent_audit::batch::{Batch, Job, OutDir};
+use agent_audit::diagnostic::Located;
+use agent_audit::engine::{Live, Reloaded};
+use agent_audit::error::Error;
+use agent_audit::input;
 
 /// Quiet period that ends a burst of file events: a reload starts once no change that
 /// matters has been seen for this long (README: 300 ms of quiet).
@@ -52,7 +52,7 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
     };
     // Watch before the first run, so a change made while it runs is not missed.
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let poller = crate::s3::poll::Poller::spawn(
+    let poller = agent_audit::s3::poll::Poller::spawn(
         &state.batch.events,
         state.live.engine().generation().config.s3.poll,
         s3_events(tx.clone()),
@@ -209,7 +209,12 @@ impl State {
             }
             dir_of(&mut list, p);
         }
-        for p in self.batch.events.iter().filter(|p| !crate::s3::is_s3(p)) {
+        for p in self
+            .batch
+            .events
+            .iter()
+            .filter(|p| !agent_audit::s3::is_s3(p))
+        {
             if p.is_dir() {
                 list.push((p.clone(), true));
             } else {
@@ -240,9 +245,9 @@ impl State {
     }
 
     fn is_events(&self, path: &Path) -> bool {
-        if crate::s3::is_s3(path) {
+        if agent_audit::s3::is_s3(path) {
             let events = &self.batch.events;
-            return events.iter().any(|e| crate::s3::is_under(path, e));
+            return events.iter().any(|e| agent_audit::s3::is_under(path, e));
         }
         let own_output = forms(&self.batch.out_dir)
             .iter()
@@ -359,7 +364,11 @@ impl State {
 
     /// Produces the jobs of `only` agents (all without it), every failed write and every
     /// job not produced yet, and makes `out_dir` what the current generation writes.
-    fn settle(&mut self, only: Option<&HashSet<String>>, quiet: bool) -> crate::batch::Summary {
+    fn settle(
+        &mut self,
+        only: Option<&HashSet<String>>,
+        quiet: bool,
+    ) -> agent_audit::batch::Summary {
         let engine = self.live.engine();
         let todo = self.out.to_produce(&self.jobs, only);
         let produced = produce_with_progress(&engine, &self.batch, &todo, "watch", true);
@@ -450,7 +459,7 @@ impl State {
 fn forms(path: &Path) -> Vec<PathBuf> {
     let mut out = Vec::with_capacity(2);
     if let Ok(abs) = std::path::absolute(path) {
-        out.push(crate::config::normalize(&abs));
+        out.push(agent_audit::config::normalize(&abs));
     }
     if let Ok(canonical) = std::fs::canonicalize(path)
         && !out.contains(&canonical)
