@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
-use agent_audit::synth::{Synth, SynthOptions};
+use agent_audit_testkit::synth::{Synth, SynthOptions};
 
 /// What a save changes.
 #[derive(Clone, Copy)]

@@ -1,5 +1,5 @@
 //! `gen-events`: writes a synthetic Amazon Connect agent event stream (see
-//! `agent_audit::synth`) for benchmarks — any number of agents and days, as JSON lines,
+//! `agent_audit_testkit::synth`) for benchmarks — any number of agents and days, as JSON lines,
 //! concatenated objects (Kinesis Firehose's default) or JSON arrays, optionally gzip, to one
 //! file or to Firehose's `YYYY/MM/DD/HH/` layout with one file per UTC hour.
 //!
@@ -18,8 +18,8 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread;
 use std::time::Instant;
 
-use agent_audit::synth::{Synth, SynthOptions};
 use agent_audit::time::{parse_date, parse_timezone};
+use agent_audit_testkit::synth::{Synth, SynthOptions};
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
 use clap::{Parser, ValueEnum};

@@ -268,7 +268,7 @@ fn reports(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn shards_together_give_the_single_machine_output() {
-    use agent_audit::synth::{Synth, SynthOptions};
+    use agent_audit_testkit::synth::{Synth, SynthOptions};
     let dir = TempDir::new().unwrap();
     let mut synth = Synth::new(SynthOptions {
         agents: 24,

@@ -42,12 +42,12 @@ const CLASSES: &[(&str, Class)] = &[
         Class::Ci("cargo fmt --all -- --check"),
     ),
     (
-        "cargo clippy --locked --all-targets -- -D warnings",
-        Class::Ci("cargo clippy --locked --all-targets -- -D warnings"),
+        "cargo clippy --locked --workspace --all-targets -- -D warnings",
+        Class::Ci("cargo clippy --locked --workspace --all-targets -- -D warnings"),
     ),
     (
-        "cargo build --locked --benches",
-        Class::Ci("cargo build --locked --benches"),
+        "cargo build --locked --workspace --benches",
+        Class::Ci("cargo build --locked --workspace --benches"),
     ),
     ("cargo bench", Class::Benchmark),
     (
@@ -303,7 +303,10 @@ fn every_command_in_the_readme_and_docs_is_run_or_classified() {
                     assert!(test.contains(contains), "{at}: {file} does not drive it");
                 }
                 Some(Class::Benchmark) => {
-                    assert!(ci.contains("cargo build --locked --benches"), "{at}");
+                    assert!(
+                        ci.contains("cargo build --locked --workspace --benches"),
+                        "{at}"
+                    );
                 }
                 Some(Class::External(needs)) => {
                     assert!(!needs.is_empty(), "{at}: say what it needs");

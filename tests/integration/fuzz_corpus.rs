@@ -2,7 +2,7 @@
 //! (`fuzz/corpus/framing`), through the same function the fuzz target calls, so a plain
 //! `cargo test` replays every input the fuzzer kept; and on random garbage besides.
 
-use agent_audit::input::fuzz::check_framing;
+use agent_audit_testkit::fuzz::check_framing;
 use proptest::prelude::*;
 
 #[test]

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use agent_audit::store::{ReadOptions, Store};
-use agent_audit::synth::{Synth, SynthOptions};
+use agent_audit_testkit::synth::{Synth, SynthOptions};
 use proptest::prelude::*;
 
 /// A day of synthetic events of a few agents, one record per line.

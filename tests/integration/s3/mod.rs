@@ -156,7 +156,7 @@ fn firehose_object(records: &[&[u8]], gzip: bool) -> Vec<u8> {
 
 /// Synthetic events of `agents` agents over 2026-11-02, one JSON object per record.
 fn synthetic(agents: usize, seed: u64) -> Vec<Vec<u8>> {
-    use agent_audit::synth::{Synth, SynthOptions};
+    use agent_audit_testkit::synth::{Synth, SynthOptions};
     let mut synth = Synth::new(SynthOptions {
         agents,
         days: 1,

@@ -52,11 +52,11 @@ impl CatalogName {
         match self {
             CatalogName::Connect => (
                 "scripts/catalogs/connect.toml",
-                include_str!("../../scripts/catalogs/connect.toml"),
+                include_str!("../../../../scripts/catalogs/connect.toml"),
             ),
             CatalogName::Connect2026 => (
                 "scripts/catalogs/connect-2026.toml",
-                include_str!("../../scripts/catalogs/connect-2026.toml"),
+                include_str!("../../../../scripts/catalogs/connect-2026.toml"),
             ),
         }
     }

@@ -1475,7 +1475,7 @@ mod tests {
     use chrono::{Datelike, Timelike};
 
     use super::*;
-    use crate::event::RawEvent;
+    use agent_audit::event::RawEvent;
 
     fn options(agents: usize, days: u32, seed: u64) -> SynthOptions {
         SynthOptions {

@@ -8,7 +8,6 @@
 
 pub mod blocks;
 pub mod framing;
-pub mod fuzz;
 pub mod scan;
 
 use std::fs::File;

@@ -36,7 +36,6 @@ pub mod report;
 pub mod s3;
 pub mod script;
 pub mod store;
-pub mod synth;
 pub mod tempfiles;
 pub mod time;
 

@@ -1,7 +1,7 @@
 //! Throughput of the input path, of classification with and without script hooks, and of a
-//! whole all-agent batch, on synthetic events (`agent_audit::synth`) held in memory.
+//! whole all-agent batch, on synthetic events (`agent_audit_testkit::synth`) held in memory.
 //!
-//! `cargo bench --bench throughput` prints MB/s for each; the README's performance section
+//! `cargo bench -p agent-audit-bench --bench throughput` prints MB/s for each; the README's performance section
 //! quotes these numbers. Events per second: divide by the average event size printed at
 //! the start.
 
@@ -16,8 +16,8 @@ use agent_audit::reduce::reduce;
 use agent_audit::report::rows;
 use agent_audit::script::{Hooks, Language, Limits, Script};
 use agent_audit::store::{ReadOptions, Store};
-use agent_audit::synth::{Synth, SynthOptions};
 use agent_audit::time::Window;
+use agent_audit_testkit::synth::{Synth, SynthOptions};
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -58,8 +58,8 @@ fn with_hook(file: &str, source: &str, language: Language) -> Classifier {
     c
 }
 
-const RHAI: &str = include_str!("../scripts/break-as-one.rhai");
-const LUA: &str = include_str!("../scripts/break-as-one.lua");
+const RHAI: &str = include_str!("../../../scripts/break-as-one.rhai");
+const LUA: &str = include_str!("../../../scripts/break-as-one.lua");
 /// The same hook reading the time fields: called for every event, never cached.
 const LUA_TIMED: &str = "function classify(snap) if snap.timestamp == '' then return 'x' end \
                          if #snap.contacts == 0 and snap.status.name == 'Lunch' then return 'Break' end end";
