@@ -180,6 +180,8 @@ pub struct Bucket {
 
 impl Bucket {
     pub fn open(endpoint: &str, name: &str, key: &str, secret: &str) -> Bucket {
+        // The process's one TLS provider, as the binary installs it.
+        agent_audit::s3::install_tls_provider();
         let store = AmazonS3Builder::new()
             .with_endpoint(endpoint)
             .with_allow_http(true)

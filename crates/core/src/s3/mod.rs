@@ -291,7 +291,19 @@ fn client(bucket: &str) -> Result<Arc<AmazonS3>, Error> {
     Ok(built)
 }
 
+/// Makes *ring* the process's TLS provider, once, before any HTTPS client is built. The
+/// whole program uses one provider (the report page's TLS listener too); a second would
+/// make rustls refuse to choose.
+pub fn install_tls_provider() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        // Already installed (by the binary, or a test): that one stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 fn build(bucket: &str, settings: &Settings) -> Result<AmazonS3, Error> {
+    install_tls_provider();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
     let endpoint = settings
