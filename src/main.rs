@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod watching;
 
 use std::process::ExitCode;
 

@@ -351,6 +351,11 @@ impl Live {
         Arc::clone(&self.engine)
     }
 
+    /// The current engine, borrowed (while `self` is not changed).
+    pub fn engine_ref(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Loads the configuration again (`None`: the embedded defaults) and, when its content
     /// changed (or `other_changes`: something the caller serves from it did) and it is
     /// valid (every file, every embedded test, and it keeps access control on if it was
