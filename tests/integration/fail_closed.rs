@@ -770,3 +770,210 @@ fn explain_says_a_local_time_that_occurs_twice_is_ambiguous_and_takes_an_offset(
         assert_eq!(json["row"]["status"], "Lunch", "{second}: {json:#}");
     }
 }
+
+/// How often `agent-audit ARGS` opens and stats each file under `dir`, by strace: the
+/// most opens of any one file, and the most stats.
+fn file_touches(dir: &Path, args: &[&str]) -> (usize, usize) {
+    let strace = which("strace").expect("strace is needed (apt-get install strace)");
+    let log = dir.join("strace.log");
+    let bin = assert_cmd::cargo::cargo_bin!("agent-audit");
+    let out = std::process::Command::new(strace)
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=open,openat,stat,lstat,newfstatat,statx",
+        ])
+        .arg("-o")
+        .arg(&log)
+        .arg(bin)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(&log).unwrap();
+    let events = dir.join("events");
+    let (mut opens, mut stats) = (
+        std::collections::HashMap::<String, usize>::new(),
+        std::collections::HashMap::<String, usize>::new(),
+    );
+    for line in text.lines() {
+        let Some(start) = line.find(&format!("\"{}/", events.display())) else {
+            continue;
+        };
+        let rest = &line[start + 1..];
+        let path = rest[..rest.find('"').unwrap()].to_string();
+        if path.ends_with("/events") || !path.ends_with(".jsonl") {
+            continue;
+        }
+        let counts = if line.contains("open") {
+            &mut opens
+        } else {
+            &mut stats
+        };
+        *counts.entry(path).or_insert(0) += 1;
+    }
+    assert!(!opens.is_empty(), "no event file was opened: {text}");
+    (
+        opens.values().copied().max().unwrap_or(0),
+        stats.values().copied().max().unwrap_or(0),
+    )
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+#[test]
+fn a_single_agent_report_opens_and_stats_each_file_once() {
+    let dir = TempDir::new().unwrap();
+    let events = dir.path().join("events");
+    fs::create_dir_all(&events).unwrap();
+    for i in 0..300 {
+        let login = ["jdoe", "asmith", "mrivera"][i % 3];
+        let at = format!("2026-11-02T{:02}:{:02}:00.000Z", 8 + i / 60, i % 60);
+        let e = event(login, "HEART_BEAT", &at).status("Available");
+        fs::write(events.join(format!("{i:04}.jsonl")), lines(&[e])).unwrap();
+    }
+    let batch = dir.path().join("batch.toml");
+    fs::write(
+        &batch,
+        format!(
+            "events = [{:?}]\nout_dir = {:?}\ntimezone = \"UTC\"\n[[report]]\nagents = [\"*\"]\ndates = [\"2026-11-02\"]\n",
+            events.display().to_string(),
+            dir.path().join("out").display().to_string()
+        ),
+    )
+    .unwrap();
+    let events_arg = events.display().to_string();
+    let single = file_touches(
+        dir.path(),
+        &[
+            "report",
+            "--events",
+            &events_arg,
+            "--agent",
+            "jdoe",
+            "--date",
+            "2026-11-02",
+            "--timezone",
+            "UTC",
+            "--out",
+            "/dev/null",
+        ],
+    );
+    let batch = file_touches(
+        dir.path(),
+        &["run", &batch.display().to_string(), "--quiet"],
+    );
+    assert_eq!(
+        single,
+        (1, 1),
+        "opens, stats of one file by a single-agent report"
+    );
+    assert!(
+        batch.0 <= 1 && batch.1 <= 1,
+        "opens, stats by run: {batch:?}"
+    );
+}
+
+#[test]
+fn a_utf8_byte_order_mark_is_passed_over_and_offsets_stay_the_files() {
+    let dir = TempDir::new().unwrap();
+    let events = [
+        event("jdoe", "LOGIN", "2026-11-02T13:00:00.000Z").status("Available"),
+        event("jdoe", "LOGOUT", "2026-11-02T21:00:00.000Z").status("Offline"),
+    ];
+    let plain = dir.path().join("plain.jsonl");
+    let bom = dir.path().join("bom.jsonl");
+    fs::write(&plain, lines(&events)).unwrap();
+    fs::write(
+        &bom,
+        [&b"\xef\xbb\xbf"[..], lines(&events).as_bytes()].concat(),
+    )
+    .unwrap();
+    let out = |p: &Path| report_cmd(p, "jdoe", "2026-11-02", "UTC").output().unwrap();
+    let (a, b) = (out(&plain), out(&bom));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&a.stderr).replace("plain.jsonl", "bom.jsonl"),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    assert_eq!(a.stdout, b.stdout);
+    // `explain` names the record where it is in the file: line 1, after the mark.
+    let explained = bin()
+        .args(["explain", "--events"])
+        .arg(&bom)
+        .args([
+            "--agent",
+            "jdoe",
+            "--at",
+            "2026-11-02T14:00:00Z",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&explained.stdout).unwrap();
+    assert!(json.to_string().contains("bom.jsonl:1:4"), "{json:#}");
+}
+
+#[test]
+fn utf16_and_other_compressors_are_named_not_malformed_json() {
+    let dir = TempDir::new().unwrap();
+    let cases: [(&str, &[u8], &str); 6] = [
+        (
+            "le.jsonl",
+            b"\xff\xfe{\x00\"\x00",
+            "UTF-16 (little-endian) text is not supported",
+        ),
+        (
+            "be.jsonl",
+            b"\xfe\xff\x00{\x00\"",
+            "UTF-16 (big-endian) text is not supported",
+        ),
+        (
+            "a.zst",
+            b"\x28\xb5\x2f\xfd\x00\x00",
+            "zstd-compressed input is not supported",
+        ),
+        (
+            "a.bz2",
+            b"BZh91AY&SY",
+            "bzip2-compressed input is not supported",
+        ),
+        (
+            "a.xz",
+            b"\xfd7zXZ\x00\x00",
+            "xz-compressed input is not supported",
+        ),
+        (
+            "a.zip",
+            b"PK\x03\x04\x14\x00",
+            "a zip archive is not supported",
+        ),
+    ];
+    for (name, bytes, said) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let out = report_cmd(&path, "jdoe", "2026-11-02", "UTC")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains(said) && stderr.contains(name),
+            "{name}: {stderr}"
+        );
+        assert!(!stderr.contains("malformed"), "{name}: {stderr}");
+        assert!(out.stdout.is_empty(), "{name}");
+    }
+}

@@ -176,7 +176,14 @@ fn a_large_file_of_json_lines_read_in_pieces_gives_the_same_result() {
         ..ReadOptions::default()
     };
     assert!(
-        pieces(&sources, 4096).unwrap().len() > 20,
+        pieces(
+            &sources,
+            &agent_audit::input::Facts::of_all(&sources).unwrap(),
+            4096
+        )
+        .unwrap()
+        .len()
+            > 20,
         "the file is cut into pieces"
     );
     let whole = Store::read(&sources, &ReadOptions::default()).unwrap();

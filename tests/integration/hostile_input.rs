@@ -17,7 +17,7 @@ fn login_event(login: &str, ts: &str) -> Event {
 }
 
 fn ingest_text(text: &str) -> Store {
-    Store::read_stream("t.jsonl", text.as_bytes(), &ReadOptions::default())
+    Store::read_stream("t.jsonl", text.as_bytes(), &ReadOptions::default()).unwrap()
 }
 
 /// The logins found in `text` read as one stream, and the problems' `line:col` places.

@@ -215,7 +215,7 @@ proptest! {
         bytes.extend(&garbage);
         bytes.push(b'\n');
         bytes.extend(&text.as_bytes()[cut..]);
-        let ingested = Store::read_stream("fuzz", bytes.as_slice(), &ReadOptions::default());
+        let ingested = Store::read_stream("fuzz", bytes.as_slice(), &ReadOptions::default()).unwrap();
         // Records entirely after the cut point are intact.
         let line_starts: Vec<usize> = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))

@@ -52,12 +52,12 @@ fn view(store: &Store) -> (Vec<String>, bool) {
 }
 
 fn both(input: &[u8]) -> ((Vec<String>, bool), (Vec<String>, bool)) {
-    let fast = Store::read_stream("t", input, &ReadOptions::default());
+    let fast = Store::read_stream("t", input, &ReadOptions::default()).unwrap();
     let full = ReadOptions {
         full_parse: true,
         ..ReadOptions::default()
     };
-    let full = Store::read_stream("t", input, &full);
+    let full = Store::read_stream("t", input, &full).unwrap();
     (view(&fast), view(&full))
 }
 

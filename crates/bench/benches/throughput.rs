@@ -6,7 +6,7 @@
 //! the start.
 
 // A benchmark that cannot set itself up should stop loudly.
-#![allow(clippy::panic)]
+#![allow(clippy::panic, clippy::unwrap_used)]
 
 use std::sync::Arc;
 
@@ -75,7 +75,7 @@ fn benches(c: &mut Criterion) {
         input.len() as f64 / count as f64
     );
     let options = ReadOptions::default();
-    let store = Store::read_stream("bench", input.as_slice(), &options);
+    let store = Store::read_stream("bench", input.as_slice(), &options).unwrap();
     eprintln!(
         "store: {} agents, {} events, {} distinct snapshots",
         store.agents.len(),
@@ -87,7 +87,7 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Bytes(input.len() as u64));
     group.bench_function("into the store", |b| {
-        b.iter(|| Store::read_stream("bench", input.as_slice(), &options))
+        b.iter(|| Store::read_stream("bench", input.as_slice(), &options).unwrap())
     });
     group.finish();
 
@@ -150,7 +150,7 @@ fn benches(c: &mut Criterion) {
     let window = Window::local_day(day(), chrono_tz::America::New_York);
     group.bench_function("all agents, one day (read, reduce, rows)", |b| {
         b.iter(|| {
-            let store = Store::read_stream("bench", input.as_slice(), &options);
+            let store = Store::read_stream("bench", input.as_slice(), &options).unwrap();
             let labels = classify(&store, &classifier);
             let mut total = 0;
             for agent in &store.agents {
@@ -167,7 +167,7 @@ fn benches(c: &mut Criterion) {
         ..ReadOptions::default()
     };
     group.bench_function("one agent's records (others passed over unparsed)", |b| {
-        b.iter(|| Store::read_stream("bench", input.as_slice(), &one_agent))
+        b.iter(|| Store::read_stream("bench", input.as_slice(), &one_agent).unwrap())
     });
     group.finish();
 }

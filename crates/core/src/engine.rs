@@ -418,26 +418,16 @@ impl Live {
     ) -> Result<Reloaded, Error> {
         let sources = input::expand(events).map_err(ReadError::from)?;
         let generation = Arc::clone(&self.engine.generation);
-        // Nobody else holds the engine (`watch`): its store is changed in place, no copy.
-        // Otherwise (`serve`, requests in flight) the store is copied first.
-        let mut store = match Arc::get_mut(&mut self.engine) {
-            Some(engine) => std::mem::take(&mut engine.store),
-            None => Arc::clone(&self.engine.store),
-        };
+        // The refresh works on a copy: should a source fail halfway (a download cut off, a
+        // file that became unreadable), the store of the engine is left as it was, whole,
+        // and the next refresh tries again. Engines handed out before keep theirs.
+        let mut store = (*self.engine.store).clone();
         let before = agent_keys(&store);
         let bytes_before = store.stats.bytes;
-        let refreshed =
-            Arc::make_mut(&mut store).refresh(&sources, &ReadOptions::default(), signalled);
-        let touched = match refreshed {
-            Ok(Some(touched)) => touched,
-            other => {
-                if let Some(engine) = Arc::get_mut(&mut self.engine) {
-                    engine.store = store;
-                }
-                return other.map(|_| Reloaded::Nothing).map_err(Error::from);
-            }
+        let touched = match store.refresh(&sources, &ReadOptions::default(), signalled)? {
+            Some(touched) => touched,
+            None => return Ok(Reloaded::Nothing),
         };
-        let store = Arc::try_unwrap(store).unwrap_or_else(|shared| (*shared).clone());
         // Should a dropped file have held an agent's first event, whose previous snapshot
         // only that file had, everything is read again.
         let (store, mut keys) = if store.lost_first_previous() {

@@ -314,60 +314,41 @@ fn guarded(objects: &[(&str, String)]) -> Option<(Server, String, String)> {
 }
 
 #[test]
-fn a_denied_object_is_named_and_the_other_reports_are_still_written() {
+fn a_denied_object_fails_the_run_naming_it_and_a_denied_write_fails_its_report() {
     let day = |login: &str| {
         lines(&[
             event(login, "LOGIN", "2026-11-02T13:00:00Z").status("Available"),
             event(login, "LOGOUT", "2026-11-02T21:00:00Z").status("Offline"),
         ])
     };
-    let Some((server, id, secret)) = guarded(&[
-        ("a.jsonl", day("jdoe") + day("mrivera").as_str()),
-        ("denied.jsonl", day("asmith")),
-    ]) else {
+    let readable = ("a.jsonl", day("jdoe") + day("mrivera").as_str());
+    let Some((server, id, secret)) = guarded(&[readable.clone(), ("denied.jsonl", day("asmith"))])
+    else {
         return;
     };
     let dir = TempDir::new().unwrap();
-    // The reader's keys come from a shared credentials file, its region from the config
-    // file: the profile part of the credential chain.
-    let aws = dir.path().join("aws");
-    fs::create_dir(&aws).unwrap();
-    fs::write(
-        aws.join("credentials"),
-        format!("[audit]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
-    )
-    .unwrap();
-    fs::write(aws.join("config"), "[profile audit]\nregion = us-east-1\n").unwrap();
-    let batch = dir.path().join("batch.toml");
-    // moto checks signatures of listings with a `prefix` wrongly, so the events are
-    // the bucket's root.
-    write_batch(
-        &batch,
-        "s3://guarded",
-        "s3://guarded/reports",
-        "timezone = \"UTC\"\n[[report]]\nagents = [\"jdoe\", \"asmith\", \"mrivera\"]\ndates = [\"2026-11-02\"]\n",
-    );
-    // This server refuses any other keys, so success means the profile was read.
-    let run = |profile: &str| {
-        let mut cmd = bin();
-        cmd.envs(server.env())
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_REGION")
-            .env("AWS_PROFILE", profile)
-            .env("AWS_SHARED_CREDENTIALS_FILE", aws.join("credentials"))
-            .env("AWS_CONFIG_FILE", aws.join("config"))
-            .arg("run")
-            .arg(&batch);
-        cmd.output().unwrap()
-    };
-    let out = run("audit");
+    // An object that cannot be read fails every report (any of them could miss its
+    // events): exit 1 naming it, and nothing is written.
+    let out = run_guarded(&server, &id, &secret, dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("s3://guarded/denied.jsonl:1:1: stopped reading: access denied"),
+        stderr.contains("cannot read `s3://guarded/denied.jsonl`: access denied"),
         "{stderr}"
     );
+    assert!(!stderr.contains("records before this point"), "{stderr}");
+    let bucket = Bucket::open(&server.endpoint, "guarded", &id, &secret);
+    assert!(bucket.download("reports").is_empty());
+    drop(server);
+
+    // The readable object alone: jdoe is written, asmith is not in it, mrivera's
+    // upload is denied.
+    let Some((server, id, secret)) = guarded(&[readable]) else {
+        return;
+    };
+    let out = run_guarded(&server, &id, &secret, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("failed: asmith 2026-11-02 (UTC): agent `asmith` not found"),
         "{stderr}"
@@ -396,6 +377,42 @@ fn a_denied_object_is_named_and_the_other_reports_are_still_written() {
         .map(|r| r["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["failed", "written", "failed"]);
+}
+
+/// `run` of a batch over the guarded bucket (jdoe, asmith and mrivera on 2026-11-02),
+/// with the reader's keys from a shared credentials file and its region from the config
+/// file: the profile part of the credential chain. The server refuses any other keys, so
+/// success means the profile was read.
+fn run_guarded(server: &Server, id: &str, secret: &str, dir: &Path) -> std::process::Output {
+    let aws = dir.join("aws");
+    fs::create_dir_all(&aws).unwrap();
+    fs::write(
+        aws.join("credentials"),
+        format!("[audit]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+    )
+    .unwrap();
+    fs::write(aws.join("config"), "[profile audit]\nregion = us-east-1\n").unwrap();
+    let batch = dir.join("batch.toml");
+    // moto checks signatures of listings with a `prefix` wrongly, so the events are
+    // the bucket's root.
+    write_batch(
+        &batch,
+        "s3://guarded",
+        "s3://guarded/reports",
+        "timezone = \"UTC\"\n[[report]]\nagents = [\"jdoe\", \"asmith\", \"mrivera\"]\ndates = [\"2026-11-02\"]\n",
+    );
+    bin()
+        .envs(server.env())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_REGION")
+        .env("AWS_PROFILE", "audit")
+        .env("AWS_SHARED_CREDENTIALS_FILE", aws.join("credentials"))
+        .env("AWS_CONFIG_FILE", aws.join("config"))
+        .arg("run")
+        .arg(&batch)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -582,20 +599,8 @@ fn throttling_and_server_errors_are_retried_with_backoff() {
             event("jdoe", "LOGOUT", "2026-11-02T21:00:00Z").status("Offline"),
         ],
     );
-    let report = |endpoint: &str| {
-        stdout_of(
-            bin_on(server)
-                .env("AWS_ENDPOINT_URL", endpoint)
-                .args([
-                    "report",
-                    "--events",
-                    &bucket.url("events"),
-                    "--agent",
-                    "jdoe",
-                ])
-                .args(["--date", "2026-11-02", "--timezone", "UTC"]),
-        )
-    };
+    let report =
+        |endpoint: &str| stdout_of(jdoe_report(server, &bucket).env("AWS_ENDPOINT_URL", endpoint));
     let direct = report(&server.endpoint);
     let flaky = server::Flaky::start(server, 3);
     assert_eq!(report(&flaky.endpoint), direct);
@@ -627,9 +632,22 @@ fn a_large_object_of_json_lines_is_read_in_pieces_like_a_large_file() {
     });
     let from_s3 = expand(&[bucket.url("export").into()]).unwrap();
     let from_disk = expand(&[local]).unwrap();
-    let cut = pieces(&from_s3, 128 << 10).unwrap();
+    let cut = pieces(
+        &from_s3,
+        &agent_audit::input::Facts::of_all(&from_s3).unwrap(),
+        128 << 10,
+    )
+    .unwrap();
     assert!(cut.len() > 20, "the object is cut into pieces");
-    assert_eq!(cut, pieces(&from_disk, 128 << 10).unwrap());
+    assert_eq!(
+        cut,
+        pieces(
+            &from_disk,
+            &agent_audit::input::Facts::of_all(&from_disk).unwrap(),
+            128 << 10
+        )
+        .unwrap()
+    );
     let small = ReadOptions {
         piece_size: 128 << 10,
         ..ReadOptions::default()
@@ -646,4 +664,122 @@ fn a_large_object_of_json_lines_is_read_in_pieces_like_a_large_file() {
         let seqs: Vec<u64> = other.events.iter().map(|e| e.seq).collect();
         assert!(seqs.is_sorted(), "input order is kept across pieces");
     }
+}
+
+/// Four objects of three agents' day.
+fn four_objects(bucket: &Bucket) {
+    for (i, login) in ["jdoe", "asmith", "jdoe", "mrivera"].iter().enumerate() {
+        bucket.put_events(
+            &format!("events/{i}.jsonl"),
+            &[
+                event(login, "LOGIN", &format!("2026-11-02T1{i}:00:00Z")).status("Available"),
+                event(login, "LOGOUT", &format!("2026-11-02T2{i}:00:00Z")).status("Offline"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn each_object_is_fetched_once_per_read() {
+    let Some((server, bucket)) = on_s3("once") else {
+        return;
+    };
+    four_objects(&bucket);
+    let gets = || {
+        (0..4)
+            .map(|i| server.requests(&format!("GET /once/events/{i}.jsonl ")))
+            .collect::<Vec<_>>()
+    };
+    let before = gets();
+    stdout_of(&mut jdoe_report(server, &bucket));
+    let after: Vec<usize> = gets().iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(
+        after,
+        [1, 1, 1, 1],
+        "GETs per object by a single-agent report"
+    );
+    let dir = TempDir::new().unwrap();
+    let batch = dir.path().join("b.toml");
+    write_batch(
+        &batch,
+        &bucket.url("events"),
+        &dir.path().join("out").display().to_string(),
+        "timezone = \"UTC\"\n[[report]]\nagents = [\"*\"]\ndates = [\"2026-11-02\"]\n",
+    );
+    let before = gets();
+    bin_on(server).arg("run").arg(&batch).assert().success();
+    let after: Vec<usize> = gets().iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(after, [1, 1, 1, 1], "GETs per object by run");
+}
+
+/// jdoe's report of 2026-11-02 over `bucket/events`, through `faulty`. The timeout guards
+/// against a hang; it is no speed target.
+fn jdoe_through(server: &Server, faulty: &server::Faulty, bucket: &Bucket) -> std::process::Output {
+    jdoe_report(server, bucket)
+        .env("AWS_ENDPOINT_URL", &faulty.endpoint)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap()
+}
+
+/// `report` of jdoe's 2026-11-02 (UTC) over `bucket/events`.
+fn jdoe_report(server: &Server, bucket: &Bucket) -> assert_cmd::Command {
+    let mut cmd = bin_on(server);
+    cmd.args([
+        "report",
+        "--events",
+        &bucket.url("events"),
+        "--agent",
+        "jdoe",
+    ])
+    .args(["--date", "2026-11-02", "--timezone", "UTC"]);
+    cmd
+}
+
+#[test]
+fn a_download_cut_off_every_time_fails_the_report_naming_the_object() {
+    let Some((server, bucket)) = on_s3("cut") else {
+        return;
+    };
+    four_objects(&bucket);
+    let faulty = server::Faulty::start(server, server::Fault::CutBodies(400));
+    let out = jdoe_through(server, &faulty, &bucket);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("s3://cut/events/"), "{stderr}");
+    assert!(!stderr.contains("records before this point"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no partial report");
+    // The listing, then the download tried again (5 retries) before it failed.
+    let reached = faulty.requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(reached > 6, "{reached} requests reached the proxy");
+}
+
+#[test]
+fn an_endpoint_gone_after_the_listing_fails_fast_on_one_retry_budget() {
+    let Some((server, bucket)) = on_s3("gone") else {
+        return;
+    };
+    let objects: Vec<(String, Vec<u8>)> = (0..64)
+        .map(|i| {
+            let e = event("jdoe", "HEART_BEAT", &format!("2026-11-02T12:{i:02}:00Z"))
+                .status("Available");
+            (format!("events/{i:03}.jsonl"), lines(&[e]).into_bytes())
+        })
+        .collect();
+    bucket.put_all(objects);
+    let faulty = server::Faulty::start(server, server::Fault::GoneAfterListing);
+    let started = std::time::Instant::now();
+    let out = jdoe_through(server, &faulty, &bucket);
+    eprintln!(
+        "gone endpoint, 64 objects: failed after {:?}",
+        started.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("s3://gone/events/"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains("refused") || stderr.contains("endpoint gone"),
+        "{stderr}"
+    );
 }

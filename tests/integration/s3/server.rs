@@ -329,3 +329,93 @@ impl Flaky {
         Flaky { endpoint, refused }
     }
 }
+
+/// What a [`Faulty`] proxy does wrong.
+#[derive(Clone, Copy)]
+pub enum Fault {
+    /// Every download of an object is cut off after this many bytes of the response.
+    CutBodies(usize),
+    /// Once a listing has been answered, the endpoint is gone: connections are refused.
+    GoneAfterListing,
+}
+
+/// A proxy in front of a server that answers one request per connection and misbehaves
+/// as its [`Fault`] says; `requests` counts what reached it.
+pub struct Faulty {
+    pub endpoint: String,
+    pub requests: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Faulty {
+    pub fn start(upstream: &Server, fault: Fault) -> Faulty {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = requests.clone();
+        let upstream = upstream.port();
+        let gone = Arc::new(AtomicBool::new(false));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if gone.load(Ordering::SeqCst) {
+                    // Dropping the listener: from now on, connections are refused.
+                    return;
+                }
+                let Ok(client) = client else { return };
+                count.fetch_add(1, Ordering::SeqCst);
+                let gone = gone.clone();
+                std::thread::spawn(move || {
+                    let _ = proxy_one(client, upstream, fault, &gone);
+                });
+            }
+        });
+        Faulty { endpoint, requests }
+    }
+}
+
+/// Passes one request to the upstream (asking it to close after it) and its response
+/// back, as `fault` says.
+fn proxy_one(
+    mut client: TcpStream,
+    upstream: u16,
+    fault: Fault,
+    gone: &std::sync::atomic::AtomicBool,
+) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let line = text.lines().next().unwrap_or_default().to_string();
+    let listing =
+        line.contains("list-type=") || line.contains("?prefix") || line.contains("&prefix");
+    let download = line.starts_with("GET ") && !listing;
+    if matches!(fault, Fault::GoneAfterListing) && gone.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(());
+    }
+    let rewritten: String = text
+        .split("\r\n")
+        .filter(|h| !h.to_ascii_lowercase().starts_with("connection:"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let rewritten =
+        rewritten.trim_end_matches("\r\n").to_string() + "\r\nConnection: close\r\n\r\n";
+    let mut server = TcpStream::connect(("127.0.0.1", upstream))?;
+    server.write_all(rewritten.as_bytes())?;
+    let mut response = Vec::new();
+    server.read_to_end(&mut response)?;
+    match fault {
+        Fault::CutBodies(after) if download => {
+            client.write_all(&response[..after.min(response.len())])?;
+        }
+        _ => client.write_all(&response)?,
+    }
+    if matches!(fault, Fault::GoneAfterListing) && listing {
+        gone.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    client.shutdown(std::net::Shutdown::Both)
+}

@@ -183,7 +183,7 @@ pub fn tz(s: &str) -> Tz {
 /// The events read into a store, and classified.
 pub fn ingest_with(classifier: &Classifier, events: &[Event]) -> (Store, Labels) {
     let text = lines(events);
-    let store = Store::read_stream("test.jsonl", text.as_bytes(), &ReadOptions::default());
+    let store = Store::read_stream("test.jsonl", text.as_bytes(), &ReadOptions::default()).unwrap();
     let labels = classify(&store, classifier);
     (store, labels)
 }

@@ -51,7 +51,7 @@ pub enum Flow {
 }
 
 /// Counts for one stream.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FrameStats {
     pub bytes: u64,
     pub records: u64,
@@ -62,6 +62,9 @@ pub struct FrameStats {
     pub problems: u64,
     /// The reader stopped early because `on_problem` said so.
     pub stopped: bool,
+    /// The source itself failed (see `crate::input::SourceFailure`): the stream was not
+    /// read to its end, where it failed.
+    pub failed: Option<Problem>,
 }
 
 const CHUNK: usize = 4 << 20;
@@ -76,8 +79,9 @@ const MAX_DEPTH: usize = 128;
 pub const MAX_RECORD: usize = 64 << 20;
 
 /// Reads every record of `reader`, giving each candidate to `sink` and each problem to
-/// `on_problem`. A read error (which includes corrupt compressed data) ends the stream with
-/// one last problem; the records before it have been given to the sink.
+/// `on_problem`. Corrupt compressed data ends the stream with one last problem (the
+/// records before it have been given to the sink); a failure of the source itself ends it
+/// with [`FrameStats::failed`].
 pub fn read_records<R, S, P>(reader: R, mut sink: S, on_problem: P) -> FrameStats
 where
     R: Read,
@@ -192,8 +196,16 @@ where
     fn run(mut self) -> FrameStats {
         if let Err(e) = self.frame() {
             let at = self.position(self.end);
-            let message = format!("stopped reading: {e} (the records before this point were kept)");
-            self.problem(Problem { at, message });
+            if crate::input::is_source_failure(&e) {
+                self.stats.failed = Some(Problem {
+                    at,
+                    message: format!("stopped reading: {e}"),
+                });
+            } else {
+                let message =
+                    format!("stopped reading: {e} (the records before this point were kept)");
+                self.problem(Problem { at, message });
+            }
         }
         self.count_lines_to(self.base + self.end as u64);
         self.stats.lines = self.lines;

@@ -62,6 +62,16 @@ pub enum InputError {
         #[source]
         source: io::Error,
     },
+    /// A source that failed while it was read (see [`SourceFailure`]).
+    #[error(
+        "{path}:{line}:{column}: {message}; a source that cannot be read in full fails every report over it"
+    )]
+    Incomplete {
+        path: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
     /// An `s3://` location that cannot be listed (or holds nothing).
     #[error(transparent)]
     S3(#[from] crate::s3::Error),
@@ -176,31 +186,59 @@ pub fn open(source: &Source) -> Result<Box<dyn Read + Send>, InputError> {
     match source {
         Source::File(path) => {
             let file = File::open(path).map_err(unreadable)?;
-            sniff(file).map_err(unreadable)
+            sniff(Fetched(file)).map_err(unreadable)
         }
-        Source::Stdin => sniff(io::stdin()).map_err(unreadable),
-        // An object that cannot be fetched is that object's problem, reported when it is
-        // read; the other objects are still read.
-        Source::S3(object) => {
-            Ok(sniff(crate::s3::read::open(object)).unwrap_or_else(|e| Box::new(Failed(Some(e)))))
-        }
+        Source::Stdin => sniff(Fetched(io::stdin())).map_err(unreadable),
+        Source::S3(object) => sniff(Fetched(crate::s3::read::open(object))).map_err(unreadable),
     }
 }
 
-/// A stream whose first read fails.
-struct Failed(Option<io::Error>);
+/// A failure of what holds a source's bytes (a disk's read error, an S3 download that
+/// failed after its retries), as opposed to bad bytes in it (a corrupt gzip member, a
+/// malformed record). Bad bytes are that record's problem and the rest is read; a source
+/// that could not be read in full fails the whole read (see `crate::store::ReadError`):
+/// a report of it could be missing any number of events without a sign of it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceFailure(io::Error);
 
-impl Read for Failed {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        self.0.take().map_or(Ok(0), Err)
+/// Whether an error that ended a stream is a [`SourceFailure`].
+pub fn is_source_failure(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<SourceFailure>())
+}
+
+/// A source's raw bytes, whose read errors are marked as [`SourceFailure`]s (the
+/// decompressor passes them through unchanged).
+struct Fetched<R>(R);
+
+impl<R: Read> Read for Fetched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted || is_source_failure(&e) {
+                e
+            } else {
+                io::Error::new(e.kind(), SourceFailure(e))
+            }
+        })
     }
 }
 
 fn sniff<R: Read + Send + 'static>(mut reader: R) -> io::Result<Box<dyn Read + Send>> {
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 6];
     let n = read_up_to(&mut reader, &mut magic)?;
-    let whole = Cursor::new(magic[..n].to_vec()).chain(reader);
-    if magic[..n] == [0x1f, 0x8b] {
+    let head = &magic[..n];
+    if let Some(what) = unsupported(head) {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, what));
+    }
+    // A UTF-8 byte order mark (Windows editors and some exporters write one) is read as
+    // three spaces: whitespace before the first record, and every offset stays the file's.
+    let head = match head.strip_prefix(BOM) {
+        Some(rest) => [&b"   "[..], rest].concat(),
+        None => head.to_vec(),
+    };
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let whole = Cursor::new(head).chain(reader);
+    if gzip {
         Ok(Box::new(MultiGzDecoder::new(io::BufReader::with_capacity(
             256 << 10,
             whole,
@@ -208,6 +246,173 @@ fn sniff<R: Read + Send + 'static>(mut reader: R) -> io::Result<Box<dyn Read + S
     } else {
         Ok(Box::new(whole))
     }
+}
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// What a source's first bytes say it is when that is something agent-audit does not
+/// read: another text encoding than UTF-8, or a compressor other than gzip. Said plainly,
+/// instead of "malformed JSON" at byte 1.
+pub fn unsupported(head: &[u8]) -> Option<&'static str> {
+    const KNOWN: &[(&[u8], &str)] = &[
+        (
+            b"\xff\xfe",
+            "UTF-16 (little-endian) text is not supported: event files are UTF-8; convert with `iconv -f UTF-16 -t UTF-8`",
+        ),
+        (
+            b"\xfe\xff",
+            "UTF-16 (big-endian) text is not supported: event files are UTF-8; convert with `iconv -f UTF-16 -t UTF-8`",
+        ),
+        (
+            b"\x28\xb5\x2f\xfd",
+            "zstd-compressed input is not supported: decompress it with `zstd -d` (gzip is read as it is)",
+        ),
+        (
+            b"BZh",
+            "bzip2-compressed input is not supported: decompress it with `bunzip2` (gzip is read as it is)",
+        ),
+        (
+            b"\xfd7zXZ\x00",
+            "xz-compressed input is not supported: decompress it with `unxz` (gzip is read as it is)",
+        ),
+        (
+            b"PK\x03\x04",
+            "a zip archive is not supported: unzip it and pass the files or their folder",
+        ),
+    ];
+    KNOWN
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map(|(_, what)| *what)
+}
+
+/// What is known of a source before it is read: found once (one `stat` of a file, the
+/// listing of an S3 object) and used by everything that plans the read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub len: u64,
+    pub modified: Option<std::time::SystemTime>,
+    /// A regular file or an S3 object: it can be read again, and its length is its size.
+    pub regular: bool,
+}
+
+impl Facts {
+    pub fn of(source: &Source) -> Result<Facts, InputError> {
+        match source {
+            Source::File(path) => {
+                let meta = std::fs::metadata(path).map_err(|e| InputError::Unreadable {
+                    path: source.display(),
+                    source: e,
+                })?;
+                Ok(Facts {
+                    len: meta.len(),
+                    modified: meta.modified().ok(),
+                    regular: meta.is_file(),
+                })
+            }
+            Source::S3(object) => Ok(Facts {
+                len: object.size,
+                modified: None,
+                regular: true,
+            }),
+            Source::Stdin => Ok(Facts::default()),
+        }
+    }
+
+    /// The facts of every source, in order.
+    pub fn of_all(sources: &[Source]) -> Result<Vec<Facts>, InputError> {
+        sources.iter().map(Facts::of).collect()
+    }
+
+    /// Whether the source is read whole into memory in one request (one `open`, one
+    /// S3 `GET`) and framed from there: small enough, and a file or an object.
+    pub fn read_whole(&self) -> bool {
+        self.regular && self.len <= WHOLE
+    }
+}
+
+/// Sources up to this size are read whole into memory before they are framed.
+pub const WHOLE: u64 = 1 << 20;
+
+/// The raw bytes of small sources read once, kept for a second read of the same input
+/// (a single-agent report reads twice: once to find the agent's ARN, once for its
+/// records), up to a byte budget; beyond it, a source is simply read again.
+#[derive(Debug)]
+pub struct Held {
+    kept: std::sync::Mutex<rustc_hash::FxHashMap<Source, std::sync::Arc<[u8]>>>,
+    room: std::sync::atomic::AtomicU64,
+}
+
+impl Held {
+    pub fn new(budget: u64) -> Held {
+        Held {
+            kept: Default::default(),
+            room: std::sync::atomic::AtomicU64::new(budget),
+        }
+    }
+
+    fn get(&self, source: &Source) -> Option<std::sync::Arc<[u8]>> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.get(source).cloned()
+    }
+
+    fn keep(&self, source: &Source, bytes: &std::sync::Arc<[u8]>) {
+        use std::sync::atomic::Ordering;
+        let n = bytes.len() as u64;
+        let fits = self
+            .room
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |room| {
+                room.checked_sub(n)
+            })
+            .is_ok();
+        if fits {
+            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            kept.insert(source.clone(), std::sync::Arc::clone(bytes));
+        }
+    }
+}
+
+/// The raw (still compressed) bytes of a small file or object, read in one request, or
+/// taken from `held`, where they are also kept.
+pub fn whole(source: &Source, held: Option<&Held>) -> Result<std::sync::Arc<[u8]>, InputError> {
+    if let Some(bytes) = held.and_then(|h| h.get(source)) {
+        return Ok(bytes);
+    }
+    let unreadable = |e| InputError::Unreadable {
+        path: source.display(),
+        source: e,
+    };
+    let mut bytes = Vec::new();
+    match source {
+        Source::File(path) => {
+            File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .map_err(unreadable)?;
+        }
+        Source::S3(object) => {
+            crate::s3::read::open(object)
+                .read_to_end(&mut bytes)
+                .map_err(unreadable)?;
+        }
+        Source::Stdin => {}
+    }
+    let bytes: std::sync::Arc<[u8]> = bytes.into();
+    if let Some(held) = held {
+        held.keep(source, &bytes);
+    }
+    Ok(bytes)
+}
+
+/// A stream over bytes read whole, decompressed when they are gzip, as [`open`] gives.
+pub fn open_bytes(
+    source: &Source,
+    bytes: std::sync::Arc<[u8]>,
+) -> Result<Box<dyn Read + Send>, InputError> {
+    sniff(Cursor::new(bytes)).map_err(|e| InputError::Unreadable {
+        path: source.display(),
+        source: e,
+    })
 }
 
 /// A part of the input read on its own: a whole source, or a byte range of an
@@ -227,9 +432,9 @@ pub struct Piece {
 /// occurs inside a JSON string, so a line break followed by `{` in such a file always
 /// starts a record. Everything else (gzip, concatenated objects, arrays, small files,
 /// standard input) is one piece.
-pub fn pieces(sources: &[Source], size: u64) -> Result<Vec<Piece>, InputError> {
+pub fn pieces(sources: &[Source], facts: &[Facts], size: u64) -> Result<Vec<Piece>, InputError> {
     let mut out = Vec::new();
-    for (i, source) in sources.iter().enumerate() {
+    for (i, (source, facts)) in sources.iter().zip(facts).enumerate() {
         let whole = Piece {
             source: i,
             chunk: 0,
@@ -239,11 +444,7 @@ pub fn pieces(sources: &[Source], size: u64) -> Result<Vec<Piece>, InputError> {
             path: source.display(),
             source: e,
         };
-        let len = match source {
-            Source::File(path) => std::fs::metadata(path).map_err(unreadable)?.len(),
-            Source::S3(object) => object.size,
-            Source::Stdin => 0,
-        };
+        let len = facts.len;
         if len < 2 * size || !is_json_lines(&read_at(source, 0, 1 << 20).map_err(unreadable)?) {
             out.push(whole);
             continue;
@@ -293,7 +494,7 @@ fn read_at(source: &Source, from: u64, n: usize) -> io::Result<Vec<u8>> {
 /// Whether a file's first bytes are an object that ends at a line break followed by
 /// another object (and not gzip).
 fn is_json_lines(head: &[u8]) -> bool {
-    if head.starts_with(&[0x1f, 0x8b]) {
+    if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(BOM) {
         return false;
     }
     let mut spans = Vec::new();
@@ -344,9 +545,9 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 pub fn open_piece(source: &Source, piece: &Piece) -> Result<Box<dyn Read + Send>, InputError> {
     let (Some(range), Source::File(path)) = (&piece.range, source) else {
         return match (&piece.range, source) {
-            (Some(range), Source::S3(object)) => {
-                Ok(Box::new(crate::s3::read::open_range(object, range.clone())))
-            }
+            (Some(range), Source::S3(object)) => Ok(Box::new(Fetched(
+                crate::s3::read::open_range(object, range.clone()),
+            ))),
             _ => open(source),
         };
     };
@@ -357,5 +558,5 @@ pub fn open_piece(source: &Source, piece: &Piece) -> Result<Box<dyn Read + Send>
     let mut file = File::open(path).map_err(unreadable)?;
     file.seek(SeekFrom::Start(range.start))
         .map_err(unreadable)?;
-    Ok(Box::new(file.take(range.end - range.start)))
+    Ok(Box::new(Fetched(file.take(range.end - range.start))))
 }

@@ -11,6 +11,7 @@
 //!
 //! What a listed object holds is not this module's concern: `input` frames it like a file.
 
+mod budget;
 pub mod poll;
 pub mod read;
 
@@ -355,8 +356,8 @@ fn build(bucket: &str, settings: &Settings) -> Result<AmazonS3, Error> {
                 max_backoff: Duration::from_secs(15),
                 base: 2.0,
             },
-            max_retries: 10,
-            retry_timeout: Duration::from_secs(180),
+            max_retries: budget::RETRIES,
+            retry_timeout: budget::RETRY_WINDOW,
         })
         .build()
         .map_err(|e| Error::new(&url(bucket, ""), chain(&e)))

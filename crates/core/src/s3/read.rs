@@ -11,9 +11,8 @@
 //! that many objects' first chunks are held.
 //!
 //! An object that cannot be fetched (denied, deleted since it was listed, retries
-//! exhausted) is a stream whose first read fails with the reason: the framing reports it as
-//! that object's problem (`s3://b/k:1:1: stopped reading: access denied ...`) and the other
-//! objects are read as usual.
+//! exhausted) is a stream whose read fails with the reason, which fails the whole read
+//! (`crate::input::SourceFailure`). Requests share one retry budget (`super::budget`).
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -40,6 +39,9 @@ struct Plan {
     position: HashMap<Object, usize>,
     order: Vec<Object>,
     started: HashMap<Object, mpsc::Receiver<Chunk>>,
+    /// Objects opened already: never fetched ahead again (two readers opening neighbours
+    /// at once would otherwise each start the other's download, one `GET` too many).
+    opened: std::collections::HashSet<Object>,
 }
 
 fn plans() -> &'static Mutex<Plan> {
@@ -52,6 +54,7 @@ fn plans() -> &'static Mutex<Plan> {
 pub fn plan(objects: Vec<Object>) {
     let mut plan = plans().lock().unwrap_or_else(|e| e.into_inner());
     plan.started.clear();
+    plan.opened.clear();
     plan.position = objects
         .iter()
         .enumerate()
@@ -67,13 +70,14 @@ pub fn open(object: &Object) -> ObjectReader {
         .started
         .remove(object)
         .unwrap_or_else(|| start(object, None));
+    plan.opened.insert(object.clone());
     if let Some(&at) = plan.position.get(object) {
         let next: Vec<Object> = plan
             .order
             .iter()
             .skip(at + 1)
             .take(AHEAD)
-            .filter(|o| !plan.started.contains_key(*o))
+            .filter(|o| !plan.started.contains_key(*o) && !plan.opened.contains(*o))
             .cloned()
             .collect();
         for o in next {
@@ -131,17 +135,25 @@ fn start(object: &Object, range: Option<Range<u64>>) -> mpsc::Receiver<Chunk> {
         range: range.map(GetRange::Bounded),
         ..GetOptions::default()
     };
+    if let Some(why) = super::budget::spent() {
+        failed(&tx, Error::new(&url, why));
+        return rx;
+    }
     rt.spawn(async move {
         let result = match store.get_opts(&key, options).await {
             Ok(r) => r,
             Err(e) => {
+                super::budget::failed(&e);
                 let _ = tx.send(Err(Error::from_store(&url, &e).into_io())).await;
                 return;
             }
         };
         let mut body = result.into_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| Error::from_store(&url, &e).into_io());
+            let chunk = chunk.map_err(|e| {
+                super::budget::failed(&e);
+                Error::from_store(&url, &e).into_io()
+            });
             let stop = chunk.is_err();
             // The reader was dropped: nobody wants the rest.
             if tx.send(chunk).await.is_err() || stop {

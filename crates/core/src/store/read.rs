@@ -47,6 +47,9 @@ pub struct ReadOptions {
     /// Parse every record whole with serde, cutting nothing out first: the reference the
     /// fast path is tested against.
     pub full_parse: bool,
+    /// Keep the raw bytes of small sources here, and read them from here when they are
+    /// (see [`input::Held`]).
+    pub held: Option<std::sync::Arc<input::Held>>,
 }
 
 /// A record or region of a source that was skipped.
@@ -153,8 +156,16 @@ pub struct SourceState {
 const HASHED: u64 = 64 << 10;
 
 impl SourceState {
-    /// The state of a source about to be read (up to `len`, or its current length).
-    fn of(source: &Source, rank: u64, len: Option<u64>) -> SourceState {
+    /// The state of a source about to be read (up to `len`, or its current length). A
+    /// file's ends are hashed through one `open`; a source read whole is hashed from its
+    /// bytes instead (see [`SourceState::hash_bytes`]).
+    fn of(
+        source: &Source,
+        rank: u64,
+        len: Option<u64>,
+        facts: &input::Facts,
+        hash: bool,
+    ) -> SourceState {
         let mut state = SourceState {
             source: source.clone(),
             rank,
@@ -166,17 +177,26 @@ impl SourceState {
             pieces: 0,
             lines: 0,
         };
-        if let Source::File(path) = source
-            && let Ok(meta) = std::fs::metadata(path)
-        {
-            state.len = len.unwrap_or(meta.len());
-            state.modified = meta.modified().ok();
-            state.head = hash_range(path, 0, HASHED.min(state.len)).unwrap_or(0);
-            let from = state.len.saturating_sub(HASHED);
-            state.tail = hash_range(path, from, state.len).unwrap_or(0);
-            state.appendable = ends_json_lines(path, state.len).unwrap_or(false);
+        if let Source::File(path) = source {
+            state.len = len.unwrap_or(facts.len);
+            state.modified = facts.modified;
+            if hash && let Ok((head, tail, appendable)) = hash_ends(path, state.len) {
+                (state.head, state.tail, state.appendable) = (head, tail, appendable);
+            }
         }
         state
+    }
+
+    /// Sets the hashes of a file read whole from its bytes.
+    fn hash_bytes(&mut self, bytes: &[u8]) {
+        if !matches!(self.source, Source::File(_)) {
+            return;
+        }
+        let len = (self.len as usize).min(bytes.len());
+        let bytes = &bytes[..len];
+        self.head = xxhash_rust::xxh3::xxh3_64(&bytes[..len.min(HASHED as usize)]);
+        self.tail = xxhash_rust::xxh3::xxh3_64(&bytes[len.saturating_sub(HASHED as usize)..]);
+        self.appendable = !bytes.starts_with(&[0x1f, 0x8b]) && bytes.last() == Some(&b'\n');
     }
 
     fn retired(&self) -> bool {
@@ -234,21 +254,26 @@ fn hash_range(path: &std::path::Path, from: u64, to: u64) -> std::io::Result<u64
     Ok(xxhash_rust::xxh3::xxh3_64(&bytes))
 }
 
-/// Whether a file is uncompressed JSON lines whose last byte is a line break.
-fn ends_json_lines(path: &std::path::Path, len: u64) -> std::io::Result<bool> {
-    if len == 0 {
-        return Ok(false);
-    }
+/// The hashes of a file's first and last [`HASHED`] bytes up to `len`, and whether it is
+/// uncompressed JSON lines whose last byte is a line break, through one `open`.
+fn hash_ends(path: &std::path::Path, len: u64) -> std::io::Result<(u64, u64, bool)> {
     let mut file = std::fs::File::open(path)?;
-    let mut magic = [0u8; 2];
-    let n = file.read(&mut magic)?;
-    if n == 2 && magic == [0x1f, 0x8b] {
-        return Ok(false);
-    }
-    file.seek(SeekFrom::Start(len - 1))?;
-    let mut last = [0u8; 1];
-    file.read_exact(&mut last)?;
-    Ok(last[0] == b'\n')
+    let mut read = |from: u64, to: u64| -> std::io::Result<Vec<u8>> {
+        file.seek(SeekFrom::Start(from))?;
+        let mut bytes = Vec::new();
+        (&mut file)
+            .take(to.saturating_sub(from))
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let head = read(0, HASHED.min(len))?;
+    let tail = read(len.saturating_sub(HASHED), len)?;
+    let appendable = len > 0 && !head.starts_with(&[0x1f, 0x8b]) && tail.last() == Some(&b'\n');
+    Ok((
+        xxhash_rust::xxh3::xxh3_64(&head),
+        xxhash_rust::xxh3::xxh3_64(&tail),
+        appendable,
+    ))
 }
 
 /// Large files of JSON lines are read in pieces of about this size, one per core at a time.
@@ -257,6 +282,8 @@ const PIECE_SIZE: u64 = 64 << 20;
 /// One part of the input to read: a piece of a source, read as source `id`.
 struct Part {
     id: u32,
+    /// Read whole into memory in one request (see [`input::Facts::read_whole`]).
+    whole: bool,
     piece: input::Piece,
     /// Line breaks and bytes before the part in its source (for messages).
     lines_before: Option<u64>,
@@ -265,23 +292,38 @@ struct Part {
 impl Store {
     /// Reads every source (in parallel) into a new store, in input order.
     pub fn read(sources: &[Source], options: &ReadOptions) -> Result<Store, ReadError> {
+        let facts = input::Facts::of_all(sources)?;
+        Store::read_known(sources, &facts, options)
+    }
+
+    /// [`Store::read`] of sources whose [`input::Facts`] are known already (one per source).
+    pub fn read_known(
+        sources: &[Source],
+        facts: &[input::Facts],
+        options: &ReadOptions,
+    ) -> Result<Store, ReadError> {
         let mut store = Store::default();
-        store.add_sources(sources, options)?;
+        store.add_sources(sources, facts, options)?;
         Ok(store)
     }
 
     /// Reads one whole input from a stream (already decompressed); `name` is used in
     /// messages.
-    pub fn read_stream<R: Read>(name: &str, reader: R, options: &ReadOptions) -> Store {
-        let mut store = read_part(0, 0, name, reader, options);
+    pub fn read_stream<R: Read>(
+        name: &str,
+        reader: R,
+        options: &ReadOptions,
+    ) -> Result<Store, ReadError> {
+        let mut store = read_part(0, 0, name, reader, options)?;
         store.finish(0..store.agents.len());
-        store
+        Ok(store)
     }
 
     /// Reads `sources` as new sources, ranked after every source already read.
     fn add_sources(
         &mut self,
         sources: &[Source],
+        facts: &[input::Facts],
         options: &ReadOptions,
     ) -> Result<Vec<usize>, ReadError> {
         let first = self.sources.len();
@@ -293,9 +335,10 @@ impl Store {
         } else {
             options.piece_size
         };
-        let pieces = input::pieces(sources, size)?;
-        for (i, source) in sources.iter().enumerate() {
-            let mut state = SourceState::of(source, (first + i) as u64, None);
+        let pieces = input::pieces(sources, facts, size)?;
+        for (i, (source, facts)) in sources.iter().zip(facts).enumerate() {
+            let mut state =
+                SourceState::of(source, (first + i) as u64, None, facts, !facts.read_whole());
             state.pieces = pieces.iter().filter(|p| p.source == i).count() as u64;
             self.sources.push(state);
         }
@@ -304,6 +347,7 @@ impl Store {
             .map(|piece| Part {
                 id: (first + piece.source) as u32,
                 lines_before: piece.range.as_ref().map(|_| 0),
+                whole: piece.range.is_none() && facts[piece.source].read_whole(),
                 piece,
             })
             .collect();
@@ -322,17 +366,29 @@ impl Store {
         let mut touched: Vec<usize> = Vec::new();
         let mut lines: FxHashMap<u32, u64> = FxHashMap::default();
         for group in parts.chunks(window) {
-            let batches: Vec<Result<Store, InputError>> = group
+            type Read = (Store, Option<std::sync::Arc<[u8]>>);
+            let batches: Vec<Result<Read, InputError>> = group
                 .par_iter()
                 .map(|part| {
                     let source = &self.sources[part.id as usize].source;
-                    let reader = input::open_piece(source, &part.piece)?;
+                    // A small file or object: one request for all of it.
+                    let (reader, bytes) = if part.whole {
+                        let bytes = input::whole(source, options.held.as_deref())?;
+                        (input::open_bytes(source, bytes.clone())?, Some(bytes))
+                    } else {
+                        (input::open_piece(source, &part.piece)?, None)
+                    };
                     let base = (u64::from(part.id) << 40) | (part.piece.chunk << 28);
-                    Ok(read_part(base, part.id, &source.display(), reader, options))
+                    let store = read_part(base, part.id, &source.display(), reader, options)?;
+                    Ok((store, bytes))
                 })
                 .collect();
             for (part, batch) in group.iter().zip(batches) {
-                let mut batch = batch?;
+                let (mut batch, bytes) = batch?;
+                if let (Some(bytes), Some(state)) = (bytes, self.sources.get_mut(part.id as usize))
+                {
+                    state.hash_bytes(&bytes);
+                }
                 let before = lines.entry(part.id).or_insert(0);
                 if let (Some(range), Some(extra)) = (&part.piece.range, part.lines_before) {
                     for p in &mut batch.problems.kept {
@@ -430,17 +486,20 @@ impl Store {
                 range: Some(range.clone()),
             };
             let (pieces, lines) = (state.pieces + 1, state.lines);
-            *state = SourceState::of(&state.source, state.rank, Some(range.end));
+            let facts = input::Facts::of(&state.source)?;
+            *state = SourceState::of(&state.source, state.rank, Some(range.end), &facts, true);
             (state.pieces, state.lines) = (pieces, lines);
             parts.push(Part {
                 id,
+                whole: false,
                 piece,
                 lines_before: Some(0),
             });
         }
         touched.extend(self.read_parts(parts, options)?);
-        touched.extend(self.add_sources(&again, options)?);
-        touched.extend(self.add_sources(&new_sources, options)?);
+        touched.extend(self.add_sources(&again, &input::Facts::of_all(&again)?, options)?);
+        let facts = input::Facts::of_all(&new_sources)?;
+        touched.extend(self.add_sources(&new_sources, &facts, options)?);
         // Rank every source by where it now stands in input order.
         for state in &mut self.sources {
             if let Some(&p) = wanted.get(&state.source)
@@ -514,7 +573,13 @@ struct Cut<'r, 's> {
 
 /// Reads one part into its own store, to be merged with others; record numbers start after
 /// `base` (see [`StoredEvent::seq`]).
-fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadOptions) -> Store {
+fn read_part<R: Read>(
+    base: u64,
+    id: u32,
+    name: &str,
+    reader: R,
+    options: &ReadOptions,
+) -> Result<Store, InputError> {
     let mut store = Store::default();
     let mut seen = Seen::default();
     let mut problems = Problems::default();
@@ -637,6 +702,14 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
             }
         },
     );
+    if let Some(failed) = stats.failed {
+        return Err(InputError::Incomplete {
+            path: name.to_string(),
+            line: failed.at.line,
+            column: failed.at.column,
+            message: failed.message,
+        });
+    }
     if stats.bytes == 0 && problems.is_empty() {
         store.notes.push(format!("{name}: empty file, no events"));
     } else if stats.records == 0 && stats.skipped == 0 && problems.is_empty() {
@@ -650,7 +723,7 @@ fn read_part<R: Read>(base: u64, id: u32, name: &str, reader: R, options: &ReadO
         lines: stats.lines,
     };
     store.problems = problems;
-    store
+    Ok(store)
 }
 
 /// Adds one parsed event; an error is the reason to skip the record.

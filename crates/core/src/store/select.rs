@@ -4,6 +4,9 @@
 use super::{ReadError, ReadOptions, Store};
 use crate::input;
 
+/// The most bytes of small sources a single-agent read keeps between its two passes.
+const HELD: u64 = 256 << 20;
+
 impl Store {
     /// Reads what one agent's report needs. Two quick passes find the agent's ARN (records
     /// that mention its quoted login) and then parse only the records that mention that
@@ -18,23 +21,28 @@ impl Store {
         strict: bool,
     ) -> Result<Store, ReadError> {
         let quoted = |s: &str| format!("\"{s}\"").into_bytes();
+        // Each source is looked at once (one `stat`), and each small one read once: the
+        // second pass takes their bytes from memory.
+        let facts = input::Facts::of_all(sources)?;
         // Standard input, a FIFO or `<(…)` cannot be read twice.
-        let rereadable = sources.iter().all(input::Source::is_rereadable);
+        let rereadable = facts.iter().all(|f| f.regular);
         let literal = rereadable
             && !strict
             && !agent.is_empty()
             && !agent.contains(['"', '\\'])
             && agent.is_ascii();
+        let held = std::sync::Arc::new(input::Held::new(HELD));
         let options = |only_containing| ReadOptions {
             strict,
             only_containing,
+            held: Some(std::sync::Arc::clone(&held)),
             ..ReadOptions::default()
         };
         if literal {
             let arns: Vec<Vec<u8>> = if agent.starts_with("arn:") {
                 vec![quoted(agent)]
             } else {
-                let first = Store::read(sources, &options(vec![quoted(agent)]))?;
+                let first = Store::read_known(sources, &facts, &options(vec![quoted(agent)]))?;
                 first
                     .agents
                     .iter()
@@ -43,12 +51,12 @@ impl Store {
                     .collect()
             };
             if !arns.is_empty() {
-                let found = Store::read(sources, &options(arns))?;
+                let found = Store::read_known(sources, &facts, &options(arns))?;
                 if found.find_agent(agent).is_ok() {
                     return Ok(found);
                 }
             }
         }
-        Store::read(sources, &options(Vec::new()))
+        Store::read_known(sources, &facts, &options(Vec::new()))
     }
 }
