@@ -19,6 +19,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin audit
 COPY --from=build /src/target/release/agent-audit /usr/local/bin/agent-audit
+COPY --from=build /src/THIRD-PARTY-NOTICES.md /usr/share/doc/agent-audit/
 USER 10001
 ENTRYPOINT ["agent-audit"]
 

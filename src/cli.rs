@@ -11,9 +11,17 @@ pub use agent_audit::explain::ExplainFormat;
 pub use agent_audit::report::{Format, Kind};
 pub use agent_audit::time::{parse_date, parse_timezone};
 
+/// `--version`: the version, then the notices of the code ported into the binary.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\n\n",
+    include_str!("../THIRD-PARTY-NOTICES.md")
+);
+
 /// Rebuilds Amazon Connect's agent activity audit report from agent event stream files.
 #[derive(Debug, Parser)]
 #[command(name = "agent-audit", version, propagate_version = true)]
+#[command(long_version = LONG_VERSION)]
 #[command(
     long_about = "Rebuilds Amazon Connect's agent activity audit report from agent event \
 stream files: for one agent, one local date and one time zone, the timeline of status rows \

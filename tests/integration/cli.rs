@@ -300,3 +300,20 @@ fn line_of_status(name: &str) -> usize {
     // The header is the nearest `[[status]]` above the name.
     (0..at).rev().find(|&i| lines[i] == "[[status]]").unwrap() + 1
 }
+
+#[test]
+fn version_carries_the_notices_of_the_ported_code() {
+    let out = bin().arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    for notice in [
+        "Copyright (C) 1994-2024 Lua.org, PUC-Rio.",
+        "The simdjson authors",
+    ] {
+        assert!(text.contains(notice), "{notice} missing from --version");
+    }
+    // `-V` stays one line.
+    let short = bin().arg("-V").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&short.stdout).lines().count(), 1);
+}

@@ -14,6 +14,9 @@
 //! types (SSE2, which every x86-64 has; NEON on Arm); `multiversion` also compiles the scan
 //! for AVX2 with BMI (bit scans) and picks a version at run time, so neither `unsafe` nor a
 //! `target-cpu=native` build is needed.
+//!
+//! The escape scanner and the prefix XOR follow simdjson's, used under its MIT licence:
+//! Copyright 2018-2025 The simdjson authors; the notice is in `THIRD-PARTY-NOTICES.md`.
 
 use std::ops::Range;
 
