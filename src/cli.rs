@@ -33,6 +33,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The server's settings (SPEC §11).
+    #[arg(value_name = "SERVE.toml")]
+    pub file: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build the activity audit report of one agent for one local day.
@@ -75,6 +82,12 @@ Exit status: 0 every report was written; 1 some report was denied or failed (the
 Exit status: 0 merged, and every report was written; 1 merged with denied or failed reports, or the shards do not make one run."
     )]
     Merge(MergeArgs),
+    /// Serve the report and its API behind the organisation's OpenID Connect provider:
+    /// every request is decided for the login the provider vouches for.
+    #[command(
+        after_help = "SERVE.toml names the address, the events, the configuration and the [oidc] provider (docs/serving.md). API clients send `Authorization: Bearer <JWT>`. serve refuses to start without users in the configuration or without [oidc].\n\nExit status: 0 stopped by SIGTERM or Ctrl-C after the requests in flight; 2 a usage or configuration error."
+    )]
+    Serve(ServeArgs),
     /// Say whether a requester may audit an agent's day, and why.
     #[command(after_help = "Exit status: 0 allowed; 1 denied; 2 a usage or configuration error.")]
     Authorize(AuthorizeArgs),

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod serve;
 mod watching;
 
 use std::process::ExitCode;
@@ -13,7 +14,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // Interrupted (Ctrl-C, SIGTERM), remove the temporary files being written first.
-    agent_audit::tempfiles::remove_on_signals();
+    // `serve` writes none: it stops gracefully on the signal itself.
+    if !matches!(cli.command, cli::Command::Serve(_)) {
+        agent_audit::tempfiles::remove_on_signals();
+    }
     // Script engines recurse on the native stack: give the worker threads room (untouched
     // pages cost nothing) so scripts never need a stack segment of their own.
     let _ = rayon::ThreadPoolBuilder::new()

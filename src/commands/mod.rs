@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Run(args) => run::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Merge(args) => merge::run(&args),
+        Command::Serve(args) => crate::serve::run(&args.file),
     }
 }
 

@@ -26,6 +26,7 @@ mod properties;
 mod reducer;
 mod s3;
 mod scripts;
+mod serve;
 mod store;
 mod tiers;
 mod truth;

@@ -86,6 +86,25 @@ pub struct Decision {
     pub agent: String,
     pub date: NaiveDate,
     pub timezone: Tz,
+    /// What decided: the users file (permissions, hierarchy) or a policy script.
+    pub by: DecidedBy,
+    /// The requester may audit every agent (access control off, or a granting profile
+    /// without hierarchy restriction): the report page may tell them which logins exist.
+    pub unrestricted: bool,
+}
+
+/// How the rule of a profile that admits every agent ends.
+const NO_RESTRICTION: &str = ", no hierarchy restriction";
+
+/// What decided a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecidedBy {
+    /// Access control is off: no users are configured.
+    Off,
+    /// The users file: the requester, their permissions or their hierarchy.
+    Users,
+    /// A policy script forbade it.
+    Policy,
 }
 
 impl fmt::Display for Decision {
@@ -147,7 +166,12 @@ impl Access {
 
     /// Decides a request.
     pub fn decide(&self, req: &Request) -> Decision {
-        let decision = |allowed: bool, rule: String, reason: String| Decision {
+        let by = if self.enforced() {
+            DecidedBy::Users
+        } else {
+            DecidedBy::Off
+        };
+        let decision = |allowed: bool, rule: String, reason: String, unrestricted: bool| Decision {
             allowed,
             rule,
             reason,
@@ -155,23 +179,31 @@ impl Access {
             agent: req.agent.clone(),
             date: req.date,
             timezone: req.timezone,
+            by,
+            unrestricted,
         };
         let agent_hierarchy = self.agent_hierarchy(req);
         let builtin = self.builtin(req, agent_hierarchy.as_ref());
         let (rule, reason) = match builtin {
-            Err((rule, reason)) => return decision(false, rule, reason),
+            Err((rule, reason)) => return decision(false, rule, reason, false),
             Ok(ok) => ok,
         };
+        // The two ways `builtin` admits anyone: access off, or a profile with no hierarchy
+        // restriction (its rule says so).
+        let unrestricted = !self.enforced() || rule.ends_with(NO_RESTRICTION);
         let forbids = self.ask_policies(req, agent_hierarchy.as_ref());
         match forbids.first() {
-            None => decision(true, rule, reason),
+            None => decision(true, rule, reason, unrestricted),
             Some((_, first_reason)) => {
                 let rule = forbids
                     .iter()
                     .map(|(r, _)| r.as_str())
                     .collect::<Vec<_>>()
                     .join(", ");
-                decision(false, rule, first_reason.clone())
+                Decision {
+                    by: DecidedBy::Policy,
+                    ..decision(false, rule, first_reason.clone(), unrestricted)
+                }
             }
         }
     }
@@ -264,7 +296,7 @@ impl Access {
             match &p.scope {
                 None => {
                     return Ok((
-                        format!("{}, no hierarchy restriction", p.at()),
+                        format!("{}{NO_RESTRICTION}", p.at()),
                         format!(
                             "`{login}` may audit any agent through profile {} (no hierarchy restriction)",
                             p.name
