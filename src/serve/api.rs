@@ -42,6 +42,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/report", get(report))
         .route("/api/v1/authorize", get(authorize))
         .route("/api/v1/explain", get(explain))
+        .route("/", get(super::pages::form))
+        .route("/report", get(super::pages::report))
+        .route("/report.csv", get(super::pages::report))
+        .route("/report.json", get(super::pages::report))
+        .route("/explain", get(super::pages::explain))
+        .route("/auth/login", get(super::session::login))
+        .route("/auth/callback", get(super::session::callback))
+        .route("/auth/logout", axum::routing::post(super::session::logout))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&app), measured))
         .with_state(app)
@@ -62,6 +70,30 @@ pub enum Refusal {
     },
     NotFound(String),
     Internal(String),
+}
+
+impl Refusal {
+    /// The status and the words a page shows for this refusal.
+    pub fn status_and_message(self) -> (StatusCode, String) {
+        match self {
+            Refusal::Unauthorized(why) => (StatusCode::UNAUTHORIZED, why.unwrap_or_default()),
+            Refusal::BadRequest { parameter, message } => {
+                (StatusCode::BAD_REQUEST, format!("`{parameter}`: {message}"))
+            }
+            Refusal::Forbidden { reason, rule } => (
+                StatusCode::FORBIDDEN,
+                format!("{reason} (decided by {rule})"),
+            ),
+            Refusal::NotFound(message) => (StatusCode::NOT_FOUND, message),
+            Refusal::Internal(message) => {
+                eprintln!("serve: {message}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the request could not be answered; the server's log says why".into(),
+                )
+            }
+        }
+    }
 }
 
 impl IntoResponse for Refusal {
@@ -121,9 +153,25 @@ impl IntoResponse for Refusal {
 }
 
 /// The requester of a request and what its decisions record of it.
-struct Caller {
-    identity: Identity,
-    asked: Asked,
+pub struct Caller {
+    pub identity: Identity,
+    pub asked: Asked,
+}
+
+impl App {
+    /// What a decision made for this request records: `via: serve`, a request id, the
+    /// identity's `iss` and `sub`, the client address. Never a token or a cookie.
+    pub fn asked(&self, command: &str, iss: &str, sub: &str, client: SocketAddr) -> Asked {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        Asked {
+            command: command.to_string(),
+            via: Some("serve".to_string()),
+            request_id: Some(format!("{:x}-{n}", self.started)),
+            iss: Some(iss.to_string()),
+            sub: Some(sub.to_string()),
+            client: Some(client.ip().to_string()),
+        }
+    }
 }
 
 /// Authenticates a request's bearer token.
@@ -147,29 +195,21 @@ async fn caller(
         eprintln!("serve: {client}: bearer token refused: {why}");
         Refusal::Unauthorized(Some(why))
     })?;
-    let n = app.requests.fetch_add(1, Ordering::Relaxed);
-    let asked = Asked {
-        command: command.to_string(),
-        via: Some("serve".to_string()),
-        request_id: Some(format!("{:x}-{n}", app.started)),
-        iss: Some(identity.iss.clone()),
-        sub: Some(identity.sub.clone()),
-        client: Some(client.ip().to_string()),
-    };
+    let asked = app.asked(command, &identity.iss, &identity.sub, client);
     Ok(Caller { identity, asked })
 }
 
 #[derive(Deserialize)]
-struct DayQuery {
+pub struct DayQuery {
     agent: Option<String>,
     date: Option<String>,
     timezone: Option<String>,
     format: Option<String>,
-    kind: Option<String>,
+    pub kind: Option<String>,
     at: Option<String>,
 }
 
-fn bad(parameter: &'static str, message: impl Into<String>) -> Refusal {
+pub fn bad(parameter: &'static str, message: impl Into<String>) -> Refusal {
     Refusal::BadRequest {
         parameter,
         message: message.into(),
@@ -177,7 +217,7 @@ fn bad(parameter: &'static str, message: impl Into<String>) -> Refusal {
 }
 
 impl DayQuery {
-    fn agent(&self) -> Result<&str, Refusal> {
+    pub fn agent(&self) -> Result<&str, Refusal> {
         let agent = self.agent.as_deref().unwrap_or_default();
         if agent.is_empty() {
             return Err(bad("agent", "`agent` is required: a login or an agent ARN"));
@@ -188,14 +228,14 @@ impl DayQuery {
         Ok(agent)
     }
 
-    fn timezone(&self, app: &App) -> Result<chrono_tz::Tz, Refusal> {
+    pub fn timezone(&self, app: &App) -> Result<chrono_tz::Tz, Refusal> {
         match &self.timezone {
             None => Ok(app.config.timezone),
             Some(z) => parse_timezone(z).map_err(|e| bad("timezone", e)),
         }
     }
 
-    fn date(&self) -> Result<chrono::NaiveDate, Refusal> {
+    pub fn date(&self) -> Result<chrono::NaiveDate, Refusal> {
         let date = self
             .date
             .as_deref()
@@ -223,7 +263,7 @@ fn forbidden(d: &Decision) -> Refusal {
 /// An agent the events do not hold: decided on the users file like any other, so a
 /// restricted requester gets the same 403 as for an agent outside their access; an
 /// unrestricted one learns the closest logins.
-fn unknown_agent(
+pub fn unknown_agent(
     engine: &Engine,
     caller: &Caller,
     agent: &str,
@@ -247,7 +287,7 @@ fn unknown_agent(
     }
 }
 
-fn refusal(e: Error) -> Refusal {
+pub fn refusal(e: Error) -> Refusal {
     match e {
         Error::Denied(d) => forbidden(&d),
         Error::Usage(m) => bad("query", m),
@@ -256,7 +296,7 @@ fn refusal(e: Error) -> Refusal {
 }
 
 /// Data responses say through which event time their data goes.
-fn with_freshness(engine: &Engine, mut response: Response) -> Response {
+pub fn with_freshness(engine: &Engine, mut response: Response) -> Response {
     if let Some(at) = engine.events_through()
         && let Ok(v) = HeaderValue::from_str(&at.to_rfc3339())
     {
@@ -268,22 +308,17 @@ fn with_freshness(engine: &Engine, mut response: Response) -> Response {
     response
 }
 
-async fn report(
-    State(app): State<Arc<App>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Query<DayQuery>,
-) -> Result<Response, Refusal> {
-    let caller = caller(&app, &headers, client, "report").await?;
+/// The report `q` asks for in `format`, decided for `caller`: the engine it came from and
+/// the bytes `report --as` would write.
+pub fn reported(
+    app: &App,
+    caller: &Caller,
+    q: &DayQuery,
+    format: Format,
+) -> Result<(Arc<Engine>, Vec<u8>), Refusal> {
     let agent = q.agent()?;
     let date = q.date()?;
-    let timezone = q.timezone(&app)?;
-    let format: Format = q
-        .format
-        .as_deref()
-        .unwrap_or("csv")
-        .parse()
-        .map_err(|e: String| bad("format", e))?;
+    let timezone = q.timezone(app)?;
     let kind: Kind = q
         .kind
         .as_deref()
@@ -298,22 +333,42 @@ async fn report(
         kind,
         format,
     };
-    let rendered = match engine.report(Some(&caller.identity.login), &query, &caller.asked) {
-        Ok(r) => r,
-        Err(Error::AgentNotFound { hint, .. }) => {
-            return Err(unknown_agent(
-                &engine, &caller, agent, date, timezone, &hint,
-            ));
+    match engine.report(Some(&caller.identity.login), &query, &caller.asked) {
+        Ok(rendered) => {
+            app.metrics.decision(true);
+            Ok((engine, rendered.bytes))
         }
-        Err(e) => return Err(refusal(e)),
-    };
-    app.metrics.decision(true);
-    let content_type = match format {
+        Err(Error::AgentNotFound { hint, .. }) => {
+            Err(unknown_agent(&engine, caller, agent, date, timezone, &hint))
+        }
+        Err(e) => Err(refusal(e)),
+    }
+}
+
+/// The media type of a report format.
+pub fn content_type(format: Format) -> &'static str {
+    match format {
         Format::Csv => "text/csv; charset=utf-8",
         Format::Json => "application/json",
         Format::Html => "text/html; charset=utf-8",
-    };
-    let response = ([(header::CONTENT_TYPE, content_type)], rendered.bytes).into_response();
+    }
+}
+
+async fn report(
+    State(app): State<Arc<App>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<DayQuery>,
+) -> Result<Response, Refusal> {
+    let caller = caller(&app, &headers, client, "report").await?;
+    let format: Format = q
+        .format
+        .as_deref()
+        .unwrap_or("csv")
+        .parse()
+        .map_err(|e: String| bad("format", e))?;
+    let (engine, bytes) = reported(&app, &caller, &q, format)?;
+    let response = ([(header::CONTENT_TYPE, content_type(format))], bytes).into_response();
     Ok(with_freshness(&engine, response))
 }
 
@@ -373,8 +428,21 @@ async fn explain(
     Query(q): Query<DayQuery>,
 ) -> Result<Response, Refusal> {
     let caller = caller(&app, &headers, client, "explain").await?;
+    let (engine, explanation) = explained(&app, &caller, &q)?;
+    let text = agent_audit::explain::to_json(&explanation)
+        .map_err(|e| Refusal::Internal(format!("cannot write the explanation: {e}")))?;
+    let response = ([(header::CONTENT_TYPE, "application/json")], text).into_response();
+    Ok(with_freshness(&engine, response))
+}
+
+/// The explanation `q` asks for, decided for `caller`, and the engine it came from.
+pub fn explained(
+    app: &App,
+    caller: &Caller,
+    q: &DayQuery,
+) -> Result<(Arc<Engine>, agent_audit::explain::Explanation), Refusal> {
     let agent = q.agent()?;
-    let timezone = q.timezone(&app)?;
+    let timezone = q.timezone(app)?;
     let at = q.at.as_deref().ok_or_else(|| {
         bad(
             "at",
@@ -384,25 +452,19 @@ async fn explain(
     let (at, _) = parse_instant(at, timezone).map_err(|e| bad("at", e))?;
     let engine = app.engine();
     let date = at.in_zone(timezone).date_naive();
-    let explanation = match engine.explain(
+    match engine.explain(
         Some(&caller.identity.login),
         agent,
         at,
         timezone,
         &caller.asked,
     ) {
-        Ok(e) => e,
+        Ok(e) => Ok((engine, e)),
         Err(Error::AgentNotFound { hint, .. }) => {
-            return Err(unknown_agent(
-                &engine, &caller, agent, date, timezone, &hint,
-            ));
+            Err(unknown_agent(&engine, caller, agent, date, timezone, &hint))
         }
-        Err(e) => return Err(refusal(e)),
-    };
-    let text = agent_audit::explain::to_json(&explanation)
-        .map_err(|e| Refusal::Internal(format!("cannot write the explanation: {e}")))?;
-    let response = ([(header::CONTENT_TYPE, "application/json")], text).into_response();
-    Ok(with_freshness(&engine, response))
+        Err(e) => Err(refusal(e)),
+    }
 }
 
 async fn agents(
@@ -487,7 +549,10 @@ async fn not_found() -> Refusal {
 async fn measured(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let route = match request.uri().path() {
         p @ ("/healthz" | "/readyz" | "/metrics" | "/api/v1/agents" | "/api/v1/report"
-        | "/api/v1/authorize" | "/api/v1/explain") => p.to_string(),
+        | "/api/v1/authorize" | "/api/v1/explain" | "/" | "/report" | "/report.csv"
+        | "/report.json" | "/explain" | "/auth/login" | "/auth/callback" | "/auth/logout") => {
+            p.to_string()
+        }
         _ => "other".to_string(),
     };
     let started = Instant::now();

@@ -16,16 +16,12 @@ struct Raw {
     config: Option<PathBuf>,
     #[serde(default = "utc")]
     timezone: String,
-    /// Read by the browser login (SPEC §11), which is not in this build yet.
-    #[serde(rename = "public_url")]
-    _public_url: Option<String>,
+    public_url: Option<String>,
     #[serde(default = "sixty")]
     refresh_secs: u64,
     tls: Option<Tls>,
     oidc: Option<RawOidc>,
-    /// The browser session (SPEC §11), not in this build yet.
-    #[serde(rename = "session")]
-    _session: Option<toml::Value>,
+    session: Option<RawSession>,
     #[serde(default)]
     limits: Limits,
 }
@@ -52,12 +48,53 @@ struct Tls {
 struct RawOidc {
     issuer: String,
     client_id: String,
-    /// Read by the browser login, not in this build yet.
-    #[serde(rename = "client_secret_file")]
-    _client_secret_file: Option<PathBuf>,
+    client_secret_file: Option<PathBuf>,
     #[serde(default = "preferred_username")]
     login_claim: String,
     audiences: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSession {
+    key_file: PathBuf,
+    #[serde(default = "thirty")]
+    idle_minutes: u64,
+    #[serde(default = "twelve")]
+    max_hours: u64,
+}
+
+fn thirty() -> u64 {
+    30
+}
+
+fn twelve() -> u64 {
+    12
+}
+
+/// The browser login (`[session]` and the client's secret): the code flow and the
+/// session cookie.
+#[derive(Clone, Debug)]
+pub struct Browser {
+    /// How browsers reach the server; the login returns to `public_url/auth/callback`.
+    pub public_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// At least 32 bytes: the session cookie's key is derived from it.
+    pub key: Vec<u8>,
+    pub idle: std::time::Duration,
+    pub max: std::time::Duration,
+}
+
+impl Browser {
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/auth/callback", self.public_url)
+    }
+
+    /// Cookies are `Secure` whenever browsers reach the server over https.
+    pub fn secure(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
 }
 
 fn preferred_username() -> String {
@@ -104,6 +141,8 @@ pub struct ServeConfig {
     pub refresh_secs: u64,
     pub oidc: Oidc,
     pub limits: Limits,
+    /// `None`: no `[session]`, only the API (bearer tokens) is served.
+    pub browser: Option<Browser>,
 }
 
 impl ServeConfig {
@@ -190,6 +229,78 @@ impl ServeConfig {
             ));
         }
         let base = file.parent().unwrap_or(Path::new("."));
+        let browser = match raw.session {
+            None => None,
+            Some(session) => {
+                let read = |key: &str, path: &Path| {
+                    std::fs::read(base.join(path)).map_err(|e| {
+                        at(
+                            key,
+                            format!("`{key}`: cannot read `{}`: {e}", path.display()),
+                        )
+                    })
+                };
+                let secret_file = oidc.client_secret_file.as_deref().ok_or_else(|| {
+                    at(
+                        "client_id",
+                        "the browser login (`[session]`) needs `client_secret_file` in `[oidc]`: the code is exchanged as a confidential client".into(),
+                    )
+                })?;
+                let secret = String::from_utf8(read("client_secret_file", secret_file)?)
+                    .map_err(|_| {
+                        at(
+                            "client_secret_file",
+                            "`client_secret_file` is not text".into(),
+                        )
+                    })?
+                    .trim()
+                    .to_string();
+                if secret.is_empty() {
+                    return Err(at(
+                        "client_secret_file",
+                        "`client_secret_file` is empty".into(),
+                    ));
+                }
+                let key = read("key_file", &session.key_file)?;
+                if key.len() < 32 {
+                    return Err(at(
+                        "key_file",
+                        format!(
+                            "`key_file` holds {} byte(s): a session key needs at least 32 random bytes (`head -c 64 /dev/urandom > session.key`)",
+                            key.len()
+                        ),
+                    ));
+                }
+                if session.idle_minutes == 0 || session.max_hours == 0 {
+                    return Err(at(
+                        "idle_minutes",
+                        "`idle_minutes` and `max_hours` must be at least 1".into(),
+                    ));
+                }
+                let public_url = raw
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{listen}"))
+                    .trim_end_matches('/')
+                    .to_string();
+                if !(public_url.starts_with("https://") || is_loopback_http(&public_url)) {
+                    return Err(at(
+                        "public_url",
+                        format!(
+                            "`public_url = {public_url:?}` must be https:// (plain http only on loopback)"
+                        ),
+                    ));
+                }
+                Some(Browser {
+                    public_url,
+                    client_id: oidc.client_id.clone(),
+                    client_secret: secret,
+                    key,
+                    idle: std::time::Duration::from_secs(session.idle_minutes * 60),
+                    max: std::time::Duration::from_secs(session.max_hours * 3600),
+                })
+            }
+        };
         let resolve = |p: PathBuf| {
             if p.is_absolute() || p.to_string_lossy().starts_with("s3://") {
                 p
@@ -210,6 +321,7 @@ impl ServeConfig {
                 audiences,
             },
             limits: raw.limits,
+            browser,
         })
     }
 }

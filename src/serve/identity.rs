@@ -45,7 +45,10 @@ pub struct Identity {
 pub struct Verifier {
     oidc: Oidc,
     jwks_uri: String,
-    client: reqwest::Client,
+    /// Where the browser login sends the browser, and where it exchanges the code.
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub client: reqwest::Client,
     keys: RwLock<(Instant, JwkSet)>,
 }
 
@@ -53,6 +56,8 @@ pub struct Verifier {
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
 }
 
 impl Verifier {
@@ -77,6 +82,8 @@ impl Verifier {
         Ok(Verifier {
             oidc: oidc.clone(),
             jwks_uri: discovery.jwks_uri,
+            authorization_endpoint: discovery.authorization_endpoint,
+            token_endpoint: discovery.token_endpoint,
             client,
             keys: RwLock::new((Instant::now(), keys)),
         })
@@ -84,6 +91,27 @@ impl Verifier {
 
     /// The identity a bearer token vouches for, or why it does not.
     pub async fn verify(&self, token: &str) -> Result<Identity, String> {
+        self.verify_for(token, &self.oidc.audiences, None).await
+    }
+
+    /// The identity an ID token of the browser login vouches for: issued to `client_id`
+    /// and carrying the `nonce` this login sent.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        client_id: &str,
+        nonce: &str,
+    ) -> Result<Identity, String> {
+        self.verify_for(token, &[client_id.to_string()], Some(nonce))
+            .await
+    }
+
+    async fn verify_for(
+        &self,
+        token: &str,
+        audiences: &[String],
+        nonce: Option<&str>,
+    ) -> Result<Identity, String> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| format!("not a signed JWT: {e}"))?;
         if !ASYMMETRIC.contains(&header.alg) {
@@ -103,7 +131,7 @@ impl Verifier {
         let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("the issuer's key: {e}"))?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.oidc.issuer]);
-        validation.set_audience(&self.oidc.audiences);
+        validation.set_audience(audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.validate_nbf = true;
         validation.leeway = 60;
@@ -114,6 +142,11 @@ impl Verifier {
         )
         .map_err(|e| format!("the token is not valid: {e}"))?;
         let claims = data.claims;
+        if let Some(nonce) = nonce
+            && claims.get("nonce").and_then(|v| v.as_str()) != Some(nonce)
+        {
+            return Err("the ID token does not carry this login's nonce".to_string());
+        }
         let login = claims
             .get(&self.oidc.login_claim)
             .and_then(|v| v.as_str())

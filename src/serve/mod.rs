@@ -12,7 +12,9 @@
 mod api;
 mod config;
 mod identity;
+mod pages;
 mod reload;
+mod session;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -34,6 +36,10 @@ pub struct App {
     started: u64,
     /// `[limits] concurrent`: one permit per request being answered.
     slots: tokio::sync::Semaphore,
+    /// The session cookies' key (derived from `[session] key_file`; a random one when
+    /// there is no browser login, so that no cookie ever decrypts).
+    session_key: axum_extra::extract::cookie::Key,
+    used: session::Used,
 }
 
 impl App {
@@ -83,6 +89,11 @@ async fn serve(config: ServeConfig, engine: Engine) -> Result<(), Error> {
         requests: std::sync::atomic::AtomicU64::new(0),
         started,
         slots: tokio::sync::Semaphore::new(config.limits.concurrent),
+        session_key: match &config.browser {
+            Some(b) => axum_extra::extract::cookie::Key::derive_from(&b.key),
+            None => axum_extra::extract::cookie::Key::generate(),
+        },
+        used: session::Used::default(),
         config,
     });
     reload::spawn(Arc::clone(&app), live);

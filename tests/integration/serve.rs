@@ -562,3 +562,334 @@ fn serve_never_runs_open() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("listen_on"), "{stderr}");
 }
+
+/// A browser: a cookie jar, redirects followed by hand (so each hop can be checked).
+struct Browser {
+    client: reqwest::blocking::Client,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        agent_audit::s3::install_tls_provider();
+        Browser {
+            client: reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// GET `url`, following redirects; the last response and its URL.
+    fn get(&self, url: &str) -> (reqwest::blocking::Response, String) {
+        self.follow(self.client.get(url).send().unwrap(), url)
+    }
+
+    fn follow(
+        &self,
+        mut response: reqwest::blocking::Response,
+        url: &str,
+    ) -> (reqwest::blocking::Response, String) {
+        let mut at = url::Url::parse(url).unwrap();
+        for _ in 0..10 {
+            if !response.status().is_redirection() {
+                return (response, at.to_string());
+            }
+            let location = response.headers()["location"].to_str().unwrap().to_string();
+            at = at.join(&location).unwrap();
+            response = self.client.get(at.as_str()).send().unwrap();
+        }
+        panic!("too many redirects, at {at}");
+    }
+
+    /// Signs in as `login` through the provider's own login form, starting at `url`.
+    fn sign_in(&self, url: &str, login: &str) -> (reqwest::blocking::Response, String) {
+        let (form, at) = self.get(url);
+        assert_eq!(form.status(), 200, "{at}");
+        assert!(
+            at.contains("/interaction/"),
+            "the provider's login form, not {at}"
+        );
+        let response = self
+            .client
+            .post(&at)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("prompt=login&login={login}&password=x"))
+            .send()
+            .unwrap();
+        self.follow(response, &at)
+    }
+}
+
+/// The `Set-Cookie` of `name` in a response.
+fn set_cookie(response: &reqwest::blocking::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `serve` with the browser login on, against a provider with accounts alice and
+/// mallory.
+fn served_with_login() -> (TempDir, Provider, Running, String) {
+    let dir = TempDir::new().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    installed();
+    let config = serde_json::json!({
+        "port": 0,
+        "clients": [{"client_id": "agent-audit", "client_secret": "s3cret",
+                     "redirect_uris": [format!("{base}/auth/callback")]}],
+        "accounts": {"alice": {"preferred_username": "alice"},
+                     "mallory": {"preferred_username": "mallory"},
+                     "nologin": {}},
+        "resource": "agent-audit",
+        "access_token_ttl": 600
+    });
+    fs::write(dir.path().join("oidc.json"), config.to_string()).unwrap();
+    let mut cmd = Command::new("node");
+    cmd.arg(oidc_dir().join("provider.mjs"))
+        .arg(dir.path().join("oidc.json"));
+    let (process, issuer) = started(cmd, "ready ", false);
+    let provider = Provider {
+        _process: process,
+        issuer,
+    };
+    fs::write(dir.path().join("oidc-secret"), "s3cret\n").unwrap();
+    fs::write(dir.path().join("session.key"), [7u8; 64]).unwrap();
+    write_setup(
+        dir.path(),
+        &format!(
+            "public_url = \"{base}\"\n[oidc]\nissuer = \"{}\"\nclient_id = \"agent-audit\"\nclient_secret_file = \"oidc-secret\"\n[session]\nkey_file = \"session.key\"\n",
+            provider.issuer
+        ),
+    );
+    let toml = fs::read_to_string(dir.path().join("SERVE.toml")).unwrap();
+    fs::write(
+        dir.path().join("SERVE.toml"),
+        toml.replace("127.0.0.1:0", &format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("agent-audit"));
+    cmd.arg("serve").arg(dir.path().join("SERVE.toml"));
+    let (server, _) = started(cmd, "serve: listening on ", true);
+    (dir, provider, server, base)
+}
+
+#[test]
+fn a_browser_signs_in_at_the_provider_and_sees_only_what_its_login_may() {
+    let (dir, _provider, _server, base) = served_with_login();
+    let csv = format!("{base}/report.csv?agent=jdoe&date=2026-11-02&timezone=UTC");
+
+    // alice: a page asks for a login, the provider's form, back with a session.
+    let alice = Browser::new();
+    let (page, at) = alice.sign_in(&format!("{base}/"), "alice");
+    assert_eq!(page.status(), 200, "{at}");
+    assert_eq!(at, format!("{base}/"), "back where the login started");
+    let cookies: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let text = page.text().unwrap();
+    assert!(
+        text.contains("Signed in as <strong>alice</strong>"),
+        "{text}"
+    );
+    assert!(text.contains("<option value=\"jdoe\">"), "{text}");
+    assert!(!text.contains("mrivera"), "{text}");
+    assert!(
+        cookies
+            .iter()
+            .all(|c| c.contains("HttpOnly") && c.contains("SameSite=Lax")),
+        "{cookies:?}"
+    );
+    let (download, _) = alice.get(&csv);
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["cache-control"], "no-store");
+    assert!(
+        download.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("jdoe_2026-11-02_UTC.csv")
+    );
+    let cli = stdout_of(
+        report_cmd(dir.path().join("events"), "jdoe", "2026-11-02", "UTC")
+            .arg("--config")
+            .arg(dir.path().join("agent-audit.toml"))
+            .args(["--as", "alice"]),
+    );
+    assert_eq!(
+        download.bytes().unwrap().to_vec(),
+        cli,
+        "the download is `report --as alice`"
+    );
+    let decisions = fs::read_to_string(dir.path().join("decisions.jsonl")).unwrap();
+    assert!(
+        decisions.lines().any(|l| l.contains("\"via\":\"serve\"")
+            && l.contains("\"requester\":\"alice\"")
+            && l.contains("\"sub\":\"alice\"")),
+        "{decisions}"
+    );
+
+    // mallory: jdoe's day by URL is a 403 page with no data of it.
+    let mallory = Browser::new();
+    let (refused, _) = mallory.sign_in(&csv, "mallory");
+    assert_eq!(refused.status(), 403);
+    let text = refused.text().unwrap();
+    assert!(text.contains("is not within your access"), "{text}");
+    assert!(
+        !text.contains("Available") && !text.contains("New York"),
+        "{text}"
+    );
+
+    // An account without the login claim gets no session.
+    let nobody = Browser::new();
+    let (no_login, _) = nobody.sign_in(&format!("{base}/"), "nologin");
+    assert_eq!(no_login.status(), 401);
+    assert!(
+        no_login
+            .text()
+            .unwrap()
+            .contains("no `preferred_username` claim")
+    );
+
+    // Logout ends the session: the next page asks for a login again.
+    let out = alice
+        .client
+        .post(format!("{base}/auth/logout"))
+        .send()
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    // (Not followed: the provider still remembers alice, single sign-on would bring her
+    // straight back.)
+    let again = alice.client.get(&csv).send().unwrap();
+    assert_eq!(again.status(), 303);
+    assert!(
+        again.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/auth/login")
+    );
+}
+
+#[test]
+fn a_logged_out_session_cookie_is_no_session_anywhere() {
+    let (_dir, _provider, _server, base) = served_with_login();
+    let browser = Browser::new();
+    let (page, _) = browser.sign_in(&format!("{base}/"), "alice");
+    assert_eq!(page.status(), 200);
+    // The cookie as it stands, copied out of the browser before the logout.
+    let url = url::Url::parse(&base).unwrap();
+    let copied = browser.client.get(format!("{base}/")).send().unwrap();
+    let session = set_cookie(&copied, "aa_session");
+    let value = session.split(';').next().unwrap().to_string();
+    let with = |cookie: &str| {
+        http()
+            .get(url.join("/").unwrap())
+            .header("cookie", cookie)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(with(&value), 200);
+    browser
+        .client
+        .post(format!("{base}/auth/logout"))
+        .send()
+        .unwrap();
+    assert_eq!(
+        with(&value),
+        303,
+        "a copy of the cookie does not outlive the logout"
+    );
+}
+
+#[test]
+fn a_tampered_or_replayed_login_is_no_session() {
+    let (_dir, _provider, _server, base) = served_with_login();
+    let browser = Browser::new();
+    // Stop at the callback: its URL must work once only.
+    let (login, _) = (
+        browser
+            .client
+            .get(format!("{base}/auth/login"))
+            .send()
+            .unwrap(),
+        (),
+    );
+    let to_provider = url::Url::parse(&base)
+        .unwrap()
+        .join(login.headers()["location"].to_str().unwrap())
+        .unwrap();
+    let (form, at) = browser.get(to_provider.as_str());
+    assert_eq!(form.status(), 200);
+    let mut response = browser
+        .client
+        .post(&at)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("prompt=login&login=alice&password=x")
+        .send()
+        .unwrap();
+    let mut here = url::Url::parse(&at).unwrap();
+    let callback = loop {
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        here = here.join(&location).unwrap();
+        if here.path() == "/auth/callback" {
+            break here.clone();
+        }
+        response = browser.client.get(here.as_str()).send().unwrap();
+    };
+    let first = browser.client.get(callback.as_str()).send().unwrap();
+    assert_eq!(
+        first.status(),
+        303,
+        "the first use of the callback signs in"
+    );
+    let session = set_cookie(&first, "aa_session");
+    // The same state again (a replayed callback) is refused.
+    let replay = Browser::new();
+    let second = replay.client.get(callback.as_str()).send().unwrap();
+    assert_eq!(second.status(), 400);
+    // The session cookie, one byte changed: no session, a new login.
+    let value = session
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("aa_session=");
+    let mut bytes = value.as_bytes().to_vec();
+    let k = bytes.len() / 2;
+    bytes[k] = if bytes[k] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    let page = http()
+        .get(format!("{base}/"))
+        .header("cookie", format!("aa_session={tampered}"))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert!(
+        page.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/auth/login")
+    );
+    // The untouched cookie is a session.
+    let page = http()
+        .get(format!("{base}/"))
+        .header("cookie", format!("aa_session={value}"))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+}
