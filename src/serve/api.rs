@@ -69,6 +69,8 @@ pub enum Refusal {
         rule: String,
     },
     NotFound(String),
+    /// Over `[limits] per_identity_per_minute`.
+    TooMany,
     Internal(String),
 }
 
@@ -85,6 +87,7 @@ impl Refusal {
                 format!("{reason} (decided by {rule})"),
             ),
             Refusal::NotFound(message) => (StatusCode::NOT_FOUND, message),
+            Refusal::TooMany => (StatusCode::TOO_MANY_REQUESTS, TOO_MANY.into()),
             Refusal::Internal(message) => {
                 eprintln!("serve: {message}");
                 (
@@ -141,6 +144,15 @@ impl IntoResponse for Refusal {
                 StatusCode::NOT_FOUND,
                 serde_json::json!({"error": "not_found", "message": message}),
             ),
+            Refusal::TooMany => {
+                let mut r = json(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    serde_json::json!({"error": "too_many_requests", "message": TOO_MANY}),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                r
+            }
             Refusal::Internal(message) => {
                 eprintln!("serve: {message}");
                 json(
@@ -152,6 +164,9 @@ impl IntoResponse for Refusal {
     }
 }
 
+const TOO_MANY: &str =
+    "more requests this minute than [limits] per_identity_per_minute allows for one login";
+
 /// The requester of a request and what its decisions record of it.
 pub struct Caller {
     pub identity: Identity,
@@ -159,6 +174,13 @@ pub struct Caller {
 }
 
 impl App {
+    /// `[limits] per_identity_per_minute`: whether `login` may make one more request now.
+    pub fn admit(&self, login: &str) -> Result<(), Refusal> {
+        self.rate
+            .check_key(&agent_audit::login::key(login))
+            .map_err(|_| Refusal::TooMany)
+    }
+
     /// What a decision made for this request records: `via: serve`, a request id, the
     /// identity's `iss` and `sub`, the client address. Never a token or a cookie.
     pub fn asked(&self, command: &str, iss: &str, sub: &str, client: SocketAddr) -> Asked {
@@ -195,6 +217,7 @@ async fn caller(
         eprintln!("serve: {client}: bearer token refused: {why}");
         Refusal::Unauthorized(Some(why))
     })?;
+    app.admit(&identity.login)?;
     let asked = app.asked(command, &identity.iss, &identity.sub, client);
     Ok(Caller { identity, asked })
 }
@@ -498,10 +521,19 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Ready: the events are loaded and a valid generation answers. A refused change keeps
+/// the last good generation, and says so here (still ready: requests are answered); what
+/// was wrong is in the server's log, not here for anyone to read.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     let engine = app.engine();
+    let refused = app
+        .reload_error
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let body = serde_json::json!({
         "ready": true,
+        "last_change_refused": refused.is_some(),
         "configuration": engine.hash(),
         "agents": engine.store().agents.len(),
         "events_through": engine.events_through().map(|t| t.to_rfc3339()),

@@ -109,6 +109,8 @@ pub struct Limits {
     pub request_secs: u64,
     /// Requests answered at once; more wait, then are refused with 503.
     pub concurrent: usize,
+    /// Requests per minute of one identity (a login); more are answered 429.
+    pub per_identity_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -116,6 +118,7 @@ impl Default for Limits {
         Limits {
             request_secs: 30,
             concurrent: 256,
+            per_identity_per_minute: 600,
         }
     }
 }
@@ -222,10 +225,13 @@ impl ServeConfig {
                 "`audiences` is empty: a bearer token would match no audience".into(),
             ));
         }
-        if raw.limits.concurrent == 0 || raw.limits.request_secs == 0 {
+        if raw.limits.concurrent == 0
+            || raw.limits.request_secs == 0
+            || raw.limits.per_identity_per_minute == 0
+        {
             return Err(at(
                 "[limits]",
-                "`[limits]`: `concurrent` and `request_secs` must be at least 1".into(),
+                "`[limits]`: `concurrent`, `request_secs` and `per_identity_per_minute` must be at least 1".into(),
             ));
         }
         let base = file.parent().unwrap_or(Path::new("."));

@@ -40,6 +40,10 @@ pub struct App {
     /// there is no browser login, so that no cookie ever decrypts).
     session_key: axum_extra::extract::cookie::Key,
     used: session::Used,
+    /// `[limits] per_identity_per_minute`, by login.
+    rate: governor::DefaultKeyedRateLimiter<String>,
+    /// Why the last change of the configuration was refused, while it stays refused.
+    reload_error: std::sync::Mutex<Option<String>>,
 }
 
 impl App {
@@ -89,11 +93,16 @@ async fn serve(config: ServeConfig, engine: Engine) -> Result<(), Error> {
         requests: std::sync::atomic::AtomicU64::new(0),
         started,
         slots: tokio::sync::Semaphore::new(config.limits.concurrent),
+        rate: governor::RateLimiter::hashmap(governor::Quota::per_minute(
+            std::num::NonZeroU32::new(config.limits.per_identity_per_minute)
+                .unwrap_or(std::num::NonZeroU32::MIN),
+        )),
         session_key: match &config.browser {
             Some(b) => axum_extra::extract::cookie::Key::derive_from(&b.key),
             None => axum_extra::extract::cookie::Key::generate(),
         },
         used: session::Used::default(),
+        reload_error: std::sync::Mutex::new(None),
         config,
     });
     reload::spawn(Arc::clone(&app), live);

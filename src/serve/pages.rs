@@ -36,6 +36,11 @@ fn signed_in(
             .finish();
         return Err(Box::new((jar, Redirect::to(&to)).into_response()));
     };
+    if let Err(refusal) = app.admit(&session.login) {
+        return Err(Box::new(
+            (jar, refused(&session.login, refusal)).into_response(),
+        ));
+    }
     let asked = app.asked(command, &session.iss, &session.sub, client);
     let identity = Identity {
         login: session.login,

@@ -62,19 +62,24 @@ fn run(app: &App, mut live: Live) {
         };
         if configuration {
             match live.reload_configuration(config, events, events, false) {
-                Ok(Some(_)) => eprintln!(
-                    "serve: configuration reloaded: generation {}",
-                    live.engine().hash()
-                ),
+                Ok(Some(_)) => {
+                    eprintln!(
+                        "serve: configuration reloaded: generation {}",
+                        live.engine().hash()
+                    );
+                    *app.reload_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                }
                 Ok(None) => {}
                 Err(problems) => {
-                    for p in problems {
+                    let said: Vec<String> = problems.iter().map(|p| p.render()).collect();
+                    for p in &said {
                         eprintln!(
-                            "serve: reload refused, keeping generation {}: {}",
-                            engine.hash(),
-                            p.render()
+                            "serve: reload refused, keeping generation {}: {p}",
+                            engine.hash()
                         );
                     }
+                    *app.reload_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(said.join("\n"));
                 }
             }
         }

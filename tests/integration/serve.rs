@@ -201,12 +201,17 @@ fn write_setup(dir: &Path, oidc: &str) {
 
 impl Served {
     fn start() -> Served {
+        Served::start_with("")
+    }
+
+    /// With `extra` tables in `SERVE.toml`.
+    fn start_with(extra: &str) -> Served {
         let dir = TempDir::new().unwrap();
         let provider = Provider::start(dir.path());
         write_setup(
             dir.path(),
             &format!(
-                "[oidc]\nissuer = \"{}\"\nclient_id = \"agent-audit\"\nlogin_claim = \"preferred_username\"\n",
+                "[oidc]\nissuer = \"{}\"\nclient_id = \"agent-audit\"\nlogin_claim = \"preferred_username\"\n{extra}",
                 provider.issuer
             ),
         );
@@ -892,4 +897,73 @@ fn a_tampered_or_replayed_login_is_no_session() {
         .send()
         .unwrap();
     assert_eq!(page.status(), 200);
+}
+
+#[test]
+fn a_forbid_added_to_a_policy_applies_to_the_next_requests_and_a_broken_one_keeps_the_last() {
+    let s = Served::start();
+    let alice = s.provider.token("alice-script", "a");
+    assert_eq!(s.get(JDOE, Some(&alice)).status(), 200);
+    let policy = s.dir.path().join("policies/hold.rhai");
+    fs::write(
+        &policy,
+        "fn authorize(req) {\n    if req.agent.login_key == \"jdoe\" {\n        return #{ decision: \"forbid\", reason: \"legal hold on jdoe\" };\n    }\n    ()\n}\n",
+    )
+    .unwrap();
+    let waited = |want: u16| {
+        for _ in 0..100 {
+            if s.get(JDOE, Some(&alice)).status() == want {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
+    assert!(waited(403), "the forbid never applied");
+    let body: serde_json::Value =
+        serde_json::from_slice(&s.get(JDOE, Some(&alice)).bytes().unwrap()).unwrap();
+    assert_eq!(body["reason"], "legal hold on jdoe", "{body}");
+    assert!(
+        body["rule"].as_str().unwrap().contains("hold.rhai"),
+        "{body}"
+    );
+    // A broken edit: the last good generation (with the forbid) stays, /readyz says so.
+    fs::write(&policy, "fn authorize(req) { return #{ decision: ").unwrap();
+    let mut said = false;
+    for _ in 0..100 {
+        let ready: serde_json::Value =
+            serde_json::from_slice(&s.get("/readyz", None).bytes().unwrap()).unwrap();
+        if ready["last_change_refused"] == true {
+            said = true;
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert!(said, "/readyz never said the change was refused");
+    assert_eq!(
+        s.get(JDOE, Some(&alice)).status(),
+        403,
+        "the last good generation answers"
+    );
+    fs::remove_file(&policy).unwrap();
+    assert!(waited(200), "removing the policy never applied");
+}
+
+#[test]
+fn each_identity_has_its_own_request_rate() {
+    let s = Served::start_with("[limits]\nper_identity_per_minute = 5\n");
+    let alice = s.provider.token("alice-script", "a");
+    for _ in 0..5 {
+        assert_eq!(s.get(JDOE, Some(&alice)).status(), 200);
+    }
+    let over = s.get(JDOE, Some(&alice));
+    assert_eq!(over.status(), 429);
+    assert!(over.headers().contains_key("retry-after"));
+    // Another login is not held back by alice's requests.
+    let mallory = s.provider.token("mallory-script", "m");
+    assert_eq!(
+        s.get(&JDOE.replace("jdoe", "mrivera"), Some(&mallory))
+            .status(),
+        200
+    );
 }
