@@ -854,6 +854,7 @@ fn a_single_agent_report_opens_and_stats_each_file_once() {
     )
     .unwrap();
     let events_arg = events.display().to_string();
+    let out = dir.path().join("jdoe.csv").display().to_string();
     let single = file_touches(
         dir.path(),
         &[
@@ -867,7 +868,7 @@ fn a_single_agent_report_opens_and_stats_each_file_once() {
             "--timezone",
             "UTC",
             "--out",
-            "/dev/null",
+            &out,
         ],
     );
     let batch = file_touches(
@@ -976,4 +977,41 @@ fn utf16_and_other_compressors_are_named_not_malformed_json() {
         assert!(!stderr.contains("malformed"), "{name}: {stderr}");
         assert!(out.stdout.is_empty(), "{name}");
     }
+}
+
+#[test]
+fn a_report_written_to_a_named_pipe_or_device_leaves_it_in_place() {
+    let dir = TempDir::new().unwrap();
+    let events = dir.path().join("day.jsonl");
+    fs::write(
+        &events,
+        lines(&[event("jdoe", "LOGIN", "2026-11-02T13:00:00.000Z").status("Available")]),
+    )
+    .unwrap();
+    let fifo = dir.path().join("report.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(&fifo).unwrap())
+    };
+    report_cmd(&events, "jdoe", "2026-11-02", "UTC")
+        .arg("--out")
+        .arg(&fifo)
+        .assert()
+        .success();
+    // Checked first: were it renamed over, its reader would wait for ever.
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the pipe is still a pipe, not a file renamed over it"
+    );
+    let read = reader.join().unwrap();
+    let expected = stdout_of(&mut report_cmd(&events, "jdoe", "2026-11-02", "UTC"));
+    assert_eq!(read, expected, "the reader of the pipe got the report");
 }

@@ -544,6 +544,21 @@ pub fn sync_folder(dir: &Path) -> io::Result<()> {
 }
 
 fn save(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
+    // A device, a FIFO or a socket (`--out /dev/stdout`, `--out /dev/null`, a named pipe a
+    // reader waits on) is written to, never renamed over: a rename would put a regular
+    // file in its place (as root, even in place of /dev/null).
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        if meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "it is a folder, not a file",
+            ));
+        }
+        let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
+        return out.write_all(bytes);
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
