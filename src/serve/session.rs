@@ -125,7 +125,16 @@ pub struct LoginQuery {
 /// send anyone elsewhere.
 fn local(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // Browsers drop tabs and line breaks from URLs (`/\t/evil` is `//evil`): none
+        // is let through.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -356,4 +365,27 @@ fn not_configured() -> Response {
         StatusCode::NOT_FOUND,
         "the browser login is not configured: add `[session]` and `client_secret_file` to SERVE.toml (docs/serving.md)",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_login_returns_only_to_a_path_of_this_site() {
+        for elsewhere in [
+            "//evil.example",
+            "https://evil.example/",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(super::local(Some(elsewhere)), "/", "{elsewhere:?}");
+        }
+        assert_eq!(
+            super::local(Some("/report?agent=jdoe&date=2026-11-02")),
+            "/report?agent=jdoe&date=2026-11-02"
+        );
+        assert_eq!(super::local(None), "/");
+    }
 }
