@@ -34,13 +34,12 @@ fn sixty() -> u64 {
     60
 }
 
-#[derive(Debug, Deserialize)]
+/// `[tls]`: the certificate chain and key, PEM; both are reloaded when they change.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Tls {
-    #[serde(rename = "cert")]
-    _cert: PathBuf,
-    #[serde(rename = "key")]
-    _key: PathBuf,
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +141,7 @@ pub struct ServeConfig {
     pub config: Option<PathBuf>,
     pub timezone: chrono_tz::Tz,
     pub refresh_secs: u64,
+    pub tls: Option<Tls>,
     pub oidc: Oidc,
     pub limits: Limits,
     /// `None`: no `[session]`, only the API (bearer tokens) is served.
@@ -173,17 +173,11 @@ impl ServeConfig {
                 ),
             )
         })?;
-        if raw.tls.is_some() {
-            return Err(at(
-                "[tls]",
-                "`[tls]`: this build does not terminate TLS itself yet; listen on a loopback address behind a TLS proxy (docs/serving.md)".into(),
-            ));
-        }
-        if !listen.ip().is_loopback() {
+        if !listen.ip().is_loopback() && raw.tls.is_none() {
             return Err(at(
                 "listen",
                 format!(
-                    "`listen = \"{listen}\"` is not a loopback address: tokens must never travel in clear, so serve on loopback behind a TLS proxy (docs/serving.md)"
+                    "`listen = \"{listen}\"` is not a loopback address: beyond this machine, tokens and sessions travel only over TLS, so add a `[tls]` table (cert, key) or listen on loopback behind a TLS proxy (docs/serving.md)"
                 ),
             ));
         }
@@ -321,6 +315,10 @@ impl ServeConfig {
             config: raw.config.map(resolve),
             timezone,
             refresh_secs: raw.refresh_secs.max(1),
+            tls: raw.tls.map(|t| Tls {
+                cert: resolve(t.cert),
+                key: resolve(t.key),
+            }),
             oidc: Oidc {
                 issuer: oidc.issuer.trim_end_matches('/').to_string(),
                 login_claim: oidc.login_claim,

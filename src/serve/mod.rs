@@ -15,6 +15,7 @@ mod identity;
 mod pages;
 mod reload;
 mod session;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -75,12 +76,16 @@ async fn serve(config: ServeConfig, engine: Engine) -> Result<(), Error> {
     let verifier = identity::Verifier::discover(&config.oidc)
         .await
         .map_err(|e| Error::Usage(format!("`[oidc]` of `{}`: {e}", config.file.display())))?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
+    let listener = std::net::TcpListener::bind(config.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", config.listen)))?;
     let bound = listener
         .local_addr()
         .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", config.listen)))?;
+    let secure = match &config.tls {
+        None => None,
+        Some(files) => Some((tls::load(files).await?, files.clone())),
+    };
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -107,16 +112,46 @@ async fn serve(config: ServeConfig, engine: Engine) -> Result<(), Error> {
     });
     reload::spawn(Arc::clone(&app), live);
     let router = api::router(Arc::clone(&app));
-    eprintln!("serve: listening on http://{bound}");
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopped())
-    .await
-    .map_err(|e| Error::Usage(format!("the server stopped: {e}")))?;
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        stopped().await;
+        // Stop accepting; the requests in flight get 10 s to finish.
+        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let served = match secure {
+        Some((rustls, files)) => {
+            tls::keep_current(rustls.clone(), files);
+            eprintln!("serve: listening on https://{bound}");
+            let mut server = axum_server::from_tcp_rustls(listener, rustls)
+                .map_err(|e| Error::Usage(format!("cannot listen on {bound}: {e}")))?;
+            bounded(server.http_builder());
+            server.handle(handle).serve(service).await
+        }
+        None => {
+            eprintln!("serve: listening on http://{bound}");
+            let mut server = axum_server::from_tcp(listener)
+                .map_err(|e| Error::Usage(format!("cannot listen on {bound}: {e}")))?;
+            bounded(server.http_builder());
+            server.handle(handle).serve(service).await
+        }
+    };
+    served.map_err(|e| Error::Usage(format!("the server stopped: {e}")))?;
     eprintln!("serve: stopped");
     Ok(())
+}
+
+/// Bounds on what a connection may send before its request is read (SPEC §11 limits): the
+/// header block's bytes and count (hyper answers 431 beyond them), and the time to send it
+/// (a client that trickles its headers is cut off).
+fn bounded(builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(10))
+        .max_buf_size(64 << 10)
+        .max_headers(64);
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

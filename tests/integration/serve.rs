@@ -361,6 +361,17 @@ fn provider_tokens_decide_every_request_as_their_login() {
     );
     assert_eq!(bad.status(), 400);
 
+    // A header block beyond the bound is refused before any handler runs.
+    let huge = "x".repeat(100 << 10);
+    let big = http()
+        .get(format!("{}/healthz", s.base))
+        .header("x-big", huge)
+        .send();
+    assert!(
+        big.map(|r| r.status() == 431).unwrap_or(true),
+        "a 100 KB header was read"
+    );
+
     // Health, readiness, metrics.
     assert_eq!(s.get("/healthz", None).status(), 200);
     let ready: serde_json::Value =
@@ -966,4 +977,137 @@ fn each_identity_has_its_own_request_rate() {
             .status(),
         200
     );
+}
+
+/// A certificate authority named `ca` in `dir`, and a server certificate for 127.0.0.1
+/// it signs: (CA certificate, server certificate, server key).
+fn certificates(dir: &Path, ca: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "openssl {args:?} failed (openssl is needed)");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let (ca_key, ca_pem) = (format!("{ca}.key"), format!("{ca}.pem"));
+    let (key, csr, pem) = (
+        format!("{ca}-server.key"),
+        format!("{ca}-server.csr"),
+        format!("{ca}-server.pem"),
+    );
+    let mut args = vec!["req", "-x509"];
+    args.extend(ec);
+    args.extend([
+        "-keyout",
+        &ca_key,
+        "-out",
+        &ca_pem,
+        "-subj",
+        "/CN=test-ca",
+        "-days",
+        "2",
+    ]);
+    run(&args);
+    let mut args = vec!["req"];
+    args.extend(ec);
+    args.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=127.0.0.1"]);
+    run(&args);
+    let ext = format!("{ca}.ext");
+    fs::write(
+        dir.join(&ext),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca_pem,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        &pem,
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+    ]);
+    (dir.join(ca_pem), dir.join(pem), dir.join(key))
+}
+
+fn trusting(ca: &Path) -> reqwest::blocking::Client {
+    agent_audit::s3::install_tls_provider();
+    reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&fs::read(ca).unwrap()).unwrap())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn tls_is_served_by_the_binary_and_its_certificate_reloads_without_a_restart() {
+    let dir = TempDir::new().unwrap();
+    let provider = Provider::start(dir.path());
+    let (first_ca, cert, key) = certificates(dir.path(), "first");
+    let (second_ca, second_cert, second_key) = certificates(dir.path(), "second");
+    fs::copy(&cert, dir.path().join("cert.pem")).unwrap();
+    fs::copy(&key, dir.path().join("key.pem")).unwrap();
+    write_setup(
+        dir.path(),
+        &format!(
+            "[tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"\n[oidc]\nissuer = \"{}\"\nclient_id = \"agent-audit\"\n",
+            provider.issuer
+        ),
+    );
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("agent-audit"));
+    cmd.arg("serve").arg(dir.path().join("SERVE.toml"));
+    let (_server, base) = started(cmd, "serve: listening on ", true);
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let alice = provider.token("alice-script", "a");
+    let first = trusting(&first_ca);
+    let answer = first
+        .get(format!("{base}{JDOE}"))
+        .bearer_auth(&alice)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // In clear, nothing is answered.
+    let plain = http()
+        .get(format!("{}/healthz", base.replace("https://", "http://")))
+        .send();
+    assert!(plain.map(|r| !r.status().is_success()).unwrap_or(true));
+    // A new certificate (another authority) is taken without a restart.
+    let second = trusting(&second_ca);
+    assert!(
+        second.get(format!("{base}/healthz")).send().is_err(),
+        "not yet"
+    );
+    fs::copy(&second_key, dir.path().join("key.pem")).unwrap();
+    fs::copy(&second_cert, dir.path().join("cert.pem")).unwrap();
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if second
+            .get(format!("{base}/healthz"))
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+        {
+            reloaded = true;
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert!(reloaded, "the new certificate was never served");
 }
