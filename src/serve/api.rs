@@ -356,16 +356,15 @@ pub fn reported(
         kind,
         format,
     };
-    match engine.report(Some(&caller.identity.login), &query, &caller.asked) {
-        Ok(rendered) => {
-            app.metrics.decision(true);
-            Ok((engine, rendered.bytes))
-        }
+    let answer = match engine.report(Some(&caller.identity.login), &query, &caller.asked) {
+        Ok(rendered) => Ok((Arc::clone(&engine), rendered.bytes)),
         Err(Error::AgentNotFound { hint, .. }) => {
             Err(unknown_agent(&engine, caller, agent, date, timezone, &hint))
         }
         Err(e) => Err(refusal(e)),
-    }
+    };
+    app.metrics.decided(&answer);
+    answer
 }
 
 /// The media type of a report format.
@@ -475,19 +474,16 @@ pub fn explained(
     let (at, _) = parse_instant(at, timezone).map_err(|e| bad("at", e))?;
     let engine = app.engine();
     let date = at.in_zone(timezone).date_naive();
-    match engine.explain(
-        Some(&caller.identity.login),
-        agent,
-        at,
-        timezone,
-        &caller.asked,
-    ) {
-        Ok(e) => Ok((engine, e)),
+    let login = Some(caller.identity.login.as_str());
+    let answer = match engine.explain(login, agent, at, timezone, &caller.asked) {
+        Ok(e) => Ok((Arc::clone(&engine), e)),
         Err(Error::AgentNotFound { hint, .. }) => {
             Err(unknown_agent(&engine, caller, agent, date, timezone, &hint))
         }
         Err(e) => Err(refusal(e)),
-    }
+    };
+    app.metrics.decided(&answer);
+    answer
 }
 
 async fn agents(
@@ -698,6 +694,17 @@ impl Metrics {
             decisions,
             agents,
             events_through,
+        }
+    }
+
+    /// Counts the decision behind an answer: allowed when it holds data, denied when it
+    /// is a 403 (a bad parameter, or an unknown agent shown to an unrestricted requester,
+    /// is no denial).
+    fn decided<T>(&self, answer: &Result<T, Refusal>) {
+        match answer {
+            Ok(_) => self.decision(true),
+            Err(Refusal::Forbidden { .. }) => self.decision(false),
+            Err(_) => {}
         }
     }
 

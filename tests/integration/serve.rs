@@ -383,7 +383,10 @@ fn provider_tokens_decide_every_request_as_their_login() {
             .contains("agent_audit_http_requests_total{route=\"/api/v1/report\",status=\"200\"} 1"),
         "{metrics}"
     );
-    assert!(metrics.contains("agent_audit_decisions_total"), "{metrics}");
+    assert!(
+        metrics.contains("agent_audit_decisions_total{decision=\"denied\"}"),
+        "mallory's refusals are counted: {metrics}"
+    );
 }
 
 /// A token signed with one of the provider's own keys (`tests/oidc/*.pem`), with these

@@ -37,6 +37,8 @@ pub struct Engine {
     generation: Arc<Generation>,
     store: Arc<Store>,
     labels: Arc<Labels>,
+    /// The latest event time of the store, found once (every answer of `serve` says it).
+    events_through: Option<Timestamp>,
 }
 
 /// What a report is asked for: whose day, in which zone, of which kind and format.
@@ -67,10 +69,16 @@ impl Engine {
     /// An engine for `store` under `generation`: the store is classified now.
     pub fn new(generation: Arc<Generation>, store: Arc<Store>) -> Engine {
         let labels = Arc::new(classify(&store, &generation.classifier));
+        let events_through = store
+            .agents
+            .iter()
+            .filter_map(|a| a.events.iter().map(|e| e.at).max())
+            .max();
         Engine {
             generation,
             store,
             labels,
+            events_through,
         }
     }
 
@@ -279,11 +287,7 @@ impl Engine {
 
     /// The latest event time of the store, for "events through …".
     pub fn events_through(&self) -> Option<Timestamp> {
-        self.store
-            .agents
-            .iter()
-            .filter_map(|a| a.events.iter().map(|e| e.at).max())
-            .max()
+        self.events_through
     }
 }
 
