@@ -27,17 +27,6 @@ pub enum Source {
 }
 
 impl Source {
-    /// Whether the source can be read more than once: a regular file or an S3 object.
-    /// Standard input, a FIFO or a process substitution (`--events <(…)`, a `/dev/fd/N`
-    /// pipe) is read once: a second read would wait forever or find nothing.
-    pub fn is_rereadable(&self) -> bool {
-        match self {
-            Source::File(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
-            Source::Stdin => false,
-            Source::S3(_) => true,
-        }
-    }
-
     /// The name used in messages (`-` is shown as `<stdin>`).
     pub fn display(&self) -> String {
         match self {
@@ -294,6 +283,8 @@ pub struct Facts {
     pub len: u64,
     pub modified: Option<std::time::SystemTime>,
     /// A regular file or an S3 object: it can be read again, and its length is its size.
+    /// Standard input, a FIFO or a process substitution (`--events <(…)`, a `/dev/fd/N`
+    /// pipe) is read once: a second read would wait forever or find nothing.
     pub regular: bool,
 }
 
