@@ -580,6 +580,45 @@ fn serve_never_runs_open() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("listen_on"), "{stderr}");
+
+    // The browser login's secrets: missing, empty or too short, each refuses the start.
+    let login = |secret: Option<&[u8]>, key: Option<&[u8]>| {
+        let _ = fs::remove_file(dir.path().join("oidc-secret"));
+        let _ = fs::remove_file(dir.path().join("session.key"));
+        if let Some(secret) = secret {
+            fs::write(dir.path().join("oidc-secret"), secret).unwrap();
+        }
+        if let Some(key) = key {
+            fs::write(dir.path().join("session.key"), key).unwrap();
+        }
+        write_setup(
+            dir.path(),
+            "[oidc]\nissuer = \"http://127.0.0.1:9\"\nclient_id = \"agent-audit\"\nclient_secret_file = \"oidc-secret\"\n[session]\nkey_file = \"session.key\"\n",
+        );
+        let out = serve(dir.path());
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let key = [7u8; 64];
+    let said = login(None, Some(&key));
+    assert!(
+        said.contains("client_secret_file") && said.contains("cannot read"),
+        "{said}"
+    );
+    let said = login(Some(b"\n"), Some(&key));
+    assert!(said.contains("`client_secret_file` is empty"), "{said}");
+    let said = login(Some(b"s3cret"), None);
+    assert!(
+        said.contains("key_file") && said.contains("cannot read"),
+        "{said}"
+    );
+    let said = login(Some(b"s3cret"), Some(&[7u8; 16]));
+    assert!(
+        said.contains("holds 16 byte(s)") && said.contains("at least 32"),
+        "{said}"
+    );
+    let said = login(Some(b"s3cret"), Some(b""));
+    assert!(said.contains("holds 0 byte(s)"), "{said}");
 }
 
 /// A browser: a cookie jar, redirects followed by hand (so each hop can be checked).
