@@ -227,7 +227,7 @@ def main():
     p.add_argument("--events", required=True, help="a directory of JSON-lines files")
     p.add_argument("--date", required=True)
     p.add_argument("--timezone", required=True)
-    p.add_argument("--binary", default="target/release/agent-audit")
+    p.add_argument("--binary", default="target/dist/agent-audit")
     p.add_argument("--gzip", action="store_true", help="also time the same events gzipped")
     a = p.parse_args()
 

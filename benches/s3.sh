@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
 
-cargo build --release --locked --quiet
-bin=$PWD/target/release/agent-audit
+cargo build --profile dist --locked --quiet
+bin=$PWD/target/dist/agent-audit
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT

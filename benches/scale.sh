@@ -7,12 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 agents="${1:-5000}"
-cargo build --release --quiet --bin agent-audit --example gen-events
-bin="$PWD/target/release/agent-audit"
+cargo build --profile dist --quiet --bin agent-audit --example gen-events
+bin="$PWD/target/dist/agent-audit"
 data="$(mktemp -d)"
 trap 'kill "${watch_pid:-0}" 2>/dev/null || true; rm -rf "$data"' EXIT
 mkdir -p "$data/events"
-./target/release/examples/gen-events --agents "$agents" --days 1 --out "$data/events/day.jsonl"
+./target/dist/examples/gen-events --agents "$agents" --days 1 --out "$data/events/day.jsonl"
 bytes=$(stat -c %s "$data/events/day.jsonl")
 echo "machine: $(nproc) cores; input: $((bytes / 1000000)) MB, $agents agents"
 cat > "$data/batch.toml" <<TOML
