@@ -176,7 +176,8 @@ pub struct Caller {
 impl App {
     /// `[limits] per_identity_per_minute`: whether `login` may make one more request now.
     pub fn admit(&self, login: &str) -> Result<(), Refusal> {
-        self.rate
+        self.settings()
+            .rate
             .check_key(&agent_audit::login::key(login))
             .map_err(|_| Refusal::TooMany)
     }
@@ -213,7 +214,7 @@ async fn caller(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(Refusal::Unauthorized(None))?;
-    let identity = app.verifier.verify(token).await.map_err(|why| {
+    let identity = app.settings().verifier.verify(token).await.map_err(|why| {
         eprintln!("serve: {client}: bearer token refused: {why}");
         Refusal::Unauthorized(Some(why))
     })?;
@@ -253,7 +254,7 @@ impl DayQuery {
 
     pub fn timezone(&self, app: &App) -> Result<chrono_tz::Tz, Refusal> {
         match &self.timezone {
-            None => Ok(app.config.timezone),
+            None => Ok(app.settings().config.timezone),
             Some(z) => parse_timezone(z).map_err(|e| bad("timezone", e)),
         }
     }
@@ -544,13 +545,31 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
 async fn metrics(
     State(app): State<Arc<App>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
-    if !client.ip().is_loopback() {
-        return Refusal::Forbidden {
-            reason: "/metrics answers on a loopback address only".into(),
-            rule: "SPEC §11".into(),
+    match &app.settings().metrics_token {
+        // With a token, the token is what counts, from any address (behind a proxy on
+        // the same machine every caller is loopback).
+        Some(token) => {
+            let presented = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+                .unwrap_or_default();
+            if !same_secret(presented, token) {
+                return Refusal::Unauthorized(Some(
+                    "/metrics needs the token of `[metrics] token_file`".into(),
+                ))
+                .into_response();
+            }
         }
-        .into_response();
+        None if !client.ip().is_loopback() => {
+            return Refusal::Forbidden {
+                reason: "/metrics answers on a loopback address only (or with the token of `[metrics] token_file`)".into(),
+                rule: "SPEC §11".into(),
+            }
+            .into_response();
+        }
+        None => {}
     }
     let engine = app.engine();
     app.metrics.store(&engine);
@@ -566,6 +585,18 @@ async fn metrics(
         text,
     )
         .into_response()
+}
+
+/// Whether two secrets are equal, in a time that does not depend on where they differ:
+/// their SHA-256 digests are compared by `subtle`.
+fn same_secret(presented: &[u8], expected: &[u8]) -> bool {
+    use sha2::Digest;
+    use subtle::ConstantTimeEq;
+    let (a, b) = (
+        sha2::Sha256::digest(presented),
+        sha2::Sha256::digest(expected),
+    );
+    a.as_slice().ct_eq(b.as_slice()).into()
 }
 
 async fn not_found() -> Refusal {
@@ -586,9 +617,10 @@ async fn measured(State(app): State<Arc<App>>, request: Request, next: Next) -> 
     let started = Instant::now();
     // `[limits]`: requests beyond `concurrent` wait their turn for up to the request
     // time; a request that takes longer than `request_secs` is answered 503.
-    let limit = std::time::Duration::from_secs(app.config.limits.request_secs);
+    let settings = app.settings();
+    let limit = std::time::Duration::from_secs(settings.config.limits.request_secs);
     let answered = tokio::time::timeout(limit, async {
-        let _permit = app.slots.acquire().await;
+        let _permit = settings.slots.acquire().await;
         next.run(request).await
     })
     .await;

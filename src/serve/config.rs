@@ -24,6 +24,15 @@ struct Raw {
     session: Option<RawSession>,
     #[serde(default)]
     limits: Limits,
+    metrics: Option<RawMetrics>,
+}
+
+/// `[metrics]`: with a token file, `/metrics` answers any address that presents the token
+/// (`Authorization: Bearer`), and only those; without one, loopback callers only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    token_file: PathBuf,
 }
 
 fn utc() -> String {
@@ -35,7 +44,7 @@ fn sixty() -> u64 {
 }
 
 /// `[tls]`: the certificate chain and key, PEM; both are reloaded when they change.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
     pub cert: PathBuf,
@@ -73,7 +82,7 @@ fn twelve() -> u64 {
 
 /// The browser login (`[session]` and the client's secret): the code flow and the
 /// session cookie.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Browser {
     /// How browsers reach the server; the login returns to `public_url/auth/callback`.
     pub public_url: String,
@@ -101,7 +110,7 @@ fn preferred_username() -> String {
 }
 
 /// The bounds of `[limits]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// A request's whole time.
@@ -123,7 +132,7 @@ impl Default for Limits {
 }
 
 /// The identity provider of `[oidc]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Oidc {
     /// As the provider writes it in its tokens' `iss`.
     pub issuer: String,
@@ -133,7 +142,7 @@ pub struct Oidc {
 }
 
 /// A checked `SERVE.toml`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct ServeConfig {
     pub file: PathBuf,
     pub listen: SocketAddr,
@@ -146,6 +155,11 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// `None`: no `[session]`, only the API (bearer tokens) is served.
     pub browser: Option<Browser>,
+    /// `[metrics] token_file`'s token (at least 16 bytes, surrounding whitespace trimmed).
+    pub metrics_token: Option<Vec<u8>>,
+    /// The files read besides `SERVE.toml` (secret, session key, metrics token): a change
+    /// to any of them is a change of the settings.
+    pub read: Vec<PathBuf>,
 }
 
 impl ServeConfig {
@@ -229,6 +243,12 @@ impl ServeConfig {
             ));
         }
         let base = file.parent().unwrap_or(Path::new("."));
+        let mut read = Vec::new();
+        if let Some(session) = &raw.session {
+            read.extend(oidc.client_secret_file.as_ref().map(|f| base.join(f)));
+            read.push(base.join(&session.key_file));
+        }
+        read.extend(raw.metrics.as_ref().map(|m| base.join(&m.token_file)));
         let browser = match raw.session {
             None => None,
             Some(session) => {
@@ -301,6 +321,31 @@ impl ServeConfig {
                 })
             }
         };
+        let metrics_token = match &raw.metrics {
+            None => None,
+            Some(m) => {
+                let bytes = std::fs::read(base.join(&m.token_file)).map_err(|e| {
+                    at(
+                        "token_file",
+                        format!(
+                            "`token_file`: cannot read `{}`: {e}",
+                            m.token_file.display()
+                        ),
+                    )
+                })?;
+                let token = bytes.trim_ascii().to_vec();
+                if token.len() < 16 {
+                    return Err(at(
+                        "token_file",
+                        format!(
+                            "`token_file` holds a token of {} byte(s): a metrics token needs at least 16 (`head -c 32 /dev/urandom | base64 > metrics.token`)",
+                            token.len()
+                        ),
+                    ));
+                }
+                Some(token)
+            }
+        };
         let resolve = |p: PathBuf| {
             if p.is_absolute() || p.to_string_lossy().starts_with("s3://") {
                 p
@@ -326,7 +371,27 @@ impl ServeConfig {
             },
             limits: raw.limits,
             browser,
+            metrics_token,
+            read,
         })
+    }
+
+    /// Why `next` cannot replace `self` in a running server, if it cannot: a new listen
+    /// address, or TLS turned on or off, takes a restart.
+    pub fn needs_restart(&self, next: &ServeConfig) -> Option<String> {
+        if next.listen != self.listen {
+            return Some(format!(
+                "`listen` changed from \"{}\" to \"{}\": a new address takes a restart",
+                self.listen, next.listen
+            ));
+        }
+        if next.tls.is_some() != self.tls.is_some() {
+            return Some(
+                "`[tls]` was added or removed: switching between http and https takes a restart"
+                    .to_string(),
+            );
+        }
+        None
     }
 }
 

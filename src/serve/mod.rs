@@ -26,25 +26,88 @@ use agent_audit::error::Error;
 
 pub use config::ServeConfig;
 
-/// What every request reads: the current engine, the verifier, the settings.
+/// What every request reads: the current engine, the current settings, the counters.
 pub struct App {
     /// The engine requests are answered from; the reload thread publishes each new one.
     current: RwLock<Arc<Engine>>,
-    verifier: identity::Verifier,
-    config: ServeConfig,
+    /// What `SERVE.toml` says; replaced whole when the file changes.
+    settings: RwLock<Arc<Settings>>,
     metrics: api::Metrics,
     requests: std::sync::atomic::AtomicU64,
     started: u64,
+    used: session::Used,
+    /// Why the last change of the configuration was refused, while it stays refused.
+    reload_error: std::sync::Mutex<Option<String>>,
+}
+
+/// `SERVE.toml` and what is built from it. A request takes one `Settings` at its start,
+/// as it takes one engine. Parts whose keys a change leaves alone are carried over (a
+/// new rate limiter only for a new rate, a new discovery only for a new `[oidc]`).
+pub struct Settings {
+    pub config: ServeConfig,
+    verifier: Arc<identity::Verifier>,
     /// `[limits] concurrent`: one permit per request being answered.
-    slots: tokio::sync::Semaphore,
+    slots: Arc<tokio::sync::Semaphore>,
     /// The session cookies' key (derived from `[session] key_file`; a random one when
     /// there is no browser login, so that no cookie ever decrypts).
     session_key: axum_extra::extract::cookie::Key,
-    used: session::Used,
     /// `[limits] per_identity_per_minute`, by login.
-    rate: governor::DefaultKeyedRateLimiter<String>,
-    /// Why the last change of the configuration was refused, while it stays refused.
-    reload_error: std::sync::Mutex<Option<String>>,
+    rate: Arc<governor::DefaultKeyedRateLimiter<String>>,
+    /// `[metrics] token_file`: the token a scrape must present, when there is one.
+    metrics_token: Option<Vec<u8>>,
+}
+
+impl Settings {
+    /// Builds what `config` describes, keeping from `before` what it would build again
+    /// the same.
+    async fn new(config: ServeConfig, before: Option<&Settings>) -> Result<Settings, Error> {
+        let verifier = match before {
+            Some(b) if b.config.oidc == config.oidc => Arc::clone(&b.verifier),
+            _ => Arc::new(
+                identity::Verifier::discover(&config.oidc)
+                    .await
+                    .map_err(|e| {
+                        Error::Usage(format!("`[oidc]` of `{}`: {e}", config.file.display()))
+                    })?,
+            ),
+        };
+        let slots = match before {
+            Some(b) if b.config.limits.concurrent == config.limits.concurrent => {
+                Arc::clone(&b.slots)
+            }
+            _ => Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent)),
+        };
+        let rate = match before {
+            Some(b)
+                if b.config.limits.per_identity_per_minute
+                    == config.limits.per_identity_per_minute =>
+            {
+                Arc::clone(&b.rate)
+            }
+            _ => Arc::new(governor::RateLimiter::hashmap(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(config.limits.per_identity_per_minute)
+                    .unwrap_or(std::num::NonZeroU32::MIN),
+            ))),
+        };
+        let session_key = match (before, &config.browser) {
+            (Some(b), Some(browser))
+                if b.config.browser.as_ref().map(|x| &x.key) == Some(&browser.key) =>
+            {
+                b.session_key.clone()
+            }
+            (_, Some(browser)) => axum_extra::extract::cookie::Key::derive_from(&browser.key),
+            (_, None) => axum_extra::extract::cookie::Key::generate(),
+        };
+        let metrics_token = config.metrics_token.clone();
+        Ok(Settings {
+            config,
+            verifier,
+            slots,
+            session_key,
+            rate,
+            metrics_token,
+        })
+    }
 }
 
 impl App {
@@ -52,6 +115,11 @@ impl App {
     /// change what the request sees.
     fn engine(&self) -> Arc<Engine> {
         Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The settings a request is answered with, whole.
+    fn settings(&self) -> Arc<Settings> {
+        Arc::clone(&self.settings.read().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -73,9 +141,6 @@ pub fn run(file: &Path) -> Result<(), Error> {
 }
 
 async fn serve(config: ServeConfig, engine: Engine) -> Result<(), Error> {
-    let verifier = identity::Verifier::discover(&config.oidc)
-        .await
-        .map_err(|e| Error::Usage(format!("`[oidc]` of `{}`: {e}", config.file.display())))?;
     let listener = std::net::TcpListener::bind(config.listen)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -84,33 +149,24 @@ async fn serve(config: ServeConfig, engine: Engine) -> Result<(), Error> {
         .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", config.listen)))?;
     let secure = match &config.tls {
         None => None,
-        Some(files) => Some((tls::load(files).await?, files.clone())),
+        Some(files) => Some(tls::load(files).await?),
     };
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
+    let settings = Settings::new(config, None).await?;
     let live = Live::new(engine);
     let app = Arc::new(App {
         current: RwLock::new(live.engine()),
-        verifier,
+        settings: RwLock::new(Arc::new(settings)),
         metrics: api::Metrics::new(),
         requests: std::sync::atomic::AtomicU64::new(0),
         started,
-        slots: tokio::sync::Semaphore::new(config.limits.concurrent),
-        rate: governor::RateLimiter::hashmap(governor::Quota::per_minute(
-            std::num::NonZeroU32::new(config.limits.per_identity_per_minute)
-                .unwrap_or(std::num::NonZeroU32::MIN),
-        )),
-        session_key: match &config.browser {
-            Some(b) => axum_extra::extract::cookie::Key::derive_from(&b.key),
-            None => axum_extra::extract::cookie::Key::generate(),
-        },
         used: session::Used::default(),
         reload_error: std::sync::Mutex::new(None),
-        config,
     });
-    reload::spawn(Arc::clone(&app), live);
+    reload::spawn(Arc::clone(&app), live, tokio::runtime::Handle::current());
     let router = api::router(Arc::clone(&app));
     let handle = axum_server::Handle::new();
     let stopping = handle.clone();
@@ -121,8 +177,8 @@ async fn serve(config: ServeConfig, engine: Engine) -> Result<(), Error> {
     });
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let served = match secure {
-        Some((rustls, files)) => {
-            tls::keep_current(rustls.clone(), files);
+        Some(rustls) => {
+            tls::keep_current(rustls.clone(), Arc::clone(&app));
             eprintln!("serve: listening on https://{bound}");
             let mut server = axum_server::from_tcp_rustls(listener, rustls)
                 .map_err(|e| Error::Usage(format!("cannot listen on {bound}: {e}")))?;

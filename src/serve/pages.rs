@@ -27,8 +27,9 @@ fn signed_in(
     client: SocketAddr,
     command: &str,
 ) -> Result<(PrivateCookieJar, Caller), Box<Response>> {
-    let jar = PrivateCookieJar::from_headers(headers, app.session_key.clone());
-    let (jar, session) = session::current(app, jar);
+    let settings = app.settings();
+    let jar = PrivateCookieJar::from_headers(headers, settings.session_key.clone());
+    let (jar, session) = session::current(app, &settings, jar);
     let Some(session) = session else {
         let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let to = url::form_urlencoded::Serializer::new(String::from("/auth/login?"))
@@ -91,7 +92,7 @@ pub async fn form(
         Ok(ok) => ok,
         Err(login) => return *login,
     };
-    let tz = app.config.timezone;
+    let tz = app.settings().config.timezone;
     let yesterday = chrono::Utc::now().with_timezone(&tz).date_naive() - chrono::Days::new(1);
     let engine = app.engine();
     let agents = engine.agents_for(&caller.identity.login, yesterday, tz);

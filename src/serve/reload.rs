@@ -4,28 +4,27 @@
 //! keep the one they took — and publishes it whole; a broken change keeps the last good
 //! generation and says why.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agent_audit::engine::{Live, Reloaded};
 
-use super::App;
+use super::{App, ServeConfig, Settings};
 use crate::watching::{Next, Scope, Watcher, describe, signalled_by};
 
-/// Starts the reload thread. Without a watcher (inotify refused) the events are still
+/// Starts the reload thread; `runtime` runs what a new `SERVE.toml` needs fetched (a
+/// new provider's discovery). Without a watcher (inotify refused) the events are still
 /// polled every `refresh_secs`.
-pub fn spawn(app: Arc<App>, live: Live) {
-    std::thread::spawn(move || run(&app, live));
+pub fn spawn(app: Arc<App>, live: Live, runtime: tokio::runtime::Handle) {
+    std::thread::spawn(move || run(&app, live, &runtime));
 }
 
-fn run(app: &App, mut live: Live) {
-    let every = Duration::from_secs(app.config.refresh_secs);
-    let config = app.config.config.as_deref();
-    let events = &app.config.events;
+fn run(app: &App, mut live: Live, runtime: &tokio::runtime::Handle) {
     let mut watcher = {
-        let engine = live.engine();
-        let scope = scope_of(app, &engine);
-        match Watcher::start(&scope, every) {
+        let (settings, engine) = (app.settings(), live.engine());
+        let every = Duration::from_secs(settings.config.refresh_secs);
+        match Watcher::start(&scope_of(&settings, &engine), every) {
             Ok(w) => Some(w),
             Err(e) => {
                 eprintln!(
@@ -37,8 +36,10 @@ fn run(app: &App, mut live: Live) {
         }
     };
     loop {
+        let settings = app.settings();
+        let every = Duration::from_secs(settings.config.refresh_secs);
         let engine = live.engine();
-        let scope = scope_of(app, &engine);
+        let scope = scope_of(&settings, &engine);
         let burst = match &watcher {
             Some(w) => match w.next(&scope, Some(every)) {
                 Next::Closed => {
@@ -60,31 +61,60 @@ fn run(app: &App, mut live: Live) {
             ),
             None => (false, Vec::new()),
         };
+        let mut events = settings.config.events.clone();
         if configuration {
-            match live.reload_configuration(config, events, events, false) {
-                Ok(Some(_)) => {
-                    eprintln!(
-                        "serve: configuration reloaded: generation {}",
-                        live.engine().hash()
-                    );
-                    *app.reload_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            let mut refused = Vec::new();
+            // SERVE.toml first: it may name another configuration or other events.
+            let next = match reread(&settings, runtime) {
+                Ok(next) => next,
+                Err(why) => {
+                    refused.push(why);
+                    None
                 }
-                Ok(None) => {}
-                Err(problems) => {
-                    let said: Vec<String> = problems.iter().map(|p| p.render()).collect();
-                    for p in &said {
+            };
+            let (config, paths_changed) = match &next {
+                Some(n) => (
+                    n.config.config.clone(),
+                    n.config.config != settings.config.config || n.config.events != events,
+                ),
+                None => (settings.config.config.clone(), false),
+            };
+            let wanted = next.as_ref().map_or(&events, |n| &n.config.events).clone();
+            match live.reload_configuration(config.as_deref(), &wanted, &events, paths_changed) {
+                Ok(reloaded) => {
+                    if let Some(n) = next {
+                        *app.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(n);
+                        eprintln!("serve: `{}` reloaded", settings.config.file.display());
+                        events = wanted;
+                    }
+                    if reloaded.is_some() {
                         eprintln!(
-                            "serve: reload refused, keeping generation {}: {p}",
-                            engine.hash()
+                            "serve: configuration reloaded: generation {}",
+                            live.engine().hash()
                         );
                     }
-                    *app.reload_error.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(said.join("\n"));
+                }
+                Err(problems) => {
+                    refused.extend(problems.iter().map(|p| p.render()));
+                    if next.is_some() {
+                        refused.push(format!(
+                            "the change of `{}` waits for a configuration that loads",
+                            settings.config.file.display()
+                        ));
+                    }
                 }
             }
+            for p in &refused {
+                eprintln!(
+                    "serve: reload refused, keeping generation {}: {p}",
+                    engine.hash()
+                );
+            }
+            *app.reload_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                (!refused.is_empty()).then(|| refused.join("\n"));
         }
         let signalled = signalled_by(&changed_events);
-        match live.refresh_events(events, &signalled) {
+        match live.refresh_events(&events, &signalled) {
             Ok(Reloaded::Events { touched, bytes }) => eprintln!(
                 "serve: {} changed: {} agent(s), {bytes} byte(s) read",
                 describe(&changed_events),
@@ -95,21 +125,48 @@ fn run(app: &App, mut live: Live) {
         }
         drop(scope);
         let fresh = live.engine();
+        let now = app.settings();
         if !Arc::ptr_eq(&fresh, &engine) {
             *app.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&fresh);
-            if let Some(w) = &mut watcher {
-                w.renew(&scope_of(app, &fresh));
-            }
+        }
+        if (!Arc::ptr_eq(&fresh, &engine) || !Arc::ptr_eq(&now, &settings))
+            && let Some(w) = &mut watcher
+        {
+            w.renew(&scope_of(&now, &fresh));
         }
     }
 }
 
-fn scope_of<'a>(app: &'a App, engine: &'a agent_audit::engine::Engine) -> Scope<'a> {
+/// `SERVE.toml` read again: `None` when it says what it said, the new settings when it
+/// changed and can replace the running ones; why not otherwise (the running settings
+/// stay).
+fn reread(
+    settings: &Settings,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Option<Settings>, String> {
+    let file = &settings.config.file;
+    let next = ServeConfig::load(file).map_err(|e| e.render())?;
+    if next == settings.config {
+        return Ok(None);
+    }
+    if let Some(why) = settings.config.needs_restart(&next) {
+        return Err(format!("`{}`: {why}", file.display()));
+    }
+    runtime
+        .block_on(Settings::new(next, Some(settings)))
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+fn scope_of<'a>(settings: &'a Settings, engine: &'a agent_audit::engine::Engine) -> Scope<'a> {
     let generation = engine.generation();
+    let config = &settings.config;
     Scope {
-        files: vec![app.config.file.as_path()],
+        files: std::iter::once(config.file.as_path())
+            .chain(config.read.iter().map(PathBuf::as_path))
+            .collect(),
         config: &generation.config,
-        events: &app.config.events,
+        events: &config.events,
         own: generation.decision_log.path().into_iter().collect(),
     }
 }

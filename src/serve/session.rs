@@ -24,9 +24,9 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use super::App;
 use super::config::Browser;
 use super::identity::Identity;
+use super::{App, Settings};
 
 const LOGIN: &str = "aa_login";
 const SESSION: &str = "aa_session";
@@ -145,8 +145,9 @@ pub async fn login(
     headers: axum::http::HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
-    let jar = PrivateCookieJar::from_headers(&headers, app.session_key.clone());
-    let Some(browser) = &app.config.browser else {
+    let settings = app.settings();
+    let jar = PrivateCookieJar::from_headers(&headers, settings.session_key.clone());
+    let Some(browser) = &settings.config.browser else {
         return not_configured();
     };
     let (Ok(state), Ok(nonce), Ok(verifier)) = (random(), random(), random()) else {
@@ -155,7 +156,7 @@ pub async fn login(
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
     let Ok(url) = url::Url::parse_with_params(
-        &app.verifier.authorization_endpoint,
+        &settings.verifier.authorization_endpoint,
         &[
             ("response_type", "code"),
             ("client_id", browser.client_id.as_str()),
@@ -205,8 +206,9 @@ pub async fn callback(
     headers: axum::http::HeaderMap,
     Query(q): Query<Callback>,
 ) -> Response {
-    let jar = PrivateCookieJar::from_headers(&headers, app.session_key.clone());
-    let Some(browser) = &app.config.browser else {
+    let settings = app.settings();
+    let jar = PrivateCookieJar::from_headers(&headers, settings.session_key.clone());
+    let Some(browser) = &settings.config.browser else {
         return not_configured();
     };
     let pending: Option<Pending> = jar
@@ -248,7 +250,7 @@ pub async fn callback(
         )
             .into_response();
     };
-    let identity = match exchange(&app, browser, &code, &pending).await {
+    let identity = match exchange(&settings, browser, &code, &pending).await {
         Ok(identity) => identity,
         Err(why) => {
             eprintln!("serve: browser login refused: {why}");
@@ -279,7 +281,7 @@ pub async fn callback(
 
 /// The code, exchanged for tokens; the ID token's identity.
 async fn exchange(
-    app: &App,
+    settings: &Settings,
     browser: &Browser,
     code: &str,
     pending: &Pending,
@@ -290,10 +292,10 @@ async fn exchange(
         .append_pair("redirect_uri", &browser.redirect_uri())
         .append_pair("code_verifier", &pending.verifier)
         .finish();
-    let response = app
+    let response = settings
         .verifier
         .client
-        .post(&app.verifier.token_endpoint)
+        .post(&settings.verifier.token_endpoint)
         .basic_auth(&browser.client_id, Some(&browser.client_secret))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(body)
@@ -310,15 +312,20 @@ async fn exchange(
     }
     let tokens: Tokens =
         serde_json::from_slice(&bytes).map_err(|_| "the provider sent no ID token".to_string())?;
-    app.verifier
+    settings
+        .verifier
         .verify_id_token(&tokens.id_token, &browser.client_id, &pending.nonce)
         .await
 }
 
 /// The session of a request, refreshed (its last-seen time), or `None`: no cookie, one
 /// that does not decrypt (tampered, another key), or one past its idle or absolute time.
-pub fn current(app: &App, jar: PrivateCookieJar) -> (PrivateCookieJar, Option<Session>) {
-    let Some(browser) = &app.config.browser else {
+pub fn current(
+    app: &App,
+    settings: &Settings,
+    jar: PrivateCookieJar,
+) -> (PrivateCookieJar, Option<Session>) {
+    let Some(browser) = &settings.config.browser else {
         return (jar, None);
     };
     let session: Option<Session> = jar
@@ -341,8 +348,9 @@ pub fn current(app: &App, jar: PrivateCookieJar) -> (PrivateCookieJar, Option<Se
 
 /// `POST /auth/logout`: the session ends here (the cookie is removed).
 pub async fn logout(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> Response {
-    let jar = PrivateCookieJar::from_headers(&headers, app.session_key.clone());
-    let Some(browser) = &app.config.browser else {
+    let settings = app.settings();
+    let jar = PrivateCookieJar::from_headers(&headers, settings.session_key.clone());
+    let Some(browser) = &settings.config.browser else {
         return not_configured();
     };
     if let Some(session) = jar

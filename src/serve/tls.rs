@@ -8,6 +8,9 @@ use std::time::{Duration, SystemTime};
 use agent_audit::error::Error;
 use axum_server::tls_rustls::RustlsConfig;
 
+use std::sync::Arc;
+
+use super::App;
 use super::config::Tls;
 
 /// How often the files are looked at.
@@ -38,12 +41,16 @@ fn stamp(files: &Tls) -> Option<(SystemTime, SystemTime, u64, u64)> {
     ))
 }
 
-/// Reloads `config` whenever the files change.
-pub fn keep_current(config: RustlsConfig, files: Tls) {
+/// Reloads `config` whenever the files change, or `SERVE.toml` names other files.
+pub fn keep_current(config: RustlsConfig, app: Arc<App>) {
     tokio::spawn(async move {
-        let mut seen = stamp(&files);
+        let mut seen = app.settings().config.tls.as_ref().and_then(stamp);
         loop {
             tokio::time::sleep(EVERY).await;
+            // `[tls]` cannot be removed while serving (ServeConfig::needs_restart).
+            let Some(files) = app.settings().config.tls.clone() else {
+                continue;
+            };
             let now = stamp(&files);
             if now.is_none() || now == seen {
                 continue;

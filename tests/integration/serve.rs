@@ -206,6 +206,11 @@ impl Served {
 
     /// With `extra` tables in `SERVE.toml`.
     fn start_with(extra: &str) -> Served {
+        Served::start_with_files(extra, &[])
+    }
+
+    /// With `extra` tables in `SERVE.toml` and `files` (name, contents) beside it.
+    fn start_with_files(extra: &str, files: &[(&str, &str)]) -> Served {
         let dir = TempDir::new().unwrap();
         let provider = Provider::start(dir.path());
         write_setup(
@@ -215,6 +220,9 @@ impl Served {
                 provider.issuer
             ),
         );
+        for (name, contents) in files {
+            fs::write(dir.path().join(name), contents).unwrap();
+        }
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("agent-audit"));
         cmd.arg("serve").arg(dir.path().join("SERVE.toml"));
         let (server, base) = started(cmd, "serve: listening on ", true);
@@ -232,6 +240,19 @@ impl Served {
             request = request.bearer_auth(token);
         }
         request.send().unwrap()
+    }
+
+    /// Waits (10 s at most) until `/readyz` says `"last_change_refused": refused`.
+    fn ready_says(&self, refused: bool) -> bool {
+        for _ in 0..200 {
+            let ready: serde_json::Value =
+                serde_json::from_slice(&self.get("/readyz", None).bytes().unwrap()).unwrap();
+            if ready["last_change_refused"] == refused {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     fn decisions(&self) -> Vec<serde_json::Value> {
@@ -963,12 +984,27 @@ fn a_forbid_added_to_a_policy_applies_to_the_next_requests_and_a_broken_one_keep
         "fn authorize(req) {\n    if req.agent.login_key == \"jdoe\" {\n        return #{ decision: \"forbid\", reason: \"legal hold on jdoe\" };\n    }\n    ()\n}\n",
     )
     .unwrap();
+    // Requests in a loop while the policy changes: each is answered 200 or 403, never an
+    // error, and once the forbid has answered, it answers every request after.
     let waited = |want: u16| {
-        for _ in 0..100 {
-            if s.get(JDOE, Some(&alice)).status() == want {
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            let status = s.get(JDOE, Some(&alice)).status().as_u16();
+            assert!(
+                status == 200 || status == 403,
+                "a request failed during the reload: {status}"
+            );
+            if let Some(&last) = seen.last() {
+                assert!(
+                    last == status || status == want,
+                    "the answer went back from {last} to {status}: {seen:?}"
+                );
+            }
+            seen.push(status);
+            if status == want {
                 return true;
             }
-            thread::sleep(Duration::from_millis(100));
+            thread::sleep(Duration::from_millis(20));
         }
         false
     };
@@ -982,17 +1018,10 @@ fn a_forbid_added_to_a_policy_applies_to_the_next_requests_and_a_broken_one_keep
     );
     // A broken edit: the last good generation (with the forbid) stays, /readyz says so.
     fs::write(&policy, "fn authorize(req) { return #{ decision: ").unwrap();
-    let mut said = false;
-    for _ in 0..100 {
-        let ready: serde_json::Value =
-            serde_json::from_slice(&s.get("/readyz", None).bytes().unwrap()).unwrap();
-        if ready["last_change_refused"] == true {
-            said = true;
-            break;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-    assert!(said, "/readyz never said the change was refused");
+    assert!(
+        s.ready_says(true),
+        "/readyz never said the change was refused"
+    );
     assert_eq!(
         s.get(JDOE, Some(&alice)).status(),
         403,
@@ -1019,6 +1048,97 @@ fn each_identity_has_its_own_request_rate() {
             .status(),
         200
     );
+}
+
+#[test]
+fn serve_toml_itself_reloads_and_a_change_that_needs_a_restart_is_refused() {
+    let s = Served::start();
+    let alice = s.provider.token("alice-script", "a");
+    for _ in 0..3 {
+        assert_eq!(s.get(JDOE, Some(&alice)).status(), 200);
+    }
+    let file = s.dir.path().join("SERVE.toml");
+    let text = fs::read_to_string(&file).unwrap();
+    // A lower rate: the next requests are held to it, with no restart.
+    fs::write(
+        &file,
+        format!("{text}[limits]\nper_identity_per_minute = 2\n"),
+    )
+    .unwrap();
+    let mut limited = false;
+    for _ in 0..100 {
+        let status = s.get(JDOE, Some(&alice)).status().as_u16();
+        assert!(status == 200 || status == 429, "{status}");
+        if status == 429 {
+            limited = true;
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(limited, "the new [limits] never applied");
+    // Another address needs a restart: refused, the running settings stay, /readyz says so.
+    fs::write(&file, text.replace("127.0.0.1:0", "127.0.0.1:1")).unwrap();
+    assert!(
+        s.ready_says(true),
+        "/readyz never said the change was refused"
+    );
+    assert_eq!(s.get("/healthz", None).status(), 200, "still serving");
+    // A broken SERVE.toml is refused the same way, and fixing it clears the refusal.
+    fs::write(&file, "listen = [").unwrap();
+    thread::sleep(Duration::from_millis(600));
+    fs::write(&file, &text).unwrap();
+    assert!(
+        s.ready_says(false),
+        "the good SERVE.toml never replaced the refusal"
+    );
+}
+
+#[test]
+fn metrics_with_a_token_file_answer_only_that_token() {
+    let dir = TempDir::new().unwrap();
+    // Too short a token refuses the start, naming the key.
+    let provider = Provider::start(dir.path());
+    let oidc = format!(
+        "[oidc]\nissuer = \"{}\"\nclient_id = \"agent-audit\"\n[metrics]\ntoken_file = \"metrics.token\"\n",
+        provider.issuer
+    );
+    write_setup(dir.path(), &oidc);
+    fs::write(dir.path().join("metrics.token"), "short\n").unwrap();
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("agent-audit"))
+        .arg("serve")
+        .arg(dir.path().join("SERVE.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("token_file") && said.contains("at least 16"),
+        "{said}"
+    );
+    drop(provider);
+
+    let token = "0123456789abcdef-metrics";
+    let s = Served::start_with_files(
+        "[metrics]\ntoken_file = \"metrics.token\"\n",
+        &[("metrics.token", &format!("{token}\n"))],
+    );
+    // With a token, loopback alone is not enough: the token is what counts.
+    assert_eq!(s.get("/metrics", None).status(), 401);
+    assert_eq!(
+        s.get("/metrics", Some("0123456789abcdef-wrong")).status(),
+        401
+    );
+    let scraped = s.get("/metrics", Some(token));
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped
+            .text()
+            .unwrap()
+            .contains("agent_audit_http_requests_total")
+    );
+    // A provider token is no metrics token.
+    let alice = s.provider.token("alice-script", "a");
+    assert_eq!(s.get("/metrics", Some(&alice)).status(), 401);
 }
 
 /// A certificate authority named `ca` in `dir`, and a server certificate for 127.0.0.1
