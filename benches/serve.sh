@@ -48,8 +48,12 @@ permissions = ["Agent activity audit - Access"]
 profiles = ["Auditor"]
 EOF
 policy="$data/policies/hold.rhai"
+# Each edit is saved as editors save: written beside, then renamed over the policy (a
+# policy caught half-written is refused, and the last good one kept, which the figures
+# below would count as "refused").
 write_policy() {
-  printf 'fn authorize(req) {\n    if req.agent.login_key == "nobody%s" {\n        return #{ decision: "forbid", reason: "edit %s" };\n    }\n    ()\n}\n' "$1" "$1" >"$policy"
+  printf 'fn authorize(req) {\n    if req.agent.login_key == "nobody%s" {\n        return #{ decision: "forbid", reason: "edit %s" };\n    }\n    ()\n}\n' "$1" "$1" >"$data/hold.tmp"
+  mv "$data/hold.tmp" "$policy"
 }
 write_policy 0
 printf 'policies = "policies"\ndecision_log = "decisions.jsonl"\n' >"$data/agent-audit.toml"
@@ -109,8 +113,16 @@ wrk -t2 -c"$connections" -d5s -H "Authorization: Bearer $token" "$url" >/dev/nul
 ) &
 editor=$!
 pids+=("$editor")
+if [ -n "${PERF:-}" ]; then
+  # PERF=FILE: a call-graph profile of the server during 20 s of the measured run.
+  (sleep 10 && perf record -F 499 -g -p "$server" -o "$PERF" -- sleep 20 >/dev/null 2>&1) &
+  pids+=($!)
+fi
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$url" >"$data/wrk.out"
 wait "$editor" || true
+# One connection: the time of one request with nothing queued before it (at 64
+# connections a request waits for those ahead of it: latency = connections / throughput).
+wrk -t1 -c1 -d10s --latency -H "Authorization: Bearer $token" "$url" >"$data/wrk1.out"
 sleep 1
 reloads=$(grep -c 'configuration reloaded' "$data/serve.err" || true)
 refused=$(grep -c 'reload refused' "$data/serve.err" || true)
@@ -124,12 +136,17 @@ total=$(awk '/requests in/ {print $1}' "$data/wrk.out")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$data/wrk.out")
 socket=$(sed -n 's/.*Socket errors: //p' "$data/wrk.out")
 
+one50=$(awk '$1 == "50%" {print $2}' "$data/wrk1.out")
+one99=$(awk '$1 == "99%" {print $2}' "$data/wrk1.out")
+one_rps=$(awk '/^Requests\/sec/ {print $2}' "$data/wrk1.out")
+
 echo
 echo "serve: $agents agents, $((raw / 1000000)) MB raw, loaded and listening in ${loaded}s; one report: $rows rows"
 echo "load: wrk, 2 threads, $connections connections, ${seconds}s, single-agent day CSV (API, bearer token)"
 printf '  %-28s %s\n' "latency p50" "$p50" "latency p99" "$p99" "requests/s" "$rps" \
   "requests" "$total" "failed (non-2xx)" "${non2xx:-0}" "socket errors" "${socket:-none}" \
-  "policy edits" "$edits" "reloads seen / refused" "$reloads / $refused"
+  "policy edits" "$edits" "reloads seen / refused" "$reloads / $refused" \
+  "one connection: p50 / p99" "$one50 / $one99 ($one_rps requests/s)"
 python3 - "$rss_kb" "$hwm_kb" "$raw" <<'EOF'
 import sys
 rss, hwm, raw = int(sys.argv[1]) * 1024, int(sys.argv[2]) * 1024, int(sys.argv[3])

@@ -36,8 +36,20 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The server's settings (SPEC §11).
-    #[arg(value_name = "SERVE.toml")]
-    pub file: PathBuf,
+    #[arg(value_name = "SERVE.toml", required_unless_present = "demo")]
+    pub file: Option<PathBuf>,
+    /// Serve the examples of this checkout with a built-in sign-in that lists the example
+    /// users and verifies no one (a banner says so); loopback only, never with a SERVE.toml.
+    #[arg(long, conflicts_with = "file")]
+    pub demo: bool,
+    /// The loopback address demo mode listens on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        requires = "demo"
+    )]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,9 +21,23 @@ fn main() -> ExitCode {
     // Script engines recurse on the native stack: give the worker threads room (untouched
     // pages cost nothing) so scripts never need a stack segment of their own.
     let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(64 << 20)
+        .stack_size(agent_audit::script::THREAD_STACK)
         .build_global();
-    match commands::run(cli) {
+    // The command itself too (a single-agent report calls its hooks on this thread).
+    let ran = std::thread::Builder::new()
+        .name("agent-audit".into())
+        .stack_size(agent_audit::script::THREAD_STACK)
+        .spawn(move || commands::run(cli))
+        .map(|t| t.join());
+    let result = match ran {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => {
+            eprintln!("error: cannot start the command's thread");
+            return ExitCode::from(70);
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if e.needs_printing() {

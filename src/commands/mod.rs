@@ -24,7 +24,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Run(args) => run::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Merge(args) => merge::run(&args),
-        Command::Serve(args) => crate::serve::run(&args.file),
+        Command::Serve(args) => crate::serve::run(match (&args.file, args.demo) {
+            (Some(file), false) => crate::serve::Serving::File(file),
+            (None, true) => crate::serve::Serving::Demo(args.listen),
+            _ => {
+                return Err(Error::Usage(
+                    "`serve` takes a SERVE.toml, or `--demo` (and no SERVE.toml)".into(),
+                ));
+            }
+        }),
     }
 }
 

@@ -42,7 +42,13 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/report", get(report))
         .route("/api/v1/authorize", get(authorize))
         .route("/api/v1/explain", get(explain))
-        .route("/", get(super::pages::form))
+        .route("/", get(super::pages::form_page))
+        .route(super::assets::CSS_PATH, get(super::assets::css))
+        .route(super::assets::JS_PATH, get(super::assets::js))
+        .route(
+            "/demo/sign-in",
+            get(super::demo::page).post(super::demo::sign_in),
+        )
         .route("/report", get(super::pages::report))
         .route("/report.csv", get(super::pages::report))
         .route("/report.json", get(super::pages::report))
@@ -214,7 +220,12 @@ async fn caller(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(Refusal::Unauthorized(None))?;
-    let identity = app.settings().verifier.verify(token).await.map_err(|why| {
+    let Some(verifier) = app.settings().verifier.clone() else {
+        return Err(Refusal::Unauthorized(Some(
+            "demo mode takes no bearer tokens: it verifies no identity".into(),
+        )));
+    };
+    let identity = verifier.verify(token).await.map_err(|why| {
         eprintln!("serve: {client}: bearer token refused: {why}");
         Refusal::Unauthorized(Some(why))
     })?;
@@ -609,9 +620,8 @@ async fn measured(State(app): State<Arc<App>>, request: Request, next: Next) -> 
     let route = match request.uri().path() {
         p @ ("/healthz" | "/readyz" | "/metrics" | "/api/v1/agents" | "/api/v1/report"
         | "/api/v1/authorize" | "/api/v1/explain" | "/" | "/report" | "/report.csv"
-        | "/report.json" | "/explain" | "/auth/login" | "/auth/callback" | "/auth/logout") => {
-            p.to_string()
-        }
+        | "/report.json" | "/explain" | "/auth/login" | "/auth/callback" | "/auth/logout"
+        | "/demo/sign-in" | "/assets/page.css" | "/assets/page.js") => p.to_string(),
         _ => "other".to_string(),
     };
     let started = Instant::now();

@@ -151,7 +151,10 @@ pub struct ServeConfig {
     pub timezone: chrono_tz::Tz,
     pub refresh_secs: u64,
     pub tls: Option<Tls>,
-    pub oidc: Oidc,
+    /// `None` only in demo mode (`serve --demo`), which verifies no one.
+    pub oidc: Option<Oidc>,
+    /// `serve --demo`: the built-in sign-in, a banner on every page, no bearer tokens.
+    pub demo: bool,
     pub limits: Limits,
     /// `None`: no `[session]`, only the API (bearer tokens) is served.
     pub browser: Option<Browser>,
@@ -364,15 +367,62 @@ impl ServeConfig {
                 cert: resolve(t.cert),
                 key: resolve(t.key),
             }),
-            oidc: Oidc {
+            oidc: Some(Oidc {
                 issuer: oidc.issuer.trim_end_matches('/').to_string(),
                 login_claim: oidc.login_claim,
                 audiences,
-            },
+            }),
+            demo: false,
             limits: raw.limits,
             browser,
             metrics_token,
             read,
+        })
+    }
+
+    /// `serve --demo` (SPEC §11): the examples of the checkout (`examples/secure.toml`,
+    /// `examples/events`) on a loopback address, with a sign-in page that lists the example
+    /// users and verifies no one. It has no file, so nothing can add an `[oidc]` table or a
+    /// public address to it: it cannot become a production mode by accident.
+    pub fn demo(listen: SocketAddr) -> Result<ServeConfig, String> {
+        if !listen.ip().is_loopback() {
+            return Err(format!(
+                "`--listen {listen}`: demo mode verifies no identity, so it listens on a loopback address only (127.0.0.1 or [::1])"
+            ));
+        }
+        let config = PathBuf::from("examples/secure.toml");
+        let events = PathBuf::from("examples/events");
+        for needed in [&config, &events] {
+            if !needed.exists() {
+                return Err(format!(
+                    "demo mode serves the examples of the agent-audit checkout, and `{}` is not here: run it from the checkout's top directory",
+                    needed.display()
+                ));
+            }
+        }
+        let mut key = vec![0u8; 64];
+        getrandom::fill(&mut key).map_err(|e| format!("no randomness for a session key: {e}"))?;
+        Ok(ServeConfig {
+            file: config.clone(),
+            listen,
+            events: vec![events],
+            config: Some(config),
+            timezone: chrono_tz::America::New_York,
+            refresh_secs: 60,
+            tls: None,
+            oidc: None,
+            demo: true,
+            limits: Limits::default(),
+            browser: Some(Browser {
+                public_url: format!("http://{listen}"),
+                client_id: String::new(),
+                client_secret: String::new(),
+                key,
+                idle: std::time::Duration::from_secs(30 * 60),
+                max: std::time::Duration::from_secs(12 * 3600),
+            }),
+            metrics_token: None,
+            read: Vec::new(),
         })
     }
 

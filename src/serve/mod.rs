@@ -10,7 +10,9 @@
 //! - `api`: the routes and their answers.
 
 mod api;
+mod assets;
 mod config;
+mod demo;
 mod identity;
 mod pages;
 mod reload;
@@ -45,7 +47,8 @@ pub struct App {
 /// new rate limiter only for a new rate, a new discovery only for a new `[oidc]`).
 pub struct Settings {
     pub config: ServeConfig,
-    verifier: Arc<identity::Verifier>,
+    /// `None` in demo mode only.
+    verifier: Option<Arc<identity::Verifier>>,
     /// `[limits] concurrent`: one permit per request being answered.
     slots: Arc<tokio::sync::Semaphore>,
     /// The session cookies' key (derived from `[session] key_file`; a random one when
@@ -61,15 +64,12 @@ impl Settings {
     /// Builds what `config` describes, keeping from `before` what it would build again
     /// the same.
     async fn new(config: ServeConfig, before: Option<&Settings>) -> Result<Settings, Error> {
-        let verifier = match before {
-            Some(b) if b.config.oidc == config.oidc => Arc::clone(&b.verifier),
-            _ => Arc::new(
-                identity::Verifier::discover(&config.oidc)
-                    .await
-                    .map_err(|e| {
-                        Error::Usage(format!("`[oidc]` of `{}`: {e}", config.file.display()))
-                    })?,
-            ),
+        let verifier = match (before, &config.oidc) {
+            (Some(b), _) if b.config.oidc == config.oidc => b.verifier.clone(),
+            (_, None) => None,
+            (_, Some(oidc)) => Some(Arc::new(identity::Verifier::discover(oidc).await.map_err(
+                |e| Error::Usage(format!("`[oidc]` of `{}`: {e}", config.file.display())),
+            )?)),
         };
         let slots = match before {
             Some(b) if b.config.limits.concurrent == config.limits.concurrent => {
@@ -123,18 +123,36 @@ impl App {
     }
 }
 
+/// What to serve: a `SERVE.toml`, or the examples in demo mode.
+pub enum Serving<'a> {
+    File(&'a Path),
+    /// `serve --demo`, on this loopback address.
+    Demo(SocketAddr),
+}
+
 /// Runs `serve` until SIGTERM or Ctrl-C; then finishes the requests in flight and exits 0.
-pub fn run(file: &Path) -> Result<(), Error> {
-    let config = ServeConfig::load(file).map_err(|e| Error::Config(vec![e]))?;
+pub fn run(serving: Serving<'_>) -> Result<(), Error> {
+    let config = match serving {
+        Serving::File(file) => ServeConfig::load(file).map_err(|e| Error::Config(vec![e]))?,
+        Serving::Demo(listen) => ServeConfig::demo(listen).map_err(Error::Usage)?,
+    };
     let engine = Engine::open(config.config.as_deref(), &config.events)?;
     if !engine.generation().access.enforced() {
         return Err(Error::Usage(format!(
             "`{}`: the configuration defines no users, so every request would be allowed; `serve` never runs open: define the users and their profiles (docs/policies.md)",
-            file.display()
+            config.file.display()
         )));
+    }
+    if config.demo {
+        eprintln!(
+            "serve: DEMO MODE: identities are not verified; anyone who can reach {} may sign in as any example user",
+            config.listen
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Every request's decision and report calls scripts.
+        .thread_stack_size(agent_audit::script::THREAD_STACK)
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the server's runtime: {e}")))?;
     runtime.block_on(serve(config, engine))

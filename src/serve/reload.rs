@@ -144,6 +144,10 @@ fn reread(
     settings: &Settings,
     runtime: &tokio::runtime::Handle,
 ) -> Result<Option<Settings>, String> {
+    if settings.config.demo {
+        // Demo mode has no SERVE.toml: its settings are fixed.
+        return Ok(None);
+    }
     let file = &settings.config.file;
     let next = ServeConfig::load(file).map_err(|e| e.render())?;
     if next == settings.config {

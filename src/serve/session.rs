@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use super::config::Browser;
-use super::identity::Identity;
+use super::identity::{Identity, Verifier};
 use super::{App, Settings};
 
 const LOGIN: &str = "aa_login";
@@ -123,7 +123,7 @@ pub struct LoginQuery {
 
 /// Only a path of this site: never `//host` or a scheme, so a login cannot be made to
 /// send anyone elsewhere.
-fn local(next: Option<&str>) -> String {
+pub fn local(next: Option<&str>) -> String {
     match next {
         // Browsers drop tabs and line breaks from URLs (`/\t/evil` is `//evil`): none
         // is let through.
@@ -150,13 +150,20 @@ pub async fn login(
     let Some(browser) = &settings.config.browser else {
         return not_configured();
     };
+    let Some(provider) = &settings.verifier else {
+        // Demo mode: the built-in sign-in instead of a provider.
+        let to = url::form_urlencoded::Serializer::for_suffix(String::from("/demo/sign-in?"), 14)
+            .append_pair("next", &local(q.next.as_deref()))
+            .finish();
+        return (jar, Redirect::to(&to)).into_response();
+    };
     let (Ok(state), Ok(nonce), Ok(verifier)) = (random(), random(), random()) else {
         return page_error(StatusCode::SERVICE_UNAVAILABLE, "no randomness for a login");
     };
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
     let Ok(url) = url::Url::parse_with_params(
-        &settings.verifier.authorization_endpoint,
+        &provider.authorization_endpoint,
         &[
             ("response_type", "code"),
             ("client_id", browser.client_id.as_str()),
@@ -250,13 +257,28 @@ pub async fn callback(
         )
             .into_response();
     };
-    let identity = match exchange(&settings, browser, &code, &pending).await {
+    let Some(provider) = &settings.verifier else {
+        return (
+            jar,
+            page_error(
+                StatusCode::NOT_FOUND,
+                "demo mode has no provider to come back from",
+            ),
+        )
+            .into_response();
+    };
+    let identity = match exchange(provider, browser, &code, &pending).await {
         Ok(identity) => identity,
         Err(why) => {
             eprintln!("serve: browser login refused: {why}");
             return (jar, page_error(StatusCode::UNAUTHORIZED, &why)).into_response();
         }
     };
+    begin(jar, browser, identity, &pending.next)
+}
+
+/// A new session for `identity`, and the browser sent on to `next` (a local path).
+pub fn begin(jar: PrivateCookieJar, browser: &Browser, identity: Identity, next: &str) -> Response {
     let at = now();
     let Ok(id) = random() else {
         return page_error(
@@ -276,12 +298,12 @@ pub async fn callback(
         return page_error(StatusCode::INTERNAL_SERVER_ERROR, "cannot open a session");
     };
     let jar = jar.add(cookie(browser, SESSION, value, "/"));
-    (jar, Redirect::to(&pending.next)).into_response()
+    (jar, Redirect::to(&local(Some(next)))).into_response()
 }
 
 /// The code, exchanged for tokens; the ID token's identity.
 async fn exchange(
-    settings: &Settings,
+    provider: &Verifier,
     browser: &Browser,
     code: &str,
     pending: &Pending,
@@ -292,10 +314,9 @@ async fn exchange(
         .append_pair("redirect_uri", &browser.redirect_uri())
         .append_pair("code_verifier", &pending.verifier)
         .finish();
-    let response = settings
-        .verifier
+    let response = provider
         .client
-        .post(&settings.verifier.token_endpoint)
+        .post(&provider.token_endpoint)
         .basic_auth(&browser.client_id, Some(&browser.client_secret))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(body)
@@ -312,8 +333,7 @@ async fn exchange(
     }
     let tokens: Tokens =
         serde_json::from_slice(&bytes).map_err(|_| "the provider sent no ID token".to_string())?;
-    settings
-        .verifier
+    provider
         .verify_id_token(&tokens.id_token, &browser.client_id, &pending.nonce)
         .await
 }

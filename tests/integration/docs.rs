@@ -9,6 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::support::copy_dir;
+
 /// Who or what runs a documented command.
 #[derive(Clone, Copy, Debug)]
 enum Class {
@@ -52,6 +54,13 @@ const CLASSES: &[(&str, Class)] = &[
         Class::External("DuckDB's Python package (pip install duckdb); a benchmark"),
     ),
     ("benches/scale.sh", Class::Benchmark),
+    (
+        "./target/release/agent-audit serve --demo",
+        Class::Driven(
+            "tests/integration/serve.rs",
+            "\"serve\", \"--demo\", \"--listen\"",
+        ),
+    ),
     (
         "benches/serve.sh",
         Class::External("wrk (Debian), the test provider's npm pieces, a 1.2 GB day; a benchmark"),
@@ -205,18 +214,6 @@ fn class_of(command: &str) -> Option<Class> {
         };
         matches.then_some(*class)
     })
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).unwrap();
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A copy of what the documented commands read (and a `docs/` they may write into).

@@ -1273,3 +1273,165 @@ fn tls_is_served_by_the_binary_and_its_certificate_reloads_without_a_restart() {
     }
     assert!(reloaded, "the new certificate was never served");
 }
+
+/// `serve --demo` in a copy of the checkout's examples (its decision log is written there).
+fn demo_checkout() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["examples", "scripts", "policies"] {
+        crate::support::copy_dir(&root.join(sub), &dir.path().join(sub));
+    }
+    dir
+}
+
+#[test]
+fn demo_mode_signs_in_example_users_unverified_and_never_beyond_loopback() {
+    let bin = assert_cmd::cargo::cargo_bin!("agent-audit");
+    let checkout = demo_checkout();
+    // Never a production mode: no public address, no SERVE.toml beside it.
+    let out = Command::new(bin)
+        .args(["serve", "--demo", "--listen", "0.0.0.0:8080"])
+        .current_dir(checkout.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("loopback address only"), "{said}");
+    let out = Command::new(bin)
+        .args(["serve", "--demo", "SERVE.toml"])
+        .current_dir(checkout.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    // Outside a checkout it says where to run it.
+    let elsewhere = TempDir::new().unwrap();
+    let out = Command::new(bin)
+        .args(["serve", "--demo"])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checkout's top directory"));
+
+    let port = free_port();
+    let mut cmd = Command::new(bin);
+    cmd.args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(checkout.path());
+    let (_server, base) = started(cmd, "serve: listening on ", true);
+    let browser = Browser::new();
+    // A page without a session goes to the built-in sign-in, which lists the example users
+    // and says that nobody is verified.
+    let (page, at) = browser.get(&format!(
+        "{base}/report?agent=jdoe&date=2026-11-02&timezone=America/New_York"
+    ));
+    assert!(at.contains("/demo/sign-in"), "{at}");
+    let html = page.text().unwrap();
+    assert!(html.contains("identities are not verified"), "{html}");
+    for user in ["admin", "alice", "audrey"] {
+        assert!(
+            html.contains(&format!("value=\"{user}\"")),
+            "{user}: {html}"
+        );
+    }
+    let next = url::Url::parse(&at)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.to_string())
+        .unwrap();
+    let response = browser
+        .client
+        .post(format!("{base}/demo/sign-in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("login", "alice")
+                .append_pair("next", &next)
+                .finish(),
+        )
+        .send()
+        .unwrap();
+    let (report, at) = browser.follow(response, &format!("{base}/demo/sign-in"));
+    assert_eq!(report.status(), 200, "{at}");
+    assert!(
+        at.contains("/report?agent=jdoe"),
+        "back where the browser was going: {at}"
+    );
+    let html = report.text().unwrap();
+    assert!(
+        html.contains("identities are not verified"),
+        "the banner on every page"
+    );
+    assert!(
+        html.contains("Signed in as <strong>alice</strong>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("24-hour day") && html.contains("class=\"tl\""),
+        "the report, inside the page"
+    );
+    // 2026-11-01 is the day New York leaves daylight saving time: 25 hours.
+    let (dst, _) = browser.get(&format!(
+        "{base}/report?agent=jdoe&date=2026-11-01&timezone=America/New_York"
+    ));
+    assert!(dst.text().unwrap().contains("25-hour day"));
+    assert!(html.contains(">Download CSV</a>") && html.contains(">Download JSON</a>"));
+    // The download is the file `report --as alice` writes, byte for byte.
+    let (csv, _) = browser.get(&format!(
+        "{base}/report.csv?agent=jdoe&date=2026-11-02&timezone=America/New_York"
+    ));
+    assert_eq!(csv.status(), 200);
+    let served = csv.bytes().unwrap();
+    let cli = Command::new(bin)
+        .args([
+            "report",
+            "--config",
+            "examples/secure.toml",
+            "--as",
+            "alice",
+            "--events",
+            "examples/events",
+            "--agent",
+            "jdoe",
+            "--date",
+            "2026-11-02",
+            "--timezone",
+            "America/New_York",
+        ])
+        .current_dir(checkout.path())
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert_eq!(served.as_ref(), cli.stdout.as_slice());
+    // Outside alice's access: the 403 page with the reason and rule, no data.
+    let (denied, _) = browser.get(&format!(
+        "{base}/report?agent=mrivera&date=2026-11-02&timezone=America/New_York"
+    ));
+    assert_eq!(denied.status(), 403);
+    let html = denied.text().unwrap();
+    assert!(
+        html.contains("Not within your access") && html.contains("users.toml"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("class=\"tl\"") && !html.contains("<table"),
+        "no report: {html}"
+    );
+    // Demo mode takes no bearer tokens, and does not pretend anyone vouched.
+    let api = http()
+        .get(format!("{base}/api/v1/agents"))
+        .bearer_auth("anything")
+        .send()
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    let log = fs::read_to_string(checkout.path().join("examples/decisions.jsonl")).unwrap();
+    assert!(
+        log.contains("\"iss\":\"agent-audit-demo (not verified)\""),
+        "{log}"
+    );
+}

@@ -410,3 +410,16 @@ pub fn one_user_config(
     std::fs::write(&path, format!("policies = \"policies\"\n{config}")).unwrap();
     path
 }
+
+/// Copies the tree `from` to `to` (created).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}

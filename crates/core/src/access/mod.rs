@@ -164,6 +164,27 @@ impl Access {
         self.profiles.iter().find(|p| p.name == name)
     }
 
+    /// Whether `login` may audit every agent by its profiles (access off, or a profile
+    /// granting the audit permission with no hierarchy restriction): the report page shows
+    /// such requesters what it shows administrators (a refused reload, for one). Policies
+    /// may still forbid them single requests.
+    pub fn unrestricted(&self, login: &str) -> bool {
+        if !self.enforced() {
+            return true;
+        }
+        let Some(user) = self.user(login) else {
+            return false;
+        };
+        user.profiles
+            .iter()
+            .filter_map(|p| self.profile(p))
+            .any(|p| {
+                p.scope.is_none()
+                    && permissions::effective(p.permissions.iter().copied())
+                        .contains(&Permission::AGENT_ACTIVITY_AUDIT)
+            })
+    }
+
     /// Decides a request.
     pub fn decide(&self, req: &Request) -> Decision {
         let by = if self.enforced() {

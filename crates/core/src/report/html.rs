@@ -189,13 +189,17 @@ footer{margin-top:2.5rem;padding-top:.8rem;border-top:1px solid var(--line);colo
 @media (forced-colors:active){.b,.seg,.sw,.ob{forced-color-adjust:none}}
 "#;
 
+/// What every report page's body starts and ends with, around the report itself.
+const BODY_START: &str = "<body>\n<div class=\"page\">\n";
+const BODY_END: &str = "</div>\n</body>\n</html>\n";
+
 /// The start of a page: doctype, head with `title` (escaped here) and the style sheet.
 pub(crate) fn page_start(title: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
 <meta name=\"generator\" content=\"agent-audit {}\">\n<title>{}</title>\n<style>{CSS}</style>\n\
-</head>\n<body>\n<div class=\"page\">\n",
+</head>\n{BODY_START}",
         env!("CARGO_PKG_VERSION"),
         escape(title)
     )
@@ -203,7 +207,27 @@ pub(crate) fn page_start(title: &str) -> String {
 
 /// The end of a page, with a footer line (already HTML).
 pub(crate) fn page_end(footer: &str) -> String {
-    format!("<footer>{footer}</footer>\n</div>\n</body>\n</html>\n")
+    format!("<footer>{footer}</footer>\n{BODY_END}")
+}
+
+/// An HTML report (of [`write`] or the summary's) for a page of someone else's: the style
+/// sheet it needs, and what its own page has inside `<div class="page">` (the report's
+/// header, main part and footer, escaped as in the file).
+pub struct Embedded {
+    pub css: &'static str,
+    pub body: String,
+}
+
+impl Embedded {
+    /// The parts of `page`, a report page this module wrote.
+    pub fn of(page: &str) -> Option<Embedded> {
+        let start = page.find(BODY_START)? + BODY_START.len();
+        let end = page.rfind(BODY_END)?;
+        Some(Embedded {
+            css: CSS,
+            body: page.get(start..end)?.to_string(),
+        })
+    }
 }
 
 /// The footer of a report page.
@@ -817,6 +841,15 @@ mod tests {
         );
         assert_eq!(escape("Après-midi ☕"), "Après-midi ☕");
         assert_eq!(escape(""), "");
+    }
+
+    #[test]
+    fn an_embedded_page_is_the_page_without_its_document() {
+        let page = format!("{}<header>h</header>{}", page_start("t"), page_end("f"));
+        let e = Embedded::of(&page).unwrap();
+        assert_eq!(e.body, "<header>h</header><footer>f</footer>\n");
+        assert_eq!(e.css, CSS);
+        assert!(Embedded::of("<p>not a report page</p>").is_none());
     }
 
     #[test]

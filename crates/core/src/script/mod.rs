@@ -126,6 +126,13 @@ impl Deadline {
 
 /// The longest message of a script error, and the longest line a script may print.
 pub const MAX_MESSAGE: usize = 1024;
+
+/// The stack a thread that runs scripts should have. Rhai recurses on the native stack, so
+/// a script call made with less than 16 MiB of stack left runs on a fresh 32 MiB segment,
+/// mapped and unmapped around the call (tens of microseconds, and a TLB shootdown on every
+/// core); threads given this much (untouched pages cost nothing) never need one. The
+/// binary's rayon pool, its main work and `serve`'s runtime threads have it.
+pub const THREAD_STACK: usize = 64 << 20;
 /// Lines one script may print during a run; after that its output is dropped.
 pub const MAX_PRINTED_LINES: usize = 100;
 
