@@ -1103,14 +1103,26 @@ fn metrics_with_a_token_file_answer_only_that_token() {
         provider.issuer
     );
     write_setup(dir.path(), &oidc);
+    let start = || {
+        let out = Command::new(assert_cmd::cargo::cargo_bin!("agent-audit"))
+            .arg("serve")
+            .arg(dir.path().join("SERVE.toml"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // Missing, empty or short: each refuses the start, naming the key.
+    let said = start();
+    assert!(
+        said.contains("token_file") && said.contains("cannot read"),
+        "{said}"
+    );
+    fs::write(dir.path().join("metrics.token"), "\n").unwrap();
+    let said = start();
+    assert!(said.contains("a token of 0 byte(s)"), "{said}");
     fs::write(dir.path().join("metrics.token"), "short\n").unwrap();
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("agent-audit"))
-        .arg("serve")
-        .arg(dir.path().join("SERVE.toml"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let said = String::from_utf8_lossy(&out.stderr);
+    let said = start();
     assert!(
         said.contains("token_file") && said.contains("at least 16"),
         "{said}"
@@ -1340,6 +1352,16 @@ fn demo_mode_signs_in_example_users_unverified_and_never_beyond_loopback() {
         .find(|(k, _)| k == "next")
         .map(|(_, v)| v.to_string())
         .unwrap();
+    // Only an example user: anyone else gets no session.
+    let nobody = browser
+        .client
+        .post(format!("{base}/demo/sign-in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("login=mallory&next=%2F")
+        .send()
+        .unwrap();
+    assert_eq!(nobody.status(), 400);
+    assert!(nobody.headers().get("set-cookie").is_none());
     let response = browser
         .client
         .post(format!("{base}/demo/sign-in"))
