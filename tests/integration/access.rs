@@ -480,7 +480,7 @@ fn decisions(files: &[(String, &str)]) -> Vec<bool> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(12))]
+    #![proptest_config(ProptestConfig::with_cases(agent_audit_testkit::proptest_cases(12)))]
 
     #[test]
     fn adding_a_forbid_never_allows_and_order_never_matters(

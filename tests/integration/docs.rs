@@ -55,6 +55,10 @@ const CLASSES: &[(&str, Class)] = &[
     ),
     ("benches/scale.sh", Class::Benchmark),
     (
+        "PROPTEST_CASES=10000 cargo test",
+        Class::External("the long property run (tens of minutes); CI runs the default counts"),
+    ),
+    (
         "./target/release/agent-audit serve --demo",
         Class::Driven(
             "tests/integration/serve.rs",

@@ -27,7 +27,7 @@ fn the_fuzz_corpus_keeps_its_invariant() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(agent_audit_testkit::proptest_cases(300)))]
     #[test]
     fn a_valid_line_survives_any_garbage_around_it(
         garbage in proptest::collection::vec(

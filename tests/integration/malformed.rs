@@ -197,7 +197,7 @@ fn many_problems_are_counted_and_the_first_hundred_printed() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(agent_audit_testkit::proptest_cases(200)))]
 
     /// Any corruption of a valid file is survived: no panic, and every record whose bytes
     /// were not touched is still read.

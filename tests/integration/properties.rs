@@ -93,7 +93,7 @@ fn coverage_start(gens: &[Gen]) -> Option<i64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(agent_audit_testkit::proptest_cases(300)))]
 
     #[test]
     fn rows_tile_the_covered_part_of_every_window(gens in proptest::collection::vec(gen_event(), 1..40)) {

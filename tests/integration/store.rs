@@ -74,7 +74,7 @@ fn the_fast_path_equals_a_full_parse_on_valid_input() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(10_000))]
+    #![proptest_config(ProptestConfig::with_cases(agent_audit_testkit::proptest_cases(500)))]
 
     /// One record of three is mutated (bytes replaced, inserted or removed, often the
     /// characters the scan looks at); whatever the mutation, the fast path takes exactly

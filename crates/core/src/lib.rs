@@ -39,4 +39,14 @@ pub mod store;
 pub mod tempfiles;
 pub mod time;
 
+/// How many cases a unit property test runs: `PROPTEST_CASES` when set, else `default`
+/// (as `agent_audit_testkit::proptest_cases`, which the library cannot depend on).
+#[cfg(test)]
+pub(crate) fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
 pub use error::Error;

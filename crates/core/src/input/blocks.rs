@@ -485,7 +485,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases(300)))]
 
         /// The fast scan agrees with a full serde_json parse on the end of every object and
         /// on every value it cuts out.

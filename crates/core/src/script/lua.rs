@@ -1247,7 +1247,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1500))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::proptest_cases(300)))]
         #[test]
         fn random_patterns_match_as_in_lua(
             pat in "[ab.%\\[\\]^$*+?()1bfd-]{0,8}",

@@ -484,7 +484,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases(300)))]
 
         /// Whatever snapshot the plain reader accepts, serde reads the same way.
         #[test]
