@@ -42,14 +42,10 @@ pub struct ServeArgs {
     /// users and verifies no one (a banner says so); loopback only, never with a SERVE.toml.
     #[arg(long, conflicts_with = "file")]
     pub demo: bool,
-    /// The loopback address demo mode listens on.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        default_value = "127.0.0.1:8080",
-        requires = "demo"
-    )]
-    pub listen: std::net::SocketAddr,
+    /// The loopback address demo mode listens on [default: 127.0.0.1:8080]; with a
+    /// SERVE.toml, its `listen` says where.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]

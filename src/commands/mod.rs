@@ -25,8 +25,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Watch(args) => watch::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Serve(args) => crate::serve::run(match (&args.file, args.demo) {
+            (Some(_), false) if args.listen.is_some() => {
+                return Err(Error::Usage(
+                    "`--listen` is for `serve --demo`; with a SERVE.toml, its `listen` key says where to listen".into(),
+                ));
+            }
             (Some(file), false) => crate::serve::Serving::File(file),
-            (None, true) => crate::serve::Serving::Demo(args.listen),
+            (None, true) => crate::serve::Serving::Demo(
+                args.listen
+                    .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
+            ),
             _ => {
                 return Err(Error::Usage(
                     "`serve` takes a SERVE.toml, or `--demo` (and no SERVE.toml)".into(),

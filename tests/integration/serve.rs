@@ -1316,6 +1316,15 @@ fn demo_mode_signs_in_example_users_unverified_and_never_beyond_loopback() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    // `--listen` is demo mode's: with a SERVE.toml, the file says where.
+    let out = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:9", "SERVE.toml"])
+        .current_dir(checkout.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--demo"), "{said}");
     // Outside a checkout it says where to run it.
     let elsewhere = TempDir::new().unwrap();
     let out = Command::new(bin)
