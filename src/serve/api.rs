@@ -558,7 +558,7 @@ async fn metrics(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    match &app.settings().metrics_token {
+    match &app.settings().config.metrics_token {
         // With a token, the token is what counts, from any address (behind a proxy on
         // the same machine every caller is loopback).
         Some(token) => {

@@ -56,8 +56,6 @@ pub struct Settings {
     session_key: axum_extra::extract::cookie::Key,
     /// `[limits] per_identity_per_minute`, by login.
     rate: Arc<governor::DefaultKeyedRateLimiter<String>>,
-    /// `[metrics] token_file`: the token a scrape must present, when there is one.
-    metrics_token: Option<Vec<u8>>,
 }
 
 impl Settings {
@@ -98,14 +96,12 @@ impl Settings {
             (_, Some(browser)) => axum_extra::extract::cookie::Key::derive_from(&browser.key),
             (_, None) => axum_extra::extract::cookie::Key::generate(),
         };
-        let metrics_token = config.metrics_token.clone();
         Ok(Settings {
             config,
             verifier,
             slots,
             session_key,
             rate,
-            metrics_token,
         })
     }
 }
