@@ -317,7 +317,21 @@ pub async fn explain(
     match super::api::explained(&app, &caller, &q) {
         Ok((engine, explanation)) => {
             let text = agent_audit::explain::to_text(&explanation);
-            let body = html! { h1 { "Explain" } pre.aa-explain { (text) } };
+            let back = match (q.agent(), q.date(), q.timezone(&app)) {
+                (Ok(agent), Ok(date), Ok(zone)) => Some(
+                    url::form_urlencoded::Serializer::for_suffix(String::from("/report?"), 8)
+                        .append_pair("agent", agent)
+                        .append_pair("date", &date.to_string())
+                        .append_pair("timezone", zone.name())
+                        .finish(),
+                ),
+                _ => None,
+            };
+            let body = html! {
+                h1 { "Explain" }
+                @if let Some(back) = back { p { a href=(back) { "← Back to the report" } } }
+                pre.aa-explain tabindex="0" { (text) }
+            };
             let c = chrome(&app, &engine, &who);
             (
                 jar,
@@ -329,6 +343,25 @@ pub async fn explain(
                 .into_response()
         }
         Err(refusal) => (jar, refused(&app, &who, refusal)).into_response(),
+    }
+}
+
+/// Explain an instant of the day, as a plain form (the page's script also opens it from a
+/// click on a timeline block). The local time is read in the report's zone.
+fn explain_form(agent: &str, date: chrono::NaiveDate, zone: chrono_tz::Tz) -> Markup {
+    let next = date + chrono::Days::new(1);
+    html! {
+        form.aa-explain-form method="get" action="/explain" {
+            input type="hidden" name="agent" value=(agent);
+            input type="hidden" name="timezone" value=(zone.name());
+            input type="hidden" name="date" value=(date.to_string());
+            label for="at" { "Explain an instant (" (zone.name()) ")" }
+            input id="at" name="at" type="datetime-local" step="1" required
+                value=(format!("{date}T12:00:00")) min=(format!("{date}T00:00:00"))
+                max=(format!("{next}T00:00:00"));
+            button type="submit" { "Explain" }
+            span.aa-hint { "or click a block of the timeline" }
+        }
     }
 }
 
@@ -364,6 +397,9 @@ fn report_page(app: &App, engine: &Engine, caller: &Caller, q: &DayQuery, html: 
         summary,
     };
     let c = chrome(app, engine, login);
+    // Where the timeline's 0% is, for the script that turns a click on a block into the
+    // instant under the pointer.
+    let day_start = agent_audit::time::Window::local_day(date, zone).map(|w| w.start.0);
     let body = html! {
         (form(&agents, &chosen))
         nav.aa-actions aria-label="This report" {
@@ -372,7 +408,11 @@ fn report_page(app: &App, engine: &Engine, caller: &Caller, q: &DayQuery, html: 
             a.aa-day href=(link("/report", date - chrono::Days::new(1))) rel="prev" data-key="ArrowLeft" { "← Previous day" }
             a.aa-day href=(link("/report", date + chrono::Days::new(1))) rel="next" data-key="ArrowRight" { "Next day →" }
         }
-        div.aa-report.page data-agent=(agent) data-timezone=(zone.name()) {
+        @if !summary {
+            (explain_form(agent, date, zone))
+        }
+        div.aa-report.page data-agent=(agent) data-timezone=(zone.name()) data-date=(date.to_string())
+            data-day-start=[day_start] {
             (PreEscaped(embedded.body))
         }
     };

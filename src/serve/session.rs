@@ -30,6 +30,10 @@ use super::{App, Settings};
 
 const LOGIN: &str = "aa_login";
 const SESSION: &str = "aa_session";
+/// Set by a sign-out: the next login asks the provider to authenticate again
+/// (`prompt=login`) instead of letting its own session bring the same person straight back,
+/// so a browser's back button after signing out lands on the provider's form, not on data.
+const SIGNED_OUT: &str = "aa_signed_out";
 /// How long a login may take at the provider.
 const LOGIN_TTL: Duration = Duration::from_secs(600);
 
@@ -162,19 +166,21 @@ pub async fn login(
     };
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    let Ok(url) = url::Url::parse_with_params(
-        &provider.authorization_endpoint,
-        &[
-            ("response_type", "code"),
-            ("client_id", browser.client_id.as_str()),
-            ("redirect_uri", browser.redirect_uri().as_str()),
-            ("scope", "openid profile"),
-            ("state", state.as_str()),
-            ("nonce", nonce.as_str()),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ],
-    ) else {
+    let redirect_uri = browser.redirect_uri();
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", browser.client_id.as_str()),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("scope", "openid profile"),
+        ("state", state.as_str()),
+        ("nonce", nonce.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    if jar.get(SIGNED_OUT).is_some() {
+        params.push(("prompt", "login"));
+    }
+    let Ok(url) = url::Url::parse_with_params(&provider.authorization_endpoint, &params) else {
         return page_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the provider's authorization endpoint is not a URL",
@@ -297,7 +303,9 @@ pub fn begin(jar: PrivateCookieJar, browser: &Browser, identity: Identity, next:
     let Ok(value) = serde_json::to_string(&session) else {
         return page_error(StatusCode::INTERNAL_SERVER_ERROR, "cannot open a session");
     };
-    let jar = jar.add(cookie(browser, SESSION, value, "/"));
+    let jar = jar
+        .add(cookie(browser, SESSION, value, "/"))
+        .remove(Cookie::build(SIGNED_OUT).path("/auth"));
     (jar, Redirect::to(&local(Some(next)))).into_response()
 }
 
@@ -379,11 +387,15 @@ pub async fn logout(State(app): State<Arc<App>>, headers: axum::http::HeaderMap)
     {
         app.used.end(&session.id, browser.max);
     }
-    let jar = jar.remove(Cookie::build(SESSION).path("/"));
+    // Until the browser closes or the next sign-in completes.
+    let marker = cookie(browser, SIGNED_OUT, "1".into(), "/auth");
+    let jar = jar.remove(Cookie::build(SESSION).path("/")).add(marker);
     let body = maud::html! {
         (maud::DOCTYPE)
         html lang="en" { head { meta charset="utf-8"; title { "agent-audit: signed out" } }
-          body { h1 { "Signed out" } p { a href="/auth/login" { "Sign in again" } } } }
+          body { h1 { "Signed out" }
+            p { "Your session has ended. The next sign-in asks the identity provider for your credentials again." }
+            p { a href="/auth/login" { "Sign in again" } } } }
     };
     (jar, body).into_response()
 }

@@ -22,6 +22,7 @@ mod hostile_scripts;
 mod html;
 mod lineage;
 mod malformed;
+mod page;
 mod properties;
 mod reducer;
 mod s3;

@@ -15,12 +15,12 @@ use tempfile::TempDir;
 
 use crate::support::*;
 
-fn oidc_dir() -> PathBuf {
+pub fn oidc_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
 }
 
 /// `npm ci` once, where `.ci/run` has not done it.
-fn installed() {
+pub fn installed() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         if !oidc_dir().join("node_modules/oidc-provider").is_dir() {
@@ -38,7 +38,7 @@ fn installed() {
 }
 
 /// A running process, killed when dropped.
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -49,7 +49,7 @@ impl Drop for Running {
 
 /// Starts `cmd` and waits for the line of its `stdout` or `stderr` that starts with
 /// `prefix`; the rest of that line.
-fn started(mut cmd: Command, prefix: &str, from_stderr: bool) -> (Running, String) {
+pub fn started(mut cmd: Command, prefix: &str, from_stderr: bool) -> (Running, String) {
     cmd.stdin(Stdio::null());
     if from_stderr {
         cmd.stderr(Stdio::piped()).stdout(Stdio::null());
@@ -711,7 +711,7 @@ fn set_cookie(response: &reqwest::blocking::Response, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} cookie set"))
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -1287,7 +1287,7 @@ fn tls_is_served_by_the_binary_and_its_certificate_reloads_without_a_restart() {
 }
 
 /// `serve --demo` in a copy of the checkout's examples (its decision log is written there).
-fn demo_checkout() -> TempDir {
+pub fn demo_checkout() -> TempDir {
     let dir = TempDir::new().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for sub in ["examples", "scripts", "policies"] {

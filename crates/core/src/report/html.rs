@@ -650,6 +650,13 @@ fn block(
         classes.push_str(f);
     }
     let title = block_title(row, w);
+    // The accessible name starts with the text the block shows (WCAG 2.5.3, label in name):
+    // its status's number, and the name where it fits.
+    let name = if label.is_empty() {
+        title.clone()
+    } else {
+        format!("{n} {title}")
+    };
     // Tooltips of blocks in the right part of the day open leftwards.
     let mut tip_side = String::from("tip");
     if offset * 5 > len * 3 {
@@ -673,7 +680,7 @@ fn block(
     let _ = write!(
         s,
         "<a class=\"{classes}\" id=\"b{row_number}\" href=\"#r{row_number}\" data-row=\"{row_number}\" \
-data-status=\"{status}\" style=\"left:{left}%;width:{width}%;{style}\" title=\"{title}\" aria-label=\"{title}\">\
+data-status=\"{status}\" style=\"left:{left}%;width:{width}%;{style}\" title=\"{title}\" aria-label=\"{name}\">\
 <span class=\"bl\" aria-hidden=\"true\">{label}</span>\
 <span class=\"{tip_side}\" aria-hidden=\"true\"><strong>{status}</strong><br>\
 {start} \u{2192} {end}<br>{hms} ({secs} s){flags}{lineage}</span></a>",
@@ -682,6 +689,7 @@ data-status=\"{status}\" style=\"left:{left}%;width:{width}%;{style}\" title=\"{
         width = pct(row.duration_ms(), len),
         style = color_style(color),
         title = escape(&title),
+        name = escape(&name),
         label = escape(&label),
         start = escape(&time_of_day(row.start, w)),
         end = escape(&time_of_day(row.end, w)),
