@@ -66,6 +66,10 @@ const CLASSES: &[(&str, Class)] = &[
         ),
     ),
     (
+        "UPDATE_SCREENSHOTS=1 cargo test",
+        Class::Driven("tests/integration/page.rs", "\"UPDATE_SCREENSHOTS\""),
+    ),
+    (
         "benches/serve.sh",
         Class::External("wrk (Debian), the test provider's npm pieces, a 1.2 GB day; a benchmark"),
     ),

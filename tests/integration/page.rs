@@ -23,7 +23,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::serve::{Running, demo_checkout, free_port, installed, oidc_dir, started};
+use crate::serve::{Running, demo_checkout, demo_served, free_port, installed, oidc_dir, started};
 
 const DAY: &str = "2026-11-02";
 const ZONE: &str = "America/New_York";
@@ -60,8 +60,23 @@ fn browser_present() -> bool {
 struct Site {
     checkout: TempDir,
     base: String,
-    _provider: Running,
+    /// `serve --demo` (its built-in sign-in), else behind the provider.
+    demo: bool,
+    _provider: Option<Running>,
     _server: Running,
+}
+
+/// `serve --demo` in a copy of the checkout, as the README runs it.
+fn demo_site() -> Site {
+    let checkout = demo_checkout();
+    let (server, base) = demo_served(checkout.path());
+    Site {
+        checkout,
+        base,
+        demo: true,
+        _provider: None,
+        _server: server,
+    }
 }
 
 fn site() -> Site {
@@ -104,20 +119,27 @@ fn site() -> Site {
     Site {
         checkout,
         base,
-        _provider: provider,
+        demo: false,
+        _provider: Some(provider),
         _server: server,
     }
 }
 
 impl Site {
-    /// What the command line prints for `args`, run in the checkout as alice.
+    /// What the command line prints for `args`, run in the checkout as alice, naming the
+    /// files as the server does (relative in demo mode, from SERVE.toml's folder else).
     fn cli(&self, args: &[&str]) -> Vec<u8> {
+        let dir = if self.demo {
+            PathBuf::new()
+        } else {
+            self.checkout.path().to_path_buf()
+        };
         let out = Command::new(assert_cmd::cargo::cargo_bin!("agent-audit"))
             .args(args)
             .arg("--config")
-            .arg(self.checkout.path().join("examples/secure.toml"))
+            .arg(dir.join("examples/secure.toml"))
             .args(["--as", "alice", "--events"])
-            .arg(self.checkout.path().join("examples/events"))
+            .arg(dir.join("examples/events"))
             .args(["--agent", "jdoe"])
             .args(["--timezone", ZONE])
             .current_dir(self.checkout.path())
@@ -223,6 +245,30 @@ impl Browser {
 
     async fn text_of(&self, selector: &str) -> String {
         self.css(selector).await.text().await.unwrap()
+    }
+
+    /// Signs in as `login` from wherever a page without a session was sent: the provider's
+    /// own login form, or demo mode's sign-in.
+    async fn sign_in(&self, site: &Site, login: &str) {
+        if site.demo {
+            assert!(
+                self.at().await.contains("/demo/sign-in"),
+                "{}",
+                self.at().await
+            );
+            assert!(self.dom().await.contains("identities are not verified"));
+            self.follow(&format!(
+                "form:has(input[name=login][value={login}]) button"
+            ))
+            .await;
+        } else {
+            assert!(
+                self.at().await.contains("/interaction/"),
+                "{}",
+                self.at().await
+            );
+            self.sign_in_at_provider(login).await;
+        }
     }
 
     /// Through the provider's own forms (its login, then its consent if it asks), as
@@ -379,11 +425,30 @@ fn query(url: &str, key: &str) -> Option<String> {
 /// alice's flow, with or without JavaScript: everything the seed asks for, through plain
 /// forms and links, and what the script adds where it runs.
 async fn alice_flow(site: &Site, b: &Browser, javascript: bool) {
-    // The form asks for a login: the provider's form, then back at the form.
+    // The form asks for a login (the provider's form, or demo mode's sign-in), then back
+    // at the form.
     b.client.goto(&format!("{}/", site.base)).await.unwrap();
-    assert!(b.at().await.contains("/interaction/"), "{}", b.at().await);
-    b.sign_in_at_provider("alice").await;
+    b.sign_in(site, "alice").await;
     assert_eq!(b.at().await, format!("{}/", site.base));
+    assert_eq!(
+        site.demo,
+        b.dom().await.contains("identities are not verified"),
+        "demo mode's banner, on every page of it and only there"
+    );
+    // The date: yesterday in the zone; in demo mode the examples' last day.
+    let yesterday = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive()
+        - chrono::Days::new(1);
+    let default_date = if site.demo {
+        "2026-11-03".to_string()
+    } else {
+        yesterday.to_string()
+    };
+    assert_eq!(
+        b.css("#date").await.prop("value").await.unwrap(),
+        Some(default_date)
+    );
     assert!(b.text_of(".aa-who").await.contains("alice"));
     assert!(
         b.text_of(".aa-fresh")
@@ -419,7 +484,12 @@ async fn alice_flow(site: &Site, b: &Browser, javascript: bool) {
     );
     if javascript {
         b.assert_accessible("the form").await;
-        b.screenshot("page-form.png").await;
+        if site.demo {
+            // The form is short: a short window, then the usual one again.
+            b.client.set_window_size(1280, 560).await.unwrap();
+            b.screenshot("page-form.png").await;
+            b.client.set_window_size(1280, 1000).await.unwrap();
+        }
         // Search as you type: only the matching logins stay.
         filter.send_keys("jd").await.unwrap();
         for option in b
@@ -465,7 +535,9 @@ async fn alice_flow(site: &Site, b: &Browser, javascript: bool) {
     assert!(!blocks.is_empty() && blocks.len() == rows.len());
     if javascript {
         b.assert_accessible("a report").await;
-        b.screenshot("page-report.png").await;
+        if site.demo {
+            b.screenshot("page-report.png").await;
+        }
     }
 
     // The day clocks went back (2026-11-01 in New York; the 2026-11-02 is the day
@@ -552,14 +624,19 @@ async fn alice_flow(site: &Site, b: &Browser, javascript: bool) {
     b.follow(".aa-out button").await;
     assert!(b.dom().await.contains("Signed out"));
     b.client.back().await.unwrap();
+    let sign_in = if site.demo {
+        "/demo/sign-in"
+    } else {
+        "/interaction/"
+    };
     let started = Instant::now();
-    while !b.at().await.contains("/interaction/") && started.elapsed() < Duration::from_secs(20) {
+    while !b.at().await.contains(sign_in) && started.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let dom = b.dom().await;
     assert!(
-        b.at().await.contains("/interaction/") && dom.contains("name=\"login\""),
-        "back after signing out: the provider's login form, at {}",
+        b.at().await.contains(sign_in) && dom.contains("name=\"login\""),
+        "back after signing out: a sign-in form, at {}",
         b.at().await
     );
     assert!(
@@ -568,21 +645,31 @@ async fn alice_flow(site: &Site, b: &Browser, javascript: bool) {
     );
 }
 
-#[test]
-fn the_seed_flow_in_chromium_behind_the_provider_s_login() {
+/// Runs `flow` on the site `start` serves, with one chromedriver, where the browser is here.
+fn with_chromium(start: fn() -> Site, flow: impl AsyncFnOnce(&Site, &Driver)) {
     if !browser_present() {
         return;
     }
-    let site = site();
+    let site = start();
     let driver = driver();
-    runtime().block_on(async {
-        let alice = browser(&driver, Mode::Script).await;
-        alice_flow(&site, &alice, true).await;
-        alice.client.close().await.unwrap();
+    runtime().block_on(flow(&site, &driver));
+}
+
+/// alice's whole flow in a new browser of `mode`.
+async fn alice_in(site: &Site, driver: &Driver, mode: Mode) {
+    let alice = browser(driver, mode).await;
+    alice_flow(site, &alice, mode == Mode::Script).await;
+    alice.client.close().await.unwrap();
+}
+
+#[test]
+fn the_seed_flow_in_chromium_behind_the_provider_s_login() {
+    with_chromium(site, async |site, driver| {
+        alice_in(site, driver, Mode::Script).await;
 
         // The dark colour scheme: the frame turns dark, the report stays a page on paper,
         // and both keep their contrast.
-        let dark = browser(&driver, Mode::Dark).await;
+        let dark = browser(driver, Mode::Dark).await;
         let b = &dark;
         b.client
             .goto(&format!(
@@ -591,7 +678,7 @@ fn the_seed_flow_in_chromium_behind_the_provider_s_login() {
             ))
             .await
             .unwrap();
-        b.sign_in_at_provider("alice").await;
+        b.sign_in(site, "alice").await;
         let dark_scheme = b
             .client
             .execute(
@@ -611,10 +698,10 @@ fn the_seed_flow_in_chromium_behind_the_provider_s_login() {
 
         // mallory, no user of the examples: no agent, and jdoe's day by URL is the 403
         // page with the reason and the deciding rule, and nothing of jdoe's.
-        let mallory = browser(&driver, Mode::Script).await;
+        let mallory = browser(driver, Mode::Script).await;
         let b = &mallory;
         b.client.goto(&format!("{}/", site.base)).await.unwrap();
-        b.sign_in_at_provider("mallory").await;
+        b.sign_in(site, "mallory").await;
         assert!(b.text_of(".aa-who").await.contains("mallory"));
         assert!(
             b.text_of("main")
@@ -650,14 +737,16 @@ fn the_seed_flow_in_chromium_behind_the_provider_s_login() {
 
 #[test]
 fn the_seed_flow_works_with_javascript_off() {
-    if !browser_present() {
-        return;
-    }
-    let site = site();
-    let driver = driver();
-    runtime().block_on(async {
-        let alice = browser(&driver, Mode::NoScript).await;
-        alice_flow(&site, &alice, false).await;
-        alice.client.close().await.unwrap();
+    with_chromium(site, async |site, driver| {
+        alice_in(site, driver, Mode::NoScript).await
+    });
+}
+
+/// The README's one command, in the browser: demo mode's sign-in instead of the provider,
+/// the rest as above (and the screenshots of the docs are of this).
+#[test]
+fn the_seed_flow_in_demo_mode_as_the_readme_shows_it() {
+    with_chromium(demo_site, async |site, driver| {
+        alice_in(site, driver, Mode::Script).await
     });
 }

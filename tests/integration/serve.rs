@@ -1466,3 +1466,77 @@ fn demo_mode_signs_in_example_users_unverified_and_never_beyond_loopback() {
         "{log}"
     );
 }
+
+/// Signs `login` in through demo mode's sign-in; the browser, with its session.
+fn demo_signed_in(base: &str, login: &str) -> Browser {
+    let browser = Browser::new();
+    let response = browser
+        .client
+        .post(format!("{base}/demo/sign-in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("login={login}&next=%2F"))
+        .send()
+        .unwrap();
+    let (page, at) = browser.follow(response, &format!("{base}/demo/sign-in"));
+    assert_eq!(page.status(), 200, "{at}");
+    browser
+}
+
+/// `serve --demo` in `checkout`, as the README runs it: the process and its address.
+pub fn demo_served(checkout: &Path) -> (Running, String) {
+    let port = free_port();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("agent-audit"));
+    cmd.args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(checkout);
+    started(cmd, "serve: listening on ", true)
+}
+
+#[test]
+fn a_refused_reload_is_a_banner_for_who_may_audit_everyone_and_not_for_a_supervisor() {
+    let checkout = demo_checkout();
+    let (_server, base) = demo_served(checkout.path());
+    let admin = demo_signed_in(&base, "admin");
+    let alice = demo_signed_in(&base, "alice");
+    let banner = "The last configuration change was refused";
+    let page = |b: &Browser| b.get(&format!("{base}/")).0.text().unwrap();
+    assert!(!page(&admin).contains(banner));
+
+    // A users file that does not parse: the change is refused, the last generation answers.
+    let users = checkout.path().join("policies/users.toml");
+    let good = fs::read_to_string(&users).unwrap();
+    fs::write(&users, format!("{good}\n[users.broken\n")).unwrap();
+    let refused = (0..200).any(|_| {
+        thread::sleep(Duration::from_millis(50));
+        let ready: serde_json::Value = serde_json::from_slice(
+            &http()
+                .get(format!("{base}/readyz"))
+                .send()
+                .unwrap()
+                .bytes()
+                .unwrap(),
+        )
+        .unwrap();
+        ready["last_change_refused"] == true
+    });
+    assert!(refused, "the broken users file was never refused");
+    let for_admin = page(&admin);
+    assert!(for_admin.contains(banner), "{for_admin}");
+    assert!(
+        for_admin.contains("<option value=\"jdoe\""),
+        "still answering"
+    );
+    let for_alice = page(&alice);
+    assert!(!for_alice.contains(banner), "{for_alice}");
+    assert!(
+        for_alice.contains("<option value=\"jdoe\""),
+        "still answering"
+    );
+
+    // Its fix clears the banner.
+    fs::write(&users, good).unwrap();
+    let cleared = (0..200).any(|_| {
+        thread::sleep(Duration::from_millis(50));
+        !page(&admin).contains(banner)
+    });
+    assert!(cleared, "the banner outlived the fix");
+}
