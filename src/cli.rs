@@ -112,6 +112,42 @@ Exit status: 0 the row was explained; 1 no row covers the instant, or the input,
 the request failed; 2 a usage or configuration error."
     )]
     Explain(ExplainArgs),
+    /// Check an output directory against its manifest: every report listed as written is
+    /// there with its size and SHA-256, none listed as denied, failed or removed is, and no
+    /// report folder holds a file the manifest does not list.
+    #[command(
+        after_help = "Reads OUT_DIR/manifest.json (or, before `merge`, every shard's manifest-K-of-N.json); OUT_DIR may be an s3:// prefix.\n\nExit status: 0 every file matches its manifest; 1 a file is missing, changed, present although denied, or not listed; 2 a usage error or no manifest."
+    )]
+    Verify(VerifyArgs),
+    /// Check the hash chain of decision log files: each line's `prev` must be the SHA-256
+    /// of the line before it; reports the first line where the chain breaks.
+    #[command(
+        after_help = "Give rotated files oldest first (decisions.jsonl.1 decisions.jsonl) to check the links between them; a file whose chain starts in an earlier file that is gone can be checked from that file's last head with --after. A chain that holds ends with its head: record it to check later that nothing was removed from the end.\n\nExit status: 0 the chain holds; 1 it breaks (the line is named); 2 a usage error or a file that cannot be read."
+    )]
+    VerifyLog(VerifyLogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The output directory, or s3:// prefix, of a batch.
+    #[arg(value_name = "OUT_DIR")]
+    pub dir: PathBuf,
+
+    /// The configuration file, for its `[s3]` endpoint.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyLogArgs {
+    /// Decision log files, oldest first.
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+
+    /// The head (the hash of the last line) of the file before the first one given, as an
+    /// earlier `verify-log` printed it.
+    #[arg(long, value_name = "SHA256")]
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ pub mod merge;
 pub mod report;
 pub mod run;
 pub mod statuses;
+pub mod verify;
 pub mod watch;
 
 use crate::cli::{Cli, Command};
@@ -24,6 +25,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Run(args) => run::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Merge(args) => merge::run(&args),
+        Command::Verify(args) => verify::out_dir(&args),
+        Command::VerifyLog(args) => verify::log(&args),
         Command::Serve(args) => crate::serve::run(match (&args.file, args.demo) {
             (Some(_), false) if args.listen.is_some() => {
                 return Err(Error::Usage(

@@ -11,6 +11,7 @@ mod cli;
 mod coverage;
 mod diagnostics;
 mod docs;
+mod evidence;
 mod examples;
 mod fail_closed;
 mod framings;

@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod classify;
 pub mod config;
 pub mod diagnostic;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod event;

@@ -168,7 +168,7 @@ fn verify(report: &Outcome) -> Result<(), String> {
             bytes.len()
         ));
     }
-    if crate::batch::sha256_hex(&bytes) != digest {
+    if crate::digest::sha256_hex(&bytes) != digest {
         return Err(format!(
             "`{}` does not have the SHA-256 the manifest gives: it changed after the shard wrote it",
             report.file

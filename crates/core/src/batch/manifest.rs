@@ -158,15 +158,6 @@ impl ManifestEntry {
     }
 }
 
-/// The SHA-256 of a report's bytes, in hex, as the manifest carries it.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Makes `out_dir` hold exactly what this generation wrote (`outcomes`): every report the
 /// `previous` manifest of that `out_dir` names, that is still there and that this
 /// generation does not write — denied now, failed now, no longer asked for, or of an agent

@@ -14,9 +14,11 @@ mod manifest;
 mod out_dir;
 mod parse;
 mod produce;
+mod verify;
 
 pub use jobs::{Job, Shard, login_dir, output_name};
-pub use manifest::{Manifest, RunInfo, reconcile, sha256_hex, write_index, write_manifest};
+pub use manifest::{Manifest, RunInfo, reconcile, write_index, write_manifest};
 pub use out_dir::OutDir;
 pub use parse::{Agents, Batch, Entry};
 pub use produce::{ManifestCoverage, Outcome, Status, Summary, produce};
+pub use verify::{Finding, Verified, verify};

@@ -9,9 +9,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Job;
-use super::manifest::sha256_hex;
 use crate::access::Request;
 use crate::classify::Labels;
+use crate::digest::sha256_hex;
 use crate::error::Error;
 use crate::generation::Generation;
 use crate::reduce::reduce;
