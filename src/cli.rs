@@ -64,13 +64,18 @@ control or policies denied); 2 a usage or configuration error."
     Report(ReportArgs),
     /// List the effective status catalogue: every status, its type, colour and order, and
     /// the file it came from.
-    Statuses(ConfigArgs),
+    #[command(
+        after_help = "--format json prints one JSON document (the catalogue, each status with its fields and origin) for programs."
+    )]
+    Statuses(StatusesArgs),
     /// Validate every configuration, status and script file and run the tests embedded in
     /// them.
-    #[command(after_help = "Prints each problem as file:line:column: message.
+    #[command(
+        after_help = "Prints each problem as file:line:column: message; --verbose also lists every test that passed. --format junit writes JUnit XML (one testcase per embedded test, and one per invalid file) for CI systems, --format json one JSON document.
 
-Exit status: 0 every file is valid and every test passes; 1 a test failed; 2 a file is invalid.")]
-    Check(ConfigArgs),
+Exit status: 0 every file is valid and every test passes; 1 a test failed; 2 a file is invalid."
+    )]
+    Check(CheckArgs),
     /// Produce every report a batch file describes (many agents, days and time zones), the
     /// events read once.
     #[command(
@@ -265,6 +270,50 @@ pub struct ConfigArgs {
     /// The configuration file (see the README); without it, the embedded defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusesArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Output format: text for people, junit (JUnit XML) for CI systems, json for programs.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+
+    /// List every test, passed or failed (text format).
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// How `statuses` prints the catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// An aligned table, for people.
+    Text,
+    /// One JSON document, for programs.
+    Json,
+}
+
+/// How `check` reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// `file:line:col: message` lines and a summary, for people.
+    Text,
+    /// JUnit XML, as CI systems read test results.
+    Junit,
+    /// One JSON document, for programs.
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,24 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Whether a panic is `print!`'s on a closed standard output (`agent-audit … | head`):
+/// the reader has all it wanted, which is no error to report.
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    message.starts_with("failed printing to stdout") && message.contains("os error 32")
+}
+
 fn main() -> ExitCode {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default_hook(info);
+        }
+    }));
     let cli = cli::Cli::parse();
     // Interrupted (Ctrl-C, SIGTERM), remove the temporary files being written first.
     // `serve` writes none: it stops gracefully on the signal itself.
@@ -31,6 +48,8 @@ fn main() -> ExitCode {
         .map(|t| t.join());
     let result = match ran {
         Ok(Ok(result)) => result,
+        // As a program killed by SIGPIPE exits, for the shell (128 + 13), and silently.
+        Ok(Err(panic)) if is_broken_pipe(panic.as_ref()) => return ExitCode::from(141),
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
         Err(_) => {
             eprintln!("error: cannot start the command's thread");
@@ -39,6 +58,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(agent_audit::error::Error::Write { path, source })
+            if path == "<stdout>" && source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            ExitCode::from(141)
+        }
         Err(e) => {
             if e.needs_printing() {
                 // Messages quote logins, file names and input: never let them steer the

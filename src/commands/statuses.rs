@@ -1,14 +1,38 @@
 //! `agent-audit statuses`: the effective status catalogue and where each status came from.
 
-use crate::cli::ConfigArgs;
+use crate::cli::{ListFormat, StatusesArgs};
 use agent_audit::error::Error;
 use agent_audit::generation::Generation;
 
-pub fn run(args: &ConfigArgs) -> Result<(), Error> {
-    let generation = Generation::load(args.config.as_deref()).map_err(Error::Config)?;
+pub fn run(args: &StatusesArgs) -> Result<(), Error> {
+    let generation = Generation::load(args.config.config.as_deref()).map_err(Error::Config)?;
     let catalog = &generation.classifier.catalog;
     let mut defs: Vec<_> = catalog.definitions().iter().collect();
     defs.sort_by_key(|d| (d.display_order.unwrap_or(u8::MAX), d.name.clone()));
+    if args.format == ListFormat::Json {
+        let statuses: Vec<_> = defs
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "name": d.name,
+                    "type": d.kind.as_str(),
+                    "order": d.display_order,
+                    "color": d.color,
+                    "productive": d.productive,
+                    "from": d.origin,
+                    "description": d.description,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "catalog": catalog.name,
+            "configuration": generation.hash,
+            "agent_statuses": catalog.agent_status_count(),
+            "statuses": statuses,
+        });
+        println!("{doc:#}");
+        return Ok(());
+    }
 
     let header = [
         "STATUS",

@@ -644,6 +644,133 @@ fn check_exit_codes() {
 }
 
 #[test]
+fn check_speaks_junit_and_json_for_ci_and_lists_every_test_when_verbose() {
+    let tests = "[[test]]\nname = \"lunch\"\nsnapshot = { status = { name = \"Lunch\", type = \"CUSTOM\" } }\nexpect = \"Break\"\n\n\
+                 [[test]]\nname = \"coffee <&> \\\"x\\\"\"\nsnapshot = { status = { name = \"Coffee\", type = \"CUSTOM\" } }\nexpect = \"Break\"\n";
+    let s = setup(&[("hook.lua", DEFER_LUA), ("tests.toml", tests)], "");
+    let check = |args: &[&str]| {
+        let out = bin()
+            .args(["check", "--config"])
+            .arg(&s.config)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "one test fails, in every format"
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let junit = check(&["--format", "junit"]);
+    assert!(junit.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "));
+    for expected in [
+        "tests=\"2\" failures=\"1\" errors=\"0\"",
+        "scripts/tests.toml\" name=\"lunch\" file=\"",
+        "scripts/tests.toml\" line=\"1\"></testcase>",
+        "name=\"coffee &lt;&amp;&gt; &quot;x&quot;\"",
+        "<failure message=\"expected `Break`, got `Coffee`\" type=\"test\">",
+    ] {
+        assert!(junit.contains(expected), "{expected} in {junit}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&check(&["--format", "json"])).unwrap();
+    assert_eq!(
+        (json["passed"].clone(), json["failed"].clone()),
+        (1.into(), 1.into())
+    );
+    assert_eq!(json["tests"][0]["outcome"], "passed");
+    assert_eq!(json["tests"][1]["name"], "coffee <&> \"x\"");
+    assert_eq!(
+        json["tests"][1]["message"],
+        "expected `Break`, got `Coffee`"
+    );
+    let text = check(&[]);
+    assert!(!text.contains("test `lunch` passed"), "{text}");
+    let verbose = check(&["--verbose"]);
+    assert!(
+        verbose.contains("scripts/tests.toml:1:1: test `lunch` passed"),
+        "{verbose}"
+    );
+
+    // An invalid file is a test case in error, exit 2.
+    let invalid = setup(&[("hook.rhai", "fn classify(snap) {")], "");
+    let out = bin()
+        .args(["check", "--format", "junit", "--config"])
+        .arg(&invalid.config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let junit = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        junit.contains("errors=\"1\"")
+            && junit.contains("<error message=\"load failed: syntax error"),
+        "{junit}"
+    );
+}
+
+#[test]
+fn statuses_as_json_lists_the_catalogue_for_programs() {
+    let out = bin()
+        .args(["statuses", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["catalog"], "connect");
+    let available = doc["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Available")
+        .unwrap();
+    assert_eq!(available["type"], "ROUTABLE");
+    assert_eq!(available["productive"], true);
+    assert!(available["from"].as_str().unwrap().contains("connect.toml"));
+}
+
+#[test]
+fn output_to_a_closed_pipe_ends_quietly_as_sigpipe_would() {
+    for args in [
+        vec!["statuses"],
+        vec!["check", "--verbose"],
+        vec![
+            "report",
+            "--events",
+            "-",
+            "--agent",
+            "jdoe",
+            "--date",
+            "2026-11-02",
+            "--timezone",
+            "UTC",
+        ],
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("agent-audit"))
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before anything is written.
+        drop(child.stdout.take());
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            let day =
+                lines(&[event("jdoe", "LOGIN", "2026-11-02T13:00:00.000Z").status("Available")]);
+            let _ = stdin.write_all(day.as_bytes());
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(141), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "",
+            "{args:?}: nothing on stderr"
+        );
+    }
+}
+
+#[test]
 fn the_shipped_scripts_pass_their_own_check() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     bin()
@@ -702,4 +829,19 @@ fn a_failure_on_the_state_before_a_login_fails_only_agents_that_start_with_a_log
         "{a}"
     );
     assert!(report_under(&g, &events, "b", "2026-11-03").is_ok());
+}
+
+#[test]
+fn a_path_key_of_the_wrong_type_says_what_it_takes() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let config = dir.path().join("agent-audit.toml");
+    std::fs::write(&config, "scripts = 3\n").unwrap();
+    bin()
+        .args(["check", "--config"])
+        .arg(&config)
+        .assert()
+        .code(2)
+        .stdout(contains(
+            "agent-audit.toml:1:11: `scripts` must be a path (a string) or a list of paths, not the number 3",
+        ));
 }

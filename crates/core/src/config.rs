@@ -63,11 +63,38 @@ impl Default for Config {
 }
 
 /// One path or a list of paths, as configuration and batch files write them.
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub(crate) enum Paths {
     One(String),
     Many(Vec<String>),
+}
+
+/// By hand rather than `untagged`, so that anything else is refused with what was
+/// expected ("invalid type: integer `3`, expected a path (a string) or a list of paths")
+/// instead of "did not match any variant".
+impl<'de> Deserialize<'de> for Paths {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Paths, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Paths;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a path (a string) or a list of paths")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Paths, E> {
+                Ok(Paths::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Paths, A::Error> {
+                let mut paths = Vec::new();
+                while let Some(p) = seq.next_element::<String>()? {
+                    paths.push(p);
+                }
+                Ok(Paths::Many(paths))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 impl Paths {
