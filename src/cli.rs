@@ -9,7 +9,20 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use agent_audit::explain::ExplainFormat;
 pub use agent_audit::report::{Format, Kind};
-pub use agent_audit::time::{parse_date, parse_timezone};
+pub use agent_audit::time::parse_date;
+
+/// `--timezone`: an IANA name (abbreviations such as `EST` refused with the zone meant);
+/// a legacy name (`US/Eastern`) is taken, with a warning naming the canonical zone.
+pub fn parse_timezone(s: &str) -> Result<Tz, String> {
+    let tz = agent_audit::time::parse_timezone(s)?;
+    if let Some(canonical) = agent_audit::time::canonical_zone(tz) {
+        eprintln!(
+            "warning: time zone `{}` is a legacy name of {canonical}: the rules are the same; write {canonical}",
+            tz.name()
+        );
+    }
+    Ok(tz)
+}
 
 /// `--version`: the version, then the notices of the code ported into the binary.
 const LONG_VERSION: &str = concat!(

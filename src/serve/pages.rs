@@ -190,7 +190,13 @@ fn form(agents: &[agent_audit::engine::AgentEntry], chosen: &Choice) -> Markup {
                 input id="timezone" name="timezone" list="zones" value=(chosen.zone.name())
                     required autocomplete="off" spellcheck="false";
                 datalist id="zones" {
-                    @for z in chrono_tz::TZ_VARIANTS { option value=(z.name()) {} }
+                    // Canonical names only: no abbreviation (`EST`), no legacy link (`US/Eastern`).
+                    @for z in chrono_tz::TZ_VARIANTS.iter().filter(|z| {
+                        agent_audit::time::canonical_zone(**z).is_none()
+                            && agent_audit::time::parse_timezone(z.name()).is_ok()
+                    }) {
+                        option value=(z.name()) {}
+                    }
                 }
             }
             div.aa-field {

@@ -317,3 +317,33 @@ fn version_carries_the_notices_of_the_ported_code() {
     let short = bin().arg("-V").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&short.stdout).lines().count(), 1);
 }
+
+#[test]
+fn a_zone_abbreviation_is_refused_with_the_zone_meant_and_a_legacy_name_warned() {
+    let dir = TempDir::new().unwrap();
+    // EST is a fixed UTC-05:00: summer hours would be an hour off, so it is refused.
+    cmd(&dir, "jdoe", "EST")
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "time zone `EST` is a fixed UTC−05:00 with no daylight saving",
+        ))
+        .stderr(contains("America/New_York"));
+    cmd(&dir, "jdoe", "pst")
+        .assert()
+        .code(2)
+        .stderr(contains("use America/Los_Angeles"));
+    let legacy = cmd(&dir, "jdoe", "US/Eastern")
+        .assert()
+        .success()
+        .stderr(contains(
+            "warning: time zone `US/Eastern` is a legacy name of America/New_York",
+        ));
+    let canonical = cmd(&dir, "jdoe", "America/New_York").assert().success();
+    let (a, b) = (legacy.get_output(), canonical.get_output());
+    // The same rows; only the zone's name in them differs.
+    assert_eq!(
+        String::from_utf8_lossy(&a.stdout),
+        String::from_utf8_lossy(&b.stdout)
+    );
+}

@@ -322,8 +322,140 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     }
 }
 
-/// An IANA zone name, in any letter case.
+/// Abbreviations people write for a region's time, which are either fixed offsets without
+/// daylight saving in the IANA database (`EST`, `MST`, `HST`: summer hours would come out an
+/// hour off) or no zone at all: refused, with the zone meant.
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    (
+        "EST",
+        "a fixed UTC−05:00 with no daylight saving, not Eastern time: use America/New_York (or Etc/GMT+5 for a fixed offset)",
+    ),
+    (
+        "EDT",
+        "not a zone: use America/New_York, which has daylight saving time",
+    ),
+    (
+        "CST",
+        "not a zone: use America/Chicago (or America/Regina, America/Mexico_City, Asia/Shanghai, whichever is meant)",
+    ),
+    (
+        "CDT",
+        "not a zone: use America/Chicago, which has daylight saving time",
+    ),
+    (
+        "MST",
+        "a fixed UTC−07:00 with no daylight saving, not Mountain time: use America/Denver (or America/Phoenix for Arizona, which keeps standard time)",
+    ),
+    (
+        "MDT",
+        "not a zone: use America/Denver, which has daylight saving time",
+    ),
+    (
+        "PST",
+        "not a zone: use America/Los_Angeles, which has daylight saving time",
+    ),
+    (
+        "PDT",
+        "not a zone: use America/Los_Angeles, which has daylight saving time",
+    ),
+    ("AKST", "not a zone: use America/Anchorage"),
+    ("HST", "a fixed UTC−10:00: use Pacific/Honolulu"),
+    (
+        "BST",
+        "not a zone: use Europe/London, which has British Summer Time",
+    ),
+    (
+        "IST",
+        "not a zone: use Asia/Kolkata, Europe/Dublin or Asia/Jerusalem, whichever is meant",
+    ),
+    (
+        "CEST",
+        "not a zone: use the city's zone, such as Europe/Paris or Europe/Berlin",
+    ),
+    (
+        "AEST",
+        "not a zone: use Australia/Sydney (or Australia/Brisbane, which keeps standard time)",
+    ),
+];
+
+/// Legacy names the IANA database keeps as links for old systems, with the canonical
+/// zone each stands for: accepted (the rules are the same), with a warning to use the
+/// canonical name.
+const LEGACY: &[(&str, &str)] = &[
+    ("US/Eastern", "America/New_York"),
+    ("US/Central", "America/Chicago"),
+    ("US/Mountain", "America/Denver"),
+    ("US/Pacific", "America/Los_Angeles"),
+    ("US/Alaska", "America/Anchorage"),
+    ("US/Hawaii", "Pacific/Honolulu"),
+    ("US/Arizona", "America/Phoenix"),
+    ("US/Aleutian", "America/Adak"),
+    ("US/East-Indiana", "America/Indiana/Indianapolis"),
+    ("US/Indiana-Starke", "America/Indiana/Knox"),
+    ("US/Michigan", "America/Detroit"),
+    ("US/Samoa", "Pacific/Pago_Pago"),
+    ("Canada/Atlantic", "America/Halifax"),
+    ("Canada/Central", "America/Winnipeg"),
+    ("Canada/Eastern", "America/Toronto"),
+    ("Canada/Mountain", "America/Edmonton"),
+    ("Canada/Newfoundland", "America/St_Johns"),
+    ("Canada/Pacific", "America/Vancouver"),
+    ("Canada/Saskatchewan", "America/Regina"),
+    ("Canada/Yukon", "America/Whitehorse"),
+    ("Mexico/General", "America/Mexico_City"),
+    ("Brazil/East", "America/Sao_Paulo"),
+    ("EST5EDT", "America/New_York"),
+    ("CST6CDT", "America/Chicago"),
+    ("MST7MDT", "America/Denver"),
+    ("PST8PDT", "America/Los_Angeles"),
+    ("CET", "Europe/Brussels"),
+    ("MET", "Europe/Brussels"),
+    ("EET", "Europe/Athens"),
+    ("WET", "Europe/Lisbon"),
+    ("GB", "Europe/London"),
+    ("Eire", "Europe/Dublin"),
+    ("Europe/Kiev", "Europe/Kyiv"),
+    ("Asia/Calcutta", "Asia/Kolkata"),
+    ("Asia/Saigon", "Asia/Ho_Chi_Minh"),
+    ("Asia/Katmandu", "Asia/Kathmandu"),
+    ("Asia/Rangoon", "Asia/Yangon"),
+    ("Japan", "Asia/Tokyo"),
+    ("Singapore", "Asia/Singapore"),
+    ("Hongkong", "Asia/Hong_Kong"),
+    ("PRC", "Asia/Shanghai"),
+    ("ROK", "Asia/Seoul"),
+    ("ROC", "Asia/Taipei"),
+    ("Israel", "Asia/Jerusalem"),
+    ("Turkey", "Europe/Istanbul"),
+    ("Egypt", "Africa/Cairo"),
+    ("NZ", "Pacific/Auckland"),
+    ("Australia/ACT", "Australia/Sydney"),
+    ("Australia/NSW", "Australia/Sydney"),
+    ("Australia/Victoria", "Australia/Melbourne"),
+    ("Australia/Queensland", "Australia/Brisbane"),
+    ("Australia/West", "Australia/Perth"),
+    ("Australia/South", "Australia/Adelaide"),
+    ("Australia/North", "Australia/Darwin"),
+    ("Australia/Tasmania", "Australia/Hobart"),
+];
+
+/// The canonical name of a legacy zone name (`US/Eastern` → `America/New_York`).
+pub fn canonical_zone(tz: Tz) -> Option<&'static str> {
+    LEGACY
+        .iter()
+        .find(|(legacy, _)| *legacy == tz.name())
+        .map(|(_, canonical)| *canonical)
+}
+
+/// An IANA zone name, in any letter case; an abbreviation (`EST`, `PST`) is refused with
+/// the zone it usually means.
 pub fn parse_timezone(s: &str) -> Result<Tz, String> {
+    if let Some((abbreviation, why)) = ABBREVIATIONS
+        .iter()
+        .find(|(a, _)| a.eq_ignore_ascii_case(s.trim()))
+    {
+        return Err(format!("time zone `{abbreviation}` is {why}"));
+    }
     if let Ok(tz) = s.parse::<Tz>() {
         return Ok(tz);
     }
@@ -340,6 +472,28 @@ pub fn parse_timezone(s: &str) -> Result<Tz, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_legacy_name_and_its_canonical_zone_are_zones_with_the_same_offsets() {
+        for (legacy, canonical) in LEGACY {
+            let (Ok(l), Ok(c)) = (legacy.parse::<Tz>(), canonical.parse::<Tz>()) else {
+                panic!("{legacy} or {canonical} is not a zone of chrono-tz");
+            };
+            // Every fortnight of 2020-2030: the same offset.
+            for day in (0..3_650).step_by(14) {
+                let t = Timestamp(1_577_836_800_000 + day * 86_400_000);
+                assert_eq!(
+                    t.in_zone(l).format("%z").to_string(),
+                    t.in_zone(c).format("%z").to_string(),
+                    "{legacy} and {canonical} on day {day}"
+                );
+            }
+        }
+        for (abbreviation, _) in ABBREVIATIONS {
+            assert!(parse_timezone(abbreviation).is_err());
+            assert!(parse_timezone(&abbreviation.to_lowercase()).is_err());
+        }
+    }
 
     fn ts(s: &str) -> i64 {
         Timestamp::parse_rfc3339(s).map(|t| t.0).unwrap_or(i64::MIN)
