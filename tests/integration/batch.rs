@@ -455,3 +455,33 @@ fn watch_does_not_offer_shard_and_run_does() {
         .code(2)
         .stderr(contains("unexpected argument '--shard'"));
 }
+
+#[test]
+fn dates_may_be_bare_toml_dates_and_a_date_time_says_to_give_the_date() {
+    let (dir, quoted) = batch_dir(
+        "timezone = \"UTC\"\n[[report]]\nagents = [\"jdoe\"]\nfrom = \"2026-11-02\"\nto = \"2026-11-03\"\n",
+    );
+    bin().arg("run").arg(&quoted).assert().success();
+    let expected = reports(&dir.path().join("reports"));
+    for bare in [
+        "from = 2026-11-02\nto = 2026-11-03\n",
+        "dates = [2026-11-02, \"2026-11-03\"]\n",
+    ] {
+        let (dir, batch) = batch_dir(&format!(
+            "timezone = \"UTC\"\n[[report]]\nagents = [\"jdoe\"]\n{bare}"
+        ));
+        bin().arg("run").arg(&batch).assert().success();
+        assert_eq!(reports(&dir.path().join("reports")), expected, "{bare}");
+    }
+    let (_dir, batch) = batch_dir(
+        "timezone = \"UTC\"\n[[report]]\nagents = [\"jdoe\"]\ndates = [2026-11-02T10:00:00]\n",
+    );
+    bin()
+        .arg("run")
+        .arg(&batch)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "batch.toml:6:9: `2026-11-02T10:00:00` is a date and time; a report is of a whole local day",
+        ));
+}

@@ -76,17 +76,46 @@ struct BatchToml {
 struct ReportToml {
     agents: Spanned<Vec<String>>,
     #[serde(default)]
-    dates: Option<Vec<Spanned<String>>>,
+    dates: Option<Vec<Spanned<DateText>>>,
     #[serde(default)]
-    from: Option<Spanned<String>>,
+    from: Option<Spanned<DateText>>,
     #[serde(default)]
-    to: Option<Spanned<String>>,
+    to: Option<Spanned<DateText>>,
     #[serde(default)]
     timezone: Option<Spanned<String>>,
     #[serde(default)]
     format: Option<Spanned<String>>,
     #[serde(default)]
     kind: Option<Spanned<String>>,
+}
+
+/// A date as a batch file may write it: a string (`"2026-11-02"`, checked later) or a bare
+/// TOML date (`2026-11-02`), which people write as naturally; anything else is refused
+/// with what is expected.
+struct DateText(String);
+
+impl<'de> Deserialize<'de> for DateText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DateText, D::Error> {
+        use serde::de::{Error, Unexpected};
+        const EXPECTED: &str = "a date (\"YYYY-MM-DD\", or a bare TOML date)";
+        match toml::Value::deserialize(d)? {
+            toml::Value::String(s) => Ok(DateText(s)),
+            toml::Value::Datetime(t) => match (t.date, t.time, t.offset) {
+                (Some(date), None, None) => Ok(DateText(date.to_string())),
+                _ => Err(D::Error::custom(format!(
+                    "`{t}` is a date and time; a report is of a whole local day, so give the date \
+                     alone (YYYY-MM-DD)"
+                ))),
+            },
+            toml::Value::Integer(i) => {
+                Err(D::Error::invalid_type(Unexpected::Signed(i), &EXPECTED))
+            }
+            toml::Value::Float(f) => Err(D::Error::invalid_type(Unexpected::Float(f), &EXPECTED)),
+            toml::Value::Boolean(b) => Err(D::Error::invalid_type(Unexpected::Bool(b), &EXPECTED)),
+            toml::Value::Array(_) => Err(D::Error::invalid_type(Unexpected::Seq, &EXPECTED)),
+            toml::Value::Table(_) => Err(D::Error::invalid_type(Unexpected::Map, &EXPECTED)),
+        }
+    }
 }
 
 /// The longest date range one entry may ask for (ten years).
@@ -166,8 +195,8 @@ impl Batch {
             } else {
                 Agents::List(list)
             };
-            let date = |d: &Spanned<String>| {
-                crate::time::parse_date(d.get_ref()).map_err(|e| at(d.span().start, e))
+            let date = |d: &Spanned<DateText>| {
+                crate::time::parse_date(&d.get_ref().0).map_err(|e| at(d.span().start, e))
             };
             let dates = match (&r.dates, &r.from, &r.to) {
                 (Some(list), None, None) if !list.is_empty() => {
