@@ -71,7 +71,7 @@ pub enum Command {
 agent-audit report --events examples/events --agent jdoe --date 2026-11-02 --timezone \
 America/New_York --format html --kind summary --out jdoe-summary.html\n\n\
 Exit status: 0 the report was written; 1 the report failed or was denied (unreadable input, \
-agent not found, a malformed record with --strict, a request the configuration's access \
+agent not found, a malformed record or a day outside the agent's events with --strict, a request the configuration's access \
 control or policies denied); 2 a usage or configuration error."
     )]
     Report(ReportArgs),
@@ -371,7 +371,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Fail on the first malformed record instead of skipping it with a warning.
+    /// Fail on the first malformed record instead of skipping it with a warning, and fail
+    /// a day that lies wholly before the agent's first event or after their last (nothing
+    /// observed covers it) instead of inferring it.
     #[arg(long)]
     pub strict: bool,
 

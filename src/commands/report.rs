@@ -24,6 +24,18 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         format: args.format,
     };
     let rendered = engine.report(args.requester.as_deref(), &query, &Asked::by("report"))?;
+    // Under --strict, a day that no event of the agent reaches is not a report.
+    if args.strict && rendered.report.coverage.outside_events() {
+        for w in &rendered.report.warnings {
+            eprintln!("warning: {}", agent_audit::diagnostic::terminal_safe(w));
+        }
+        eprintln!(
+            "error: --strict: no event of `{}` reaches {}; nothing was written",
+            agent_audit::diagnostic::terminal_safe(&rendered.report.agent.login),
+            args.date
+        );
+        return Err(Error::Shown(1));
+    }
     let out_name = args
         .out
         .as_ref()

@@ -347,3 +347,32 @@ fn a_zone_abbreviation_is_refused_with_the_zone_meant_and_a_legacy_name_warned()
         String::from_utf8_lossy(&b.stdout)
     );
 }
+
+#[test]
+fn a_day_outside_the_agents_events_names_the_nearest_day_with_events_and_fails_under_strict() {
+    let dir = TempDir::new().unwrap();
+    // The events are of 2026-11-03.
+    cmd_on(&dir, "jdoe", "2030-11-02", "UTC")
+        .assert()
+        .success()
+        .stderr(contains(
+            "the day is after the agent's last event, so nothing observed covers it (the last day with events is 2026-11-03)",
+        ));
+    cmd_on(&dir, "jdoe", "2026-10-01", "UTC")
+        .assert()
+        .success()
+        .stderr(contains("(the first day with events is 2026-11-03)"));
+    cmd_on(&dir, "jdoe", "2030-11-02", "UTC")
+        .arg("--strict")
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(contains(
+            "error: --strict: no event of `jdoe` reaches 2030-11-02; nothing was written",
+        ));
+    // A day with events is unaffected by --strict.
+    cmd_on(&dir, "jdoe", "2026-11-03", "UTC")
+        .arg("--strict")
+        .assert()
+        .success();
+}

@@ -52,7 +52,8 @@ fn a_day_after_the_last_event_warns_that_its_rows_are_inferred_from_the_last_eve
     let events = &two_visits()[..2];
     let (doc, stderr) = json_report(events, "2030-11-02");
     let warning = "no events of `jdoe` on 2030-11-02: the rows are inferred from the last \
-                   event, 2026-11-03T17:02:11.020Z";
+                   event, 2026-11-03T17:02:11.020Z; the day is after the agent's last event, so \
+                   nothing observed covers it (the last day with events is 2026-11-03)";
     assert_eq!(doc["warnings"], serde_json::json!([warning]));
     assert_eq!(doc["coverage"]["events_in_window"], 0);
     // The inferred rows are still there.

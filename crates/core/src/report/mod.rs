@@ -249,8 +249,14 @@ impl Coverage {
         self.before.is_some() && self.after.is_some()
     }
 
+    /// Whether the window lies wholly before the agent's first event or after their last:
+    /// nothing observed covers any of it (`--strict` refuses such a report).
+    pub fn outside_events(&self) -> bool {
+        self.events_in_window == 0 && (self.before.is_none() || self.after.is_none())
+    }
+
     /// The warning of a window that holds none of the agent's events, naming the nearest
-    /// events around it.
+    /// events around it (and, outside the agent's events, the nearest day that has some).
     fn no_events_warning(&self, login: &str, window: &Window) -> Option<String> {
         if self.events_in_window > 0 {
             return None;
@@ -261,15 +267,22 @@ impl Coverage {
             self.before.map(Timestamp::to_rfc3339),
             self.after.map(Timestamp::to_rfc3339),
         );
+        let day_of = |t: Timestamp| t.in_zone(window.tz).date_naive();
         Some(match (before, after) {
+            (Some(before), None) => format!(
+                "{head}: the rows are inferred from the last event, {before}; the day is after \
+                 the agent's last event, so nothing observed covers it (the last day with events \
+                 is {})",
+                self.before.map(day_of).unwrap_or(window.date)
+            ),
+            (None, Some(after)) => format!(
+                "{head}: the rows are inferred from what the first event, {after}, says came \
+                 before it; the day is before the agent's first event, so nothing observed \
+                 covers it (the first day with events is {})",
+                self.after.map(day_of).unwrap_or(window.date)
+            ),
             (Some(before), Some(after)) => format!(
                 "{head}: the rows are inferred from the event before, {before}; the next event is {after}"
-            ),
-            (Some(before), None) => {
-                format!("{head}: the rows are inferred from the last event, {before}")
-            }
-            (None, Some(after)) => format!(
-                "{head}: the rows are inferred from what the first event, {after}, says came before it"
             ),
             (None, None) => format!("{head}: the agent has no events at all"),
         })
