@@ -485,3 +485,74 @@ fn dates_may_be_bare_toml_dates_and_a_date_time_says_to_give_the_date() {
             "batch.toml:6:9: `2026-11-02T10:00:00` is a date and time; a report is of a whole local day",
         ));
 }
+
+#[test]
+fn timezones_formats_and_kinds_fan_out_into_every_combination() {
+    let (fanned, batch) = batch_dir(
+        "[[report]]\nagents = [\"jdoe\"]\ndates = [\"2026-11-02\"]\n\
+         timezones = [\"UTC\", \"America/New_York\", \"Europe/London\"]\n\
+         formats = [\"csv\", \"json\"]\nkinds = [\"audit\", \"summary\"]\n",
+    );
+    bin()
+        .arg("run")
+        .arg(&batch)
+        .assert()
+        .success()
+        .stdout(contains("12 report(s): 12 written"));
+    // The same files, byte for byte, as the twelve entries written out one by one.
+    let mut spelled = String::new();
+    for zone in ["UTC", "America/New_York", "Europe/London"] {
+        for format in ["csv", "json"] {
+            for kind in ["audit", "summary"] {
+                spelled.push_str(&format!(
+                    "[[report]]\nagents = [\"jdoe\"]\ndates = [\"2026-11-02\"]\n\
+                     timezone = \"{zone}\"\nformat = \"{format}\"\nkind = \"{kind}\"\n"
+                ));
+            }
+        }
+    }
+    // Beside it, over the same events file.
+    let batch = fanned.path().join("spelled.toml");
+    fs::write(
+        &batch,
+        format!("events = [\"events.jsonl\"]\nout_dir = \"spelled\"\n{spelled}"),
+    )
+    .unwrap();
+    bin().arg("run").arg(&batch).assert().success();
+    let (a, b) = (
+        reports(&fanned.path().join("reports")),
+        reports(&fanned.path().join("spelled")),
+    );
+    assert_eq!(a.len(), 12);
+    for ((name_a, bytes_a), (name_b, bytes_b)) in a.iter().zip(&b) {
+        assert_eq!(name_a, name_b);
+        assert!(
+            bytes_a == bytes_b,
+            "{name_a} differs:\n{}\n---\n{}",
+            String::from_utf8_lossy(bytes_a),
+            String::from_utf8_lossy(bytes_b)
+        );
+    }
+
+    let (_dir, both) = batch_dir(
+        "[[report]]\nagents = [\"jdoe\"]\ndates = [\"2026-11-02\"]\n\
+         timezone = \"UTC\"\ntimezones = [\"UTC\"]\n",
+    );
+    bin()
+        .arg("run")
+        .arg(&both)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "batch.toml:7:13: give `timezone` or `timezones`, not both",
+        ));
+    let (_dir, empty) = batch_dir(
+        "timezone = \"UTC\"\n[[report]]\nagents = [\"jdoe\"]\ndates = [\"2026-11-02\"]\nformats = []\n",
+    );
+    bin()
+        .arg("run")
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(contains("`formats` lists nothing"));
+}

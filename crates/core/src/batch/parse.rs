@@ -87,6 +87,37 @@ struct ReportToml {
     format: Option<Spanned<String>>,
     #[serde(default)]
     kind: Option<Spanned<String>>,
+    /// Fan-out: every zone, format and kind listed (the product of the lists), instead of
+    /// one `timezone`, `format` or `kind`.
+    #[serde(default)]
+    timezones: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    formats: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    kinds: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// One value or a fan-out list of an entry's key: `key` or `keys`, not both, and a list
+/// not empty; `None` when neither is given.
+fn one_or_many<'a>(
+    one: &'a Option<Spanned<String>>,
+    many: &'a Option<Spanned<Vec<Spanned<String>>>>,
+    key: &str,
+    at: &dyn Fn(usize, String) -> Located,
+) -> Result<Option<Vec<&'a Spanned<String>>>, Located> {
+    match (one, many) {
+        (Some(_), Some(list)) => Err(at(
+            list.span().start,
+            format!("give `{key}` or `{key}s`, not both"),
+        )),
+        (Some(v), None) => Ok(Some(vec![v])),
+        (None, Some(list)) if list.get_ref().is_empty() => Err(at(
+            list.span().start,
+            format!("`{key}s` lists nothing: give at least one, or leave it out"),
+        )),
+        (None, Some(list)) => Ok(Some(list.get_ref().iter().collect())),
+        (None, None) => Ok(None),
+    }
 }
 
 /// A date as a batch file may write it: a string (`"2026-11-02"`, checked later) or a bare
@@ -226,9 +257,12 @@ impl Batch {
                     ));
                 }
             };
-            let timezone = match (&r.timezone, default_zone) {
-                (Some(z), _) => zone(z)?,
-                (None, Some(z)) => z,
+            let timezones = match (
+                one_or_many(&r.timezone, &r.timezones, "timezone", &at)?,
+                default_zone,
+            ) {
+                (Some(list), _) => list.into_iter().map(zone).collect::<Result<Vec<_>, _>>()?,
+                (None, Some(z)) => vec![z],
                 (None, None) => {
                     return Err(at(
                         start,
@@ -237,25 +271,31 @@ impl Batch {
                     ));
                 }
             };
-            let format = r
-                .format
-                .as_ref()
-                .map(format)
-                .transpose()?
-                .unwrap_or(default_format);
-            let kind = r
-                .kind
-                .as_ref()
-                .map(kind)
-                .transpose()?
-                .unwrap_or(default_kind);
-            entries.push(Entry {
-                agents,
-                dates,
-                timezone,
-                format,
-                kind,
-            });
+            let formats = match one_or_many(&r.format, &r.formats, "format", &at)? {
+                Some(list) => list
+                    .into_iter()
+                    .map(format)
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => vec![default_format],
+            };
+            let kinds = match one_or_many(&r.kind, &r.kinds, "kind", &at)? {
+                Some(list) => list.into_iter().map(kind).collect::<Result<Vec<_>, _>>()?,
+                None => vec![default_kind],
+            };
+            // A fan-out is the entries it stands for, written out.
+            for &timezone in &timezones {
+                for &format in &formats {
+                    for &kind in &kinds {
+                        entries.push(Entry {
+                            agents: agents.clone(),
+                            dates: dates.clone(),
+                            timezone,
+                            format,
+                            kind,
+                        });
+                    }
+                }
+            }
         }
         let columns = match &raw.columns {
             None => None,
