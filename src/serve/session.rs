@@ -406,26 +406,3 @@ fn not_configured() -> Response {
         "the browser login is not configured: add `[session]` and `client_secret_file` to SERVE.toml (docs/serving.md)",
     )
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_login_returns_only_to_a_path_of_this_site() {
-        for elsewhere in [
-            "//evil.example",
-            "https://evil.example/",
-            "/\t/evil.example",
-            "/\n/evil.example",
-            "/\\evil.example",
-            "evil.example",
-            "",
-        ] {
-            assert_eq!(super::local(Some(elsewhere)), "/", "{elsewhere:?}");
-        }
-        assert_eq!(
-            super::local(Some("/report?agent=jdoe&date=2026-11-02")),
-            "/report?agent=jdoe&date=2026-11-02"
-        );
-        assert_eq!(super::local(None), "/");
-    }
-}

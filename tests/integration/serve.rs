@@ -1540,3 +1540,40 @@ fn a_refused_reload_is_a_banner_for_who_may_audit_everyone_and_not_for_a_supervi
     });
     assert!(cleared, "the banner outlived the fix");
 }
+
+#[test]
+fn a_sign_in_returns_only_to_a_path_of_this_site() {
+    let checkout = demo_checkout();
+    let (_server, base) = demo_served(checkout.path());
+    let back_to = |next: &str| -> String {
+        let response = Browser::new()
+            .client
+            .post(format!("{base}/demo/sign-in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("login", "alice")
+                    .append_pair("next", next)
+                    .finish(),
+            )
+            .send()
+            .unwrap();
+        assert!(response.status().is_redirection(), "{next:?}");
+        response.headers()["location"].to_str().unwrap().to_string()
+    };
+    for elsewhere in [
+        "//evil.example",
+        "https://evil.example/",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\\evil.example",
+        "evil.example",
+        "",
+    ] {
+        assert_eq!(back_to(elsewhere), "/", "{elsewhere:?}");
+    }
+    assert_eq!(
+        back_to("/report?agent=jdoe&date=2026-11-02"),
+        "/report?agent=jdoe&date=2026-11-02"
+    );
+}
