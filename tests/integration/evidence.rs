@@ -245,3 +245,44 @@ fn the_decision_log_is_a_hash_chain_and_verify_log_names_the_first_break() {
         .code(2)
         .stderr(contains("not a SHA-256"));
 }
+
+#[test]
+fn a_decision_that_cannot_be_chained_is_not_made() {
+    let dir = TempDir::new().unwrap();
+    let batch = secured_batch(dir.path());
+    let log = dir.path().join("decisions.jsonl");
+    let report = || {
+        bin()
+            .args(["report", "--config"])
+            .arg(dir.path().join("secure.toml"))
+            .args(["--as", "alice", "--events"])
+            .arg(dir.path().join("events.jsonl"))
+            .args([
+                "--agent",
+                "jdoe",
+                "--date",
+                "2026-11-02",
+                "--timezone",
+                "UTC",
+            ])
+            .assert()
+    };
+    report().success();
+    // A last line too long to hash back: the report fails, naming why, and writes nothing.
+    let mut huge = fs::read(&log).unwrap();
+    huge.extend(std::iter::repeat_n(b'x', 1_100_000));
+    fs::write(&log, &huge).unwrap();
+    report()
+        .code(1)
+        .stdout("")
+        .stderr(contains("longer than 1048576 bytes"));
+    assert_eq!(fs::read(&log).unwrap(), huge, "nothing appended");
+    // A log that is no file: the same.
+    fs::remove_file(&log).unwrap();
+    fs::create_dir(&log).unwrap();
+    report()
+        .code(1)
+        .stdout("")
+        .stderr(contains("decisions.jsonl"));
+    let _ = batch;
+}
