@@ -26,9 +26,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     let rendered = engine.report(args.requester.as_deref(), &query, &Asked::by("report"))?;
     // Under --strict, a day that no event of the agent reaches is not a report.
     if args.strict && rendered.report.coverage.outside_events() {
-        for w in &rendered.report.warnings {
-            eprintln!("warning: {}", agent_audit::diagnostic::terminal_safe(w));
-        }
+        print_warnings(&rendered.report);
         eprintln!(
             "error: --strict: no event of `{}` reaches {}; nothing was written",
             agent_audit::diagnostic::terminal_safe(&rendered.report.agent.login),
@@ -61,9 +59,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         }
     }
     let report = &rendered.report;
-    for w in &report.warnings {
-        eprintln!("warning: {}", agent_audit::diagnostic::terminal_safe(w));
-    }
+    print_warnings(report);
     // JSON and HTML state the coverage in the report itself; a CSV has no room for it.
     if args.format == Format::Csv
         && let Some(note) = report
@@ -73,4 +69,11 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
         eprintln!("warning: {note}");
     }
     Ok(())
+}
+
+/// The report's warnings on standard error, made safe for a terminal.
+fn print_warnings(report: &agent_audit::report::Report) {
+    for w in &report.warnings {
+        eprintln!("warning: {}", agent_audit::diagnostic::terminal_safe(w));
+    }
 }
