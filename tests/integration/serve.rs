@@ -1300,40 +1300,34 @@ pub fn demo_checkout() -> TempDir {
 fn demo_mode_signs_in_example_users_unverified_and_never_beyond_loopback() {
     let bin = assert_cmd::cargo::cargo_bin!("agent-audit");
     let checkout = demo_checkout();
+    // A usage error (exit 2) of `serve ARGS` run in `dir`: what it says.
+    let refused = |dir: &Path, args: &[&str]| -> String {
+        let out = Command::new(bin)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     // Never a production mode: no public address, no SERVE.toml beside it.
-    let out = Command::new(bin)
-        .args(["serve", "--demo", "--listen", "0.0.0.0:8080"])
-        .current_dir(checkout.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let said = String::from_utf8_lossy(&out.stderr);
+    let said = refused(
+        checkout.path(),
+        &["serve", "--demo", "--listen", "0.0.0.0:8080"],
+    );
     assert!(said.contains("loopback address only"), "{said}");
-    let out = Command::new(bin)
-        .args(["serve", "--demo", "SERVE.toml"])
-        .current_dir(checkout.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    let said = refused(checkout.path(), &["serve", "--demo", "SERVE.toml"]);
+    assert!(said.contains("cannot be used with"), "{said}");
     // `--listen` is demo mode's: with a SERVE.toml, the file says where.
-    let out = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:9", "SERVE.toml"])
-        .current_dir(checkout.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let said = String::from_utf8_lossy(&out.stderr);
+    let said = refused(
+        checkout.path(),
+        &["serve", "--listen", "127.0.0.1:9", "SERVE.toml"],
+    );
     assert!(said.contains("--demo"), "{said}");
     // Outside a checkout it says where to run it.
     let elsewhere = TempDir::new().unwrap();
-    let out = Command::new(bin)
-        .args(["serve", "--demo"])
-        .current_dir(elsewhere.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("checkout's top directory"));
+    let said = refused(elsewhere.path(), &["serve", "--demo"]);
+    assert!(said.contains("checkout's top directory"), "{said}");
 
     let port = free_port();
     let mut cmd = Command::new(bin);
