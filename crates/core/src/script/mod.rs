@@ -18,8 +18,10 @@
 //! spending the budget again. What a script prints, and the messages of its errors, are
 //! capped ([`Output`], [`cap_text`]). `docs/limits.md` says what each limit bounds and how.
 
+mod data;
 mod lua;
 mod lua_pattern;
+mod lua_string;
 mod returns;
 mod rhai;
 pub mod snap;

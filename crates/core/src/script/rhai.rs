@@ -24,6 +24,7 @@ use rhai::{
     Scope, Stmt,
 };
 
+use super::data::{Returned, Shape, to_json};
 use super::returns::{Insertion, MARK, Marked, offset_of};
 use super::{Compiled, Deadline, Limit, Limits, Loaded, Output, ScriptError, Tree, find_line};
 
@@ -155,7 +156,7 @@ pub(super) fn load(
             let value: Dynamic =
                 with_stack(|| engine.call_fn_with_options(options, &mut scope, &ast, hook, ()))
                     .map_err(|e| runtime_error(file, source, hook, &limits, *e))?;
-            let json = to_json(&value, 0).map_err(|m| ScriptError::new(file, line, 1, hook, m))?;
+            let json = to_json(&value).map_err(|m| ScriptError::new(file, line, 1, hook, m))?;
             Ok(Some((line, json)))
         };
     let statuses = call0("statuses")?;
@@ -284,7 +285,7 @@ impl super::Instance for Instance {
     fn authorize(&mut self, req: &Tree<'_>) -> Result<(serde_json::Value, usize), ScriptError> {
         let value = self.call("authorize", to_dynamic(req))?;
         let (hook_line, column) = find_line(&self.source, "fn authorize");
-        let json = to_json(&value, 0)
+        let json = to_json(&value)
             .map_err(|m| ScriptError::new(&self.file, hook_line, column, "authorize", m))?;
         Ok((json, self.returned_or(hook_line)))
     }
@@ -331,46 +332,36 @@ fn to_dynamic(t: &Tree<'_>) -> Dynamic {
     }
 }
 
-/// A returned value as JSON (for `statuses()` and `tests()`).
-fn to_json(d: &Dynamic, depth: usize) -> Result<serde_json::Value, String> {
-    if depth > 32 {
-        return Err("returned value is nested too deeply".to_string());
-    }
-    if d.is_unit() {
-        return Ok(serde_json::Value::Null);
-    }
-    if let Ok(b) = d.as_bool() {
-        return Ok(b.into());
-    }
-    if let Ok(i) = d.as_int() {
-        return Ok(i.into());
-    }
-    if let Ok(f) = d.as_float() {
-        return serde_json::Number::from_f64(f)
-            .map(serde_json::Value::Number)
-            .ok_or_else(|| format!("returned a number that is not finite: {f}"));
-    }
-    if d.is_string() {
-        return Ok(serde_json::Value::String(d.to_string()));
-    }
-    if let Some(array) = d.read_lock::<rhai::Array>() {
-        return array
-            .iter()
-            .map(|v| to_json(v, depth + 1))
-            .collect::<Result<Vec<_>, _>>()
-            .map(serde_json::Value::Array);
-    }
-    if let Some(map) = d.read_lock::<rhai::Map>() {
-        let mut out = serde_json::Map::new();
-        for (k, v) in map.iter() {
-            out.insert(k.to_string(), to_json(v, depth + 1)?);
+/// A Rhai value read as returned data (`statuses()`, `tests()`, a policy's answer).
+impl Returned for Dynamic {
+    fn shape(&self) -> Result<Shape<Dynamic>, String> {
+        if self.is_unit() {
+            return Ok(Shape::Nothing);
         }
-        return Ok(serde_json::Value::Object(out));
+        if let Ok(b) = self.as_bool() {
+            return Ok(Shape::Bool(b));
+        }
+        if let Ok(i) = self.as_int() {
+            return Ok(Shape::Int(i));
+        }
+        if let Ok(f) = self.as_float() {
+            return Ok(Shape::Float(f));
+        }
+        if self.is_string() {
+            return Ok(Shape::Text(self.to_string()));
+        }
+        if let Some(array) = self.read_lock::<rhai::Array>() {
+            return Ok(Shape::List(array.to_vec()));
+        }
+        if let Some(map) = self.read_lock::<rhai::Map>() {
+            return Ok(Shape::Map(
+                map.iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            ));
+        }
+        Ok(Shape::Other(self.type_name().to_string()))
     }
-    Err(format!(
-        "returned a value of type {} where data was expected",
-        d.type_name()
-    ))
 }
 
 fn parse_error(file: &str, e: &ParseError) -> ScriptError {

@@ -1,0 +1,76 @@
+//! What a hook returns, read as data: `statuses()`, `tests()` and a policy's answer become
+//! JSON through one conversion for both engines, so a Rhai and a Lua script returning the
+//! same thing read the same, and fail with the same words.
+//!
+//! Each engine says only what one value is at its outer level ([`Returned::shape`]); the
+//! walk, the depth limit and every message live here.
+
+use serde_json::Value;
+
+/// How deep returned data may nest (a script cannot make the host recurse without bound).
+const MAX_DEPTH: usize = 32;
+
+/// One level of a returned value, as its engine sees it.
+pub(super) enum Shape<V> {
+    /// Rhai's `()`, Lua's `nil`.
+    Nothing,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    List(Vec<V>),
+    Map(Vec<(String, V)>),
+    /// A table keyed by something other than text, by the key's type name.
+    KeyNotText(String),
+    /// Something that is not data (a function, a handle), by its type name.
+    Other(String),
+}
+
+/// A script value the host can read as data.
+pub(super) trait Returned: Sized {
+    /// This value's outer level; an error when the engine cannot read it at all.
+    fn shape(&self) -> Result<Shape<Self>, String>;
+}
+
+/// The returned value `value` as JSON.
+pub(super) fn to_json<V: Returned>(value: &V) -> Result<Value, String> {
+    at_depth(value, 0)
+}
+
+fn at_depth<V: Returned>(value: &V, depth: usize) -> Result<Value, String> {
+    if depth > MAX_DEPTH {
+        return Err("returned value is nested too deeply".to_string());
+    }
+    Ok(match value.shape()? {
+        Shape::Nothing => Value::Null,
+        Shape::Bool(b) => b.into(),
+        Shape::Int(i) => i.into(),
+        Shape::Float(f) => serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| format!("returned a number that is not finite: {f}"))?,
+        Shape::Text(s) => Value::String(s),
+        Shape::List(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| at_depth(item, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Shape::Map(fields) => {
+            let mut map = serde_json::Map::with_capacity(fields.len());
+            for (key, item) in &fields {
+                map.insert(key.clone(), at_depth(item, depth + 1)?);
+            }
+            Value::Object(map)
+        }
+        Shape::KeyNotText(key) => {
+            return Err(format!(
+                "a returned table has a {key} key; keys must be strings"
+            ));
+        }
+        Shape::Other(type_name) => {
+            return Err(format!(
+                "returned a value of type {type_name} where data was expected"
+            ));
+        }
+    })
+}
