@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agent_audit::report::csv::default_columns;
+use agent_audit::report::columns::default_columns;
 use agent_audit::report::summary::{self, AFTER_CONTACT_WORK};
 use agent_audit::report::{self, Report};
 use agent_audit::report::{Format, Kind};

@@ -607,7 +607,7 @@ fn every_html_block_shows_its_lineage_in_its_details() {
             &r,
             agent_audit::report::Kind::Audit,
             agent_audit::report::Format::Html,
-            &agent_audit::report::csv::default_columns(),
+            &agent_audit::report::columns::default_columns(),
         )
         .unwrap(),
     )

@@ -344,8 +344,12 @@ fn a_25_hour_day() {
     let r = report(&events, "a", "2026-11-01", "America/New_York");
     assert_eq!(total_ms(&r), 25 * 3_600_000);
     let mut csv = Vec::new();
-    agent_audit::report::csv::write(&r, &agent_audit::report::csv::default_columns(), &mut csv)
-        .unwrap();
+    agent_audit::report::csv::write(
+        &r,
+        &agent_audit::report::columns::default_columns(),
+        &mut csv,
+    )
+    .unwrap();
     let csv = String::from_utf8(csv).unwrap();
     assert!(
         csv.contains("a,Available,2026-11-01T00:00:00.000-04:00,2026-11-02T00:00:00.000-05:00,25:00:00,90000.000,continued;truncated;open"),
@@ -394,8 +398,12 @@ fn times_keep_milliseconds_and_sub_millisecond_digits_are_truncated() {
     let r = report(&events, "a", DAY, "UTC");
     assert_eq!(r.rows[1].duration_ms(), 300_125);
     let mut csv = Vec::new();
-    agent_audit::report::csv::write(&r, &agent_audit::report::csv::default_columns(), &mut csv)
-        .unwrap();
+    agent_audit::report::csv::write(
+        &r,
+        &agent_audit::report::columns::default_columns(),
+        &mut csv,
+    )
+    .unwrap();
     let csv = String::from_utf8(csv).unwrap();
     assert!(
         csv.contains("a,Available,2026-11-03T08:00:00.123+00:00,2026-11-03T08:05:00.248+00:00,00:05:00,300.125,"),

@@ -14,7 +14,7 @@ use toml::Spanned;
 use crate::catalog::CatalogName;
 use crate::diagnostic::{Located, closest, did_you_mean};
 use crate::reduce::DEFAULT_STALE_AFTER_MS;
-use crate::report::csv::{Column, ColumnSpec, default_columns};
+use crate::report::columns::{Column, ColumnSpec, default_columns};
 use crate::script::Limits;
 
 /// Which catalogue the rules and built-in definitions come from.

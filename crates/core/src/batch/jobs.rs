@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use super::{Agents, Batch};
-use crate::report::csv::Column;
+use crate::report::columns::Column;
 use crate::report::{Format, Kind};
 use crate::store::Store;
 

@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::Outcome;
 use crate::config::{Paths, column_keys, normalize};
 use crate::diagnostic::Located;
-use crate::report::csv::Column;
+use crate::report::columns::Column;
 use crate::report::{Format, Kind};
 use crate::time::parse_timezone;
 

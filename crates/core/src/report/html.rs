@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use chrono::{DateTime, Timelike};
 use chrono_tz::Tz;
 
-use super::csv::{Column, ColumnSpec};
+use super::columns::{Column, ColumnSpec};
 use super::{Flags, Report, Row, StatusInfo, format_hms, format_seconds};
 use crate::catalog::definition::is_hex_color;
 use crate::time::{Timestamp, Window};

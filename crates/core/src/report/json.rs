@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Report;
-use super::csv::ColumnSpec;
+use super::columns::ColumnSpec;
 
 #[derive(Serialize)]
 struct JsonReport<'a> {

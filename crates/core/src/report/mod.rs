@@ -5,6 +5,7 @@
 //! (`csv`, `json`, `html`) and the time-in-status summary in `summary`; all of them read the
 //! same [`Report`], so the formats and kinds cannot disagree. [`render`] is the one dispatch.
 
+pub mod columns;
 pub mod csv;
 pub mod html;
 pub mod json;
@@ -432,7 +433,7 @@ pub fn render(
     report: &Report,
     kind: Kind,
     format: Format,
-    columns: &[csv::ColumnSpec],
+    columns: &[columns::ColumnSpec],
 ) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     match kind {
