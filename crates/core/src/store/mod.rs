@@ -17,6 +17,7 @@
 mod fields;
 pub mod locate;
 pub mod read;
+mod refresh;
 mod select;
 
 use std::borrow::Cow;
@@ -31,7 +32,8 @@ use crate::event::{
 use crate::time::Timestamp;
 
 pub use locate::RecordAt;
-pub use read::{InputProblem, Problems, ReadError, ReadOptions, SourceState};
+pub use read::{InputProblem, Problems, ReadError, ReadOptions};
+pub use refresh::SourceState;
 
 /// An interned string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
