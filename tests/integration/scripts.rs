@@ -845,3 +845,84 @@ fn a_path_key_of_the_wrong_type_says_what_it_takes() {
             "agent-audit.toml:1:11: `scripts` must be a path (a string) or a list of paths, not the number 3",
         ));
 }
+
+/// One generated event: its type, status, next status, hierarchy, routing profile and
+/// contacts (channel, initiation method, state, connected or not), each drawn from a few
+/// values, absent ones included.
+type GenEvent = (
+    usize,
+    usize,
+    Option<usize>,
+    usize,
+    usize,
+    Vec<(usize, usize, usize, bool)>,
+);
+
+fn gen_event() -> impl proptest::strategy::Strategy<Value = GenEvent> {
+    use proptest::prelude::*;
+    (
+        0usize..3,
+        0usize..5,
+        proptest::option::of(0usize..5),
+        0usize..4,
+        0usize..2,
+        proptest::collection::vec((0usize..3, 0usize..3, 0usize..4, any::<bool>()), 0..3),
+    )
+}
+
+/// The generated events as one agent's day, a minute apart.
+fn generated(gens: &[GenEvent]) -> Vec<Event> {
+    const KINDS: [&str; 3] = ["LOGIN", "STATE_CHANGE", "HEART_BEAT"];
+    const STATUSES: [&str; 5] = ["Available", "Lunch", "Offline", "Training", "Break café"];
+    const GROUPS: [&[&str]; 4] = [
+        &[],
+        &["North America"],
+        &["EMEA", "Site 2"],
+        &["Ünïcode", "x"],
+    ];
+    const CHANNELS: [&str; 3] = ["VOICE", "CHAT", "TASKS"];
+    const METHODS: [&str; 3] = ["INBOUND", "OUTBOUND", "API"];
+    const STATES: [&str; 4] = ["CONNECTING", "CONNECTED", "CONNECTED_ONHOLD", "ENDED"];
+    gens.iter()
+        .enumerate()
+        .map(|(i, (kind, status, next, groups, profile, contacts))| {
+            let ts = format!("2026-11-03T{:02}:{:02}:00.000Z", 8 + i / 60, i % 60);
+            let mut e = event("agent", KINDS[*kind], &ts)
+                .status(STATUSES[*status])
+                .hierarchy(GROUPS[*groups])
+                .routing_profile(["Basic", "Sales"][*profile]);
+            if let Some(n) = next {
+                e = e.next_status(STATUSES[*n]);
+            }
+            for (j, (channel, method, state, was_connected)) in contacts.iter().enumerate() {
+                let c = contact(
+                    &format!("c{i}-{j}"),
+                    CHANNELS[*channel],
+                    METHODS[*method],
+                    STATES[*state],
+                );
+                e = e.contact(if *was_connected { connected(c) } else { c });
+            }
+            e
+        })
+        .collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(agent_audit_testkit::proptest_cases(64)))]
+    /// The hook that reads every field, written once in each language, labels generated
+    /// days identically: the two engines see the same snapshot.
+    #[test]
+    fn the_same_hook_in_rhai_and_lua_classifies_generated_days_identically(
+        gens in proptest::collection::vec(gen_event(), 1..30)
+    ) {
+        let events = generated(&gens);
+        let mut reports = Vec::new();
+        for (file, source) in [("every.rhai", EVERY_FIELD_RHAI), ("every.lua", EVERY_FIELD_LUA)] {
+            let s = setup(&[(file, source)], "");
+            let g = s.generation().unwrap();
+            reports.push(rows(&report_under(&g, &events, "agent", "2026-11-03").unwrap()));
+        }
+        proptest::prop_assert_eq!(&reports[0], &reports[1]);
+    }
+}

@@ -523,6 +523,88 @@ mod tests {
         }
     }
 
+    /// A valid RFC 3339 timestamp from its parts: `frac` digits of fraction (0 for none),
+    /// `sep` between date and time, and an offset in minutes (`None` for `Z` or `z`).
+    fn rfc3339(
+        parts: (u32, u32, u32, u32, u32, u32),
+        frac: (usize, u32),
+        sep: char,
+        offset: Option<i32>,
+        lower_z: bool,
+    ) -> String {
+        let (y, mo, d, h, mi, s) = parts;
+        let fraction = match frac.0 {
+            0 => String::new(),
+            n => format!(".{:09}", frac.1)[..=n].to_string(),
+        };
+        let zone = match offset {
+            None if lower_z => "z".to_string(),
+            None => "Z".to_string(),
+            Some(m) => format!(
+                "{}{:02}:{:02}",
+                if m < 0 { '-' } else { '+' },
+                m.abs() / 60,
+                m.abs() % 60
+            ),
+        };
+        format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{fraction}{zone}")
+    }
+
+    /// chrono's reading of `s` in milliseconds, where it is one we accept too: chrono
+    /// also takes a leap second (`:60`) and more than nine fraction digits, which
+    /// agent-audit refuses (Connect writes neither).
+    fn chrono_ms(s: &str) -> Option<i64> {
+        let leap_or_long = s.get(17..19) == Some("60")
+            || s.split(['.', 'Z', 'z', '+', '-'])
+                .any(|p| p.len() > 9 && p.bytes().all(|b| b.is_ascii_digit()));
+        if leap_or_long {
+            return None;
+        }
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp_millis())
+    }
+
+    proptest::proptest! {
+        /// Every valid timestamp (any date of years 0000-9999, 0-9 fraction digits, `T`,
+        /// `t` or a space, `Z`, `z` or an offset) reads as the instant chrono reads.
+        #[test]
+        fn the_rfc3339_parser_agrees_with_chrono(
+            y in 0u32..10_000, mo in 1u32..=12, d in 1u32..=31, h in 0u32..24, mi in 0u32..60, s in 0u32..60,
+            frac in (0usize..=9, 0u32..1_000_000_000),
+            sep in proptest::sample::select(vec!['T', 't', ' ']),
+            offset in proptest::option::of(-1439i32..=1439),
+            lower_z: bool,
+        ) {
+            let d = d.min(days_in_month(y, mo));
+            let text = rfc3339((y, mo, d, h, mi, s), frac, sep, offset, lower_z);
+            let ours = Timestamp::parse_rfc3339(&text).map(|t| t.0).ok();
+            proptest::prop_assert!(ours.is_some(), "refused {text}");
+            proptest::prop_assert_eq!(ours, chrono_ms(&text), "{}", text);
+        }
+
+        /// A valid timestamp with one byte replaced, removed or added: what we accept,
+        /// chrono accepts as the same instant, and what chrono accepts, we accept.
+        #[test]
+        fn a_mutated_timestamp_is_read_as_chrono_reads_it_or_refused_by_both(
+            y in 1900u32..2100, mo in 1u32..=12, d in 1u32..=28, h in 0u32..24, mi in 0u32..60, s in 0u32..60,
+            frac in (0usize..=9, 0u32..1_000_000_000),
+            offset in proptest::option::of(-1439i32..=1439),
+            at in 0usize..40, byte in proptest::sample::select(b"0123456789+-:.TtZz Ox".to_vec()), how in 0u8..3,
+        ) {
+            let mut bytes = rfc3339((y, mo, d, h, mi, s), frac, 'T', offset, false).into_bytes();
+            let at = at % (bytes.len() + 1);
+            match how {
+                0 if at < bytes.len() => bytes[at] = byte,
+                1 if at < bytes.len() => { bytes.remove(at); }
+                _ => bytes.insert(at, byte),
+            }
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let ours = Timestamp::parse_rfc3339(&text).map(|t| t.0).ok();
+            proptest::prop_assert_eq!(ours, chrono_ms(&text), "{}", text);
+        }
+    }
+
     #[test]
     fn dst_days_are_23_and_25_hours() {
         let ny: Tz = "America/New_York".parse().unwrap_or(Tz::UTC);
