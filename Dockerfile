@@ -6,7 +6,7 @@
 #                                                             # scripts and policies in /config
 #                                                             # (AWS Batch has no ConfigMaps)
 
-# Build the shipped profile (the release profile with thin LTO, see Cargo.toml), on the
+# Build the shipped profile (fully optimised, with thin LTO, see Cargo.toml), on the
 # Debian release the runtime image uses.
 FROM rust:1-bookworm AS build
 WORKDIR /src
