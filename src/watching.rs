@@ -152,6 +152,8 @@ pub struct Watcher {
     debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
     watched: BTreeMap<PathBuf, Option<PathBuf>>,
     poller: Option<agent_audit::s3::poll::Poller>,
+    /// How often the poller lists S3.
+    poll: Duration,
     rx: mpsc::Receiver<DebounceEventResult>,
 }
 
@@ -165,17 +167,22 @@ pub enum Next {
 }
 
 impl Watcher {
-    /// Starts watching `scope` (and polling its `s3://` events every `poll`).
+    /// Starts watching `scope` (and polling its `s3://` events every `poll`, with the
+    /// configuration's `s3` settings).
     pub fn start(scope: &Scope<'_>, poll: Duration) -> Result<Watcher, Error> {
         let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-        let poller =
-            agent_audit::s3::poll::Poller::spawn(scope.events, poll, s3_events(tx.clone()));
+        let poller = agent_audit::s3::poll::Poller::spawn(
+            scope.events,
+            &polled(scope, poll),
+            s3_events(tx.clone()),
+        );
         let debouncer =
             new_debouncer(WATCHER_DELAY, None, tx).map_err(|e| Error::Watch(e.to_string()))?;
         let mut w = Watcher {
             debouncer,
             watched: BTreeMap::new(),
             poller,
+            poll,
             rx,
         };
         w.renew(scope);
@@ -223,8 +230,16 @@ impl Watcher {
     pub fn renew(&mut self, scope: &Scope<'_>) {
         register(&mut self.debouncer, &mut self.watched, &scope.watch_list());
         if let Some(p) = &self.poller {
-            p.follow(scope.events);
+            p.follow(scope.events, &polled(scope, self.poll));
         }
+    }
+}
+
+/// The configuration's `s3` settings, polled every `poll`.
+fn polled(scope: &Scope<'_>, poll: Duration) -> agent_audit::s3::Settings {
+    agent_audit::s3::Settings {
+        poll,
+        ..scope.config.s3.clone()
     }
 }
 

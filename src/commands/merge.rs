@@ -3,16 +3,12 @@
 use crate::cli::MergeArgs;
 use agent_audit::batch::write_manifest;
 use agent_audit::error::Error;
-use agent_audit::generation::Generation;
 
 pub fn run(args: &MergeArgs) -> Result<(), Error> {
-    if let Some(config) = &args.config {
-        let generation = Generation::load(Some(config)).map_err(Error::Config)?;
-        agent_audit::s3::configure(&generation.config.s3);
-    }
-    let merged = agent_audit::merge::merge(&args.dirs)?;
+    let s3 = super::s3_settings(args.config.as_deref())?;
+    let merged = agent_audit::merge::merge(&args.dirs, &s3)?;
     let out = args.out.as_ref().unwrap_or(&args.dirs[0]);
-    write_manifest(out, &merged.head, &merged.outcomes, None)?;
+    write_manifest(out, &merged.head, &merged.outcomes, None, &s3)?;
     let s = &merged.summary;
     println!(
         "{} shard(s) merged into {}: {} report(s): {} written, {} denied, {} failed, {} removed; configuration {}",

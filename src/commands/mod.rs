@@ -75,3 +75,14 @@ pub fn print_input_problems(store: &agent_audit::store::Store, quiet: bool) {
         eprintln!("note: {}", safe(note));
     }
 }
+
+/// The `[s3]` settings of `--config` (the defaults without one), for the commands that
+/// only read or write an `s3://` output (`merge`, `verify`).
+pub fn s3_settings(config: Option<&std::path::Path>) -> Result<agent_audit::s3::Settings, Error> {
+    let Some(config) = config else {
+        return Ok(agent_audit::s3::Settings::default());
+    };
+    let generation =
+        agent_audit::generation::Generation::load(Some(config)).map_err(Error::Config)?;
+    Ok(generation.config.s3.clone())
+}

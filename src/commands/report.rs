@@ -47,7 +47,8 @@ pub fn run(args: &ReportArgs) -> Result<(), Error> {
     match &args.out {
         // A local `--out` must name an existing directory; an S3 key needs none.
         Some(path) if agent_audit::s3::is_s3(path) => {
-            agent_audit::output::write_atomically(path, bytes).map_err(write_error)?
+            agent_audit::output::write_atomically(path, bytes, &engine.generation().config.s3)
+                .map_err(write_error)?
         }
         Some(path) => agent_audit::report::save_atomically(path, bytes).map_err(write_error)?,
         None => {

@@ -47,7 +47,7 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     let (batch, engine) = load(&batch_args.batch, batch_args.config.as_deref(), args.shard)?;
     super::print_input_problems(engine.store(), quiet);
     let jobs = batch.jobs(engine.store(), args.shard);
-    let (mut out, warning) = OutDir::open(&batch, args.shard);
+    let (mut out, warning) = OutDir::open(&batch, args.shard, &engine.generation().config.s3);
     say_warnings(warning);
     let produced = produce_with_progress(&engine, &batch, &jobs, "run", quiet);
     let settled = out.settle(&batch, &jobs, produced, engine.hash());

@@ -6,14 +6,10 @@ use std::io::BufReader;
 use crate::cli::{VerifyArgs, VerifyLogArgs};
 use agent_audit::access::log::verify_chain;
 use agent_audit::error::Error;
-use agent_audit::generation::Generation;
 
 pub fn out_dir(args: &VerifyArgs) -> Result<(), Error> {
-    if let Some(config) = &args.config {
-        let generation = Generation::load(Some(config)).map_err(Error::Config)?;
-        agent_audit::s3::configure(&generation.config.s3);
-    }
-    let verified = agent_audit::batch::verify(&args.dir)?;
+    let s3 = super::s3_settings(args.config.as_deref())?;
+    let verified = agent_audit::batch::verify(&args.dir, &s3)?;
     let dir = args.dir.display();
     for finding in &verified.findings {
         println!("{dir}/{}: {}", finding.file, finding.what);

@@ -23,7 +23,7 @@ use agent_audit::error::Error;
 pub fn run(args: &BatchArgs) -> Result<(), Error> {
     let (batch, engine) = load(&args.batch, args.config.as_deref(), None)?;
     crate::commands::print_input_problems(engine.store(), args.quiet);
-    let (out, warning) = OutDir::open(&batch, None);
+    let (out, warning) = OutDir::open(&batch, None, &engine.generation().config.s3);
     say_warnings(warning);
     let mut state = State {
         jobs: batch.jobs(engine.store(), None),
@@ -180,10 +180,13 @@ impl State {
         let Some(Reloaded::Generation { bytes }) = reloaded else {
             return Ok(None);
         };
+        let s3 = self.live.engine().generation().config.s3.clone();
         if batch.out_dir != self.batch.out_dir {
-            let (out, warning) = OutDir::open(&batch, None);
+            let (out, warning) = OutDir::open(&batch, None, &s3);
             say_warnings(warning);
             self.out = out;
+        } else {
+            self.out.s3 = s3;
         }
         self.jobs = batch.jobs(self.live.engine().store(), None);
         self.batch = batch;

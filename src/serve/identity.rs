@@ -64,7 +64,7 @@ impl Verifier {
     /// Reads the issuer's discovery document and its keys. Any failure is an error: an
     /// identity that cannot be verified is no identity.
     pub async fn discover(oidc: &Oidc) -> Result<Verifier, String> {
-        agent_audit::s3::install_tls_provider();
+        super::tls::install_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))

@@ -16,9 +16,20 @@ use super::config::Tls;
 /// How often the files are looked at.
 const EVERY: Duration = Duration::from_secs(2);
 
+/// Makes *ring* the process's TLS provider, once, before any TLS listener or HTTPS client
+/// is built. The whole program uses one provider (the library's S3 client installs the same
+/// one); a second would make rustls refuse to choose.
+pub fn install_provider() {
+    static ONCE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        // Already installed (by the S3 client, or a test): that one stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// The certificate and key of `files`; any problem refuses the start, naming the file.
 pub async fn load(files: &Tls) -> Result<RustlsConfig, Error> {
-    agent_audit::s3::install_tls_provider();
+    install_provider();
     RustlsConfig::from_pem_file(&files.cert, &files.key)
         .await
         .map_err(|e| {

@@ -45,6 +45,22 @@ const CLASSES: &[(&str, Class)] = &[
         Class::Ci("cargo build --locked --release --workspace --all-targets"),
     ),
     (
+        "cargo build --release --no-default-features",
+        Class::External(
+            "a binary without S3; .ci/run checks the library without the feature instead",
+        ),
+    ),
+    (
+        "cargo build --profile dist",
+        Class::External(
+            "the fully optimised build (minutes longer); the benchmarks and the Dockerfile make it",
+        ),
+    ),
+    (
+        "RUSTC_WORKSPACE_WRAPPER=clippy-driver RUSTFLAGS=\"-D warnings\" cargo check --locked --release -p agent-audit-core --no-default-features --lib",
+        Class::Ci("cargo check --locked --release -p agent-audit-core --no-default-features --lib"),
+    ),
+    (
         "cargo fmt --all -- --check",
         Class::Ci("cargo fmt --all -- --check"),
     ),

@@ -270,7 +270,8 @@ fn the_shipped_hooks_name_their_return_in_their_own_files() {
 /// Every agent of the example events, read and classified with the embedded defaults.
 fn example_store() -> (Store, agent_audit::classify::Labels, Classifier) {
     let classifier = Classifier::rules_only(Catalog::builtin(CatalogName::Connect).unwrap());
-    let sources = agent_audit::input::expand(&[root().join("examples/events")]).unwrap();
+    let sources =
+        agent_audit::input::expand(&[root().join("examples/events")], &Default::default()).unwrap();
     let store = Store::read(&sources, &ReadOptions::default()).unwrap();
     let labels = classify(&store, &classifier);
     (store, labels, classifier)

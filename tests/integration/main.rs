@@ -26,6 +26,7 @@ mod malformed;
 mod page;
 mod properties;
 mod reducer;
+#[cfg(feature = "s3")]
 mod s3;
 mod scripts;
 mod serve;

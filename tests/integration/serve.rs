@@ -139,7 +139,9 @@ impl Provider {
 }
 
 fn http() -> reqwest::blocking::Client {
-    agent_audit::s3::install_tls_provider();
+    // The process's one TLS provider, as the binary installs it (a second install is
+    // refused, harmlessly).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

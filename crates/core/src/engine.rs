@@ -91,8 +91,7 @@ impl Engine {
         strict: bool,
     ) -> Result<Engine, Error> {
         let generation = Generation::load(config).map_err(Error::Config)?;
-        crate::s3::configure(&generation.config.s3);
-        let sources = input::expand(events).map_err(ReadError::from)?;
+        let sources = input::expand(events, &generation.config.s3).map_err(ReadError::from)?;
         let store = Store::read_for_agent(&sources, agent, strict)?;
         Ok(Engine::new(Arc::new(generation), Arc::new(store)))
     }
@@ -312,8 +311,7 @@ pub fn read_events(
     paths: &[PathBuf],
     options: &ReadOptions,
 ) -> Result<Store, Error> {
-    crate::s3::configure(&generation.config.s3);
-    let sources = input::expand(paths).map_err(ReadError::from)?;
+    let sources = input::expand(paths, &generation.config.s3).map_err(ReadError::from)?;
     Ok(Store::read(&sources, options)?)
 }
 
@@ -405,7 +403,6 @@ impl Live {
             let bytes = store.stats.bytes;
             (Arc::new(store), bytes)
         };
-        crate::s3::configure(&generation.config.s3);
         self.engine = Arc::new(Engine::new(Arc::new(generation), store));
         self.generation_number += 1;
         Ok(Some(Reloaded::Generation { bytes }))
@@ -420,8 +417,8 @@ impl Live {
         events: &[PathBuf],
         signalled: &dyn Fn(&input::Source) -> bool,
     ) -> Result<Reloaded, Error> {
-        let sources = input::expand(events).map_err(ReadError::from)?;
         let generation = Arc::clone(&self.engine.generation);
+        let sources = input::expand(events, &generation.config.s3).map_err(ReadError::from)?;
         // The refresh works on a copy: should a source fail halfway (a download cut off, a
         // file that became unreadable), the store of the engine is left as it was, whole,
         // and the next refresh tries again. Engines handed out before keep theirs.

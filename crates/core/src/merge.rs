@@ -32,12 +32,13 @@ fn shard_of(name: &str) -> Option<(u64, u64)> {
     Some((k.parse().ok()?, n.parse().ok()?))
 }
 
-/// Reads and checks the shards' manifests in `dirs`.
-pub fn merge(dirs: &[PathBuf]) -> Result<Merged, Error> {
+/// Reads and checks the shards' manifests in `dirs` (`s3://` prefixes with the `s3`
+/// settings given).
+pub fn merge(dirs: &[PathBuf], s3: &crate::s3::Settings) -> Result<Merged, Error> {
     let fail = |message: String| Error::Merge(message);
     let mut found: BTreeMap<(u64, u64), PathBuf> = BTreeMap::new();
     for dir in dirs {
-        let names = output::names(dir)
+        let names = output::names(dir, s3)
             .map_err(|e| fail(format!("cannot list `{}`: {e}", dir.display())))?;
         for name in names {
             let Some(shard) = shard_of(&name) else {
@@ -92,7 +93,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, Error> {
     let mut head: Option<(RunInfo, PathBuf)> = None;
     let mut outcomes: Vec<Outcome> = Vec::new();
     for path in found.values() {
-        let manifest = Manifest::read(path)
+        let manifest = Manifest::read(path, s3)
             .map_err(|e| fail(format!("`{}` is not a manifest: {e}", path.display())))?
             .ok_or_else(|| fail(format!("`{}` is gone", path.display())))?;
         match &head {
@@ -118,7 +119,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, Error> {
             None => head = Some((manifest.head.clone(), path.clone())),
         }
         for report in manifest.reports {
-            verify(&report).map_err(|why| fail(format!("`{}`: {why}", path.display())))?;
+            verify(&report, s3).map_err(|why| fail(format!("`{}`: {why}", path.display())))?;
             outcomes.push(report);
         }
     }
@@ -148,7 +149,7 @@ fn show_run(run: &str) -> &str {
 
 /// A report a shard's manifest says it wrote must be there, whole: its size and SHA-256
 /// as the manifest states them.
-fn verify(report: &Outcome) -> Result<(), String> {
+fn verify(report: &Outcome, s3: &crate::s3::Settings) -> Result<(), String> {
     if report.status != Status::Written {
         return Ok(());
     }
@@ -159,7 +160,7 @@ fn verify(report: &Outcome) -> Result<(), String> {
         ));
     };
     let path = std::path::Path::new(&report.file);
-    let bytes = output::read(path)
+    let bytes = output::read(path, s3)
         .map_err(|e| format!("`{}`, listed as written, cannot be read: {e}", report.file))?;
     if bytes.len() as u64 != size {
         return Err(format!(

@@ -2,7 +2,8 @@
 //!
 //! Both are written so that no reader ever sees half a file under its final name: a local
 //! file through a temporary file and a rename ([`crate::report::save_atomically`]), an S3
-//! object with a single PUT, which S3 makes visible whole or not at all. Callers name the
+//! object with a single PUT, which S3 makes visible whole or not at all. An S3 path is
+//! reached with the configuration's `s3` settings, which every call takes. Callers name the
 //! path in their messages; the errors here say only what went wrong.
 
 use std::io;
@@ -11,11 +12,10 @@ use std::path::Path;
 use crate::s3;
 
 /// Writes `bytes` as the file or object `path`, creating local parent directories.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8], settings: &s3::Settings) -> io::Result<()> {
     match s3::Location::of(path) {
-        Some(location) => {
-            s3::put(&location.map_err(s3::Error::into_io)?, bytes).map_err(s3::Error::into_io)
-        }
+        Some(location) => s3::put(&location.map_err(s3::Error::into_io)?, settings, bytes)
+            .map_err(s3::Error::into_io),
         None => {
             if let Some(parent) = path.parent()
                 && !parent.as_os_str().is_empty()
@@ -30,9 +30,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// [`write_atomically`] without waiting for a local disk (a batch's reports, made durable
 /// together by [`sync_dir`] before the manifest lists them). An S3 PUT is durable when it
 /// returns.
-pub fn write_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write_unsynced(path: &Path, bytes: &[u8], settings: &s3::Settings) -> io::Result<()> {
     if s3::is_s3(path) {
-        return write_atomically(path, bytes);
+        return write_atomically(path, bytes, settings);
     }
     if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
@@ -54,10 +54,10 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// Removes the file or object `path` (a report that its batch no longer writes); one that
 /// is already gone is no error.
-pub fn remove(path: &Path) -> io::Result<()> {
+pub fn remove(path: &Path, settings: &s3::Settings) -> io::Result<()> {
     match s3::Location::of(path) {
         Some(location) => {
-            s3::delete(&location.map_err(s3::Error::into_io)?).map_err(s3::Error::into_io)
+            s3::delete(&location.map_err(s3::Error::into_io)?, settings).map_err(s3::Error::into_io)
         }
         None => match std::fs::remove_file(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -67,20 +67,20 @@ pub fn remove(path: &Path) -> io::Result<()> {
 }
 
 /// Reads the whole file or object `path`.
-pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+pub fn read(path: &Path, settings: &s3::Settings) -> io::Result<Vec<u8>> {
     match s3::Location::of(path) {
         Some(location) => {
-            s3::get(&location.map_err(s3::Error::into_io)?).map_err(s3::Error::into_io)
+            s3::get(&location.map_err(s3::Error::into_io)?, settings).map_err(s3::Error::into_io)
         }
         None => std::fs::read(path),
     }
 }
 
 /// The names of the files directly in the directory (or under the prefix) `dir`, sorted.
-pub fn names(dir: &Path) -> io::Result<Vec<String>> {
+pub fn names(dir: &Path, settings: &s3::Settings) -> io::Result<Vec<String>> {
     match s3::Location::of(dir) {
         Some(location) => {
-            s3::names(&location.map_err(s3::Error::into_io)?).map_err(s3::Error::into_io)
+            s3::names(&location.map_err(s3::Error::into_io)?, settings).map_err(s3::Error::into_io)
         }
         None => {
             let mut names = Vec::new();

@@ -624,14 +624,15 @@ fn a_large_object_of_json_lines_is_read_in_pieces_like_a_large_file() {
     let local = dir.path().join("big.jsonl");
     fs::write(&local, &text).unwrap();
     server.put_public(&bucket.name, "export/big.jsonl", &text);
-    // In this process: the server's endpoint, and no credentials (a public object).
-    agent_audit::s3::configure(&agent_audit::s3::Settings {
+    // In this process: the server's endpoint, and no credentials (a public object); the
+    // listed objects carry these settings into every read below.
+    let settings = agent_audit::s3::Settings {
         endpoint_url: Some(server.endpoint.clone()),
         unsigned: true,
         ..Default::default()
-    });
-    let from_s3 = expand(&[bucket.url("export").into()]).unwrap();
-    let from_disk = expand(&[local]).unwrap();
+    };
+    let from_s3 = expand(&[bucket.url("export").into()], &settings).unwrap();
+    let from_disk = expand(&[local], &Default::default()).unwrap();
     let cut = pieces(
         &from_s3,
         &agent_audit::input::Facts::of_all(&from_s3).unwrap(),

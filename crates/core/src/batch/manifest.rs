@@ -31,6 +31,7 @@ pub fn write_manifest(
     head: &RunInfo,
     outcomes: &[Outcome],
     shard: Option<Shard>,
+    s3: &crate::s3::Settings,
 ) -> Result<(), Error> {
     #[derive(Serialize)]
     struct Manifest<'a> {
@@ -55,9 +56,9 @@ pub fn write_manifest(
     })
     .map_err(|e| write_error(e.into()))?;
     bytes.push(b'\n');
-    crate::output::write_atomically(&path, &bytes).map_err(write_error)?;
+    crate::output::write_atomically(&path, &bytes, s3).map_err(write_error)?;
     if outcomes.iter().any(|o| o.format == Format::Html) {
-        write_index(out_dir, &head.configuration, outcomes, shard)?;
+        write_index(out_dir, &head.configuration, outcomes, shard, s3)?;
     }
     Ok(())
 }
@@ -115,8 +116,8 @@ impl Manifest {
     }
 
     /// The manifest at `path`, `None` when there is none.
-    pub fn read(path: &Path) -> Result<Option<Manifest>, String> {
-        match crate::output::read(path) {
+    pub fn read(path: &Path, s3: &crate::s3::Settings) -> Result<Option<Manifest>, String> {
+        match crate::output::read(path, s3) {
             Ok(bytes) => Manifest::parse(&bytes).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.to_string()),
@@ -171,6 +172,7 @@ pub fn reconcile(
     previous: &[Outcome],
     outcomes: &mut Vec<Outcome>,
     configuration: &str,
+    s3: &crate::s3::Settings,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     let index: HashMap<String, usize> = outcomes
@@ -205,7 +207,7 @@ pub fn reconcile(
         if old.status != Status::Written && !local {
             continue;
         }
-        if let Err(e) = crate::output::remove(&path) {
+        if let Err(e) = crate::output::remove(&path, s3) {
             warnings.push(format!(
                 "cannot remove `{}`, which this generation does not write: {e}",
                 old.file
@@ -287,6 +289,7 @@ pub fn write_index(
     hash: &str,
     outcomes: &[Outcome],
     shard: Option<Shard>,
+    s3: &crate::s3::Settings,
 ) -> Result<(), Error> {
     let path = crate::output::join(out_dir, &Shard::file_name(shard, "index", "html"));
     let mut sorted: Vec<&Outcome> = outcomes.iter().collect();
@@ -330,7 +333,7 @@ pub fn write_index(
         })
         .collect();
     let page = report::html::index(hash, &items);
-    crate::output::write_atomically(&path, page.as_bytes()).map_err(|source| Error::Write {
+    crate::output::write_atomically(&path, page.as_bytes(), s3).map_err(|source| Error::Write {
         path: path.display().to_string(),
         source,
     })

@@ -15,6 +15,9 @@ use crate::error::Error;
 /// An output directory and what its manifest lists.
 pub struct OutDir {
     pub path: PathBuf,
+    /// The `s3` settings of the configuration writing it (an `s3://` prefix is reached
+    /// with them); `watch` sets those of each new generation.
+    pub s3: crate::s3::Settings,
     shard: Option<Shard>,
     /// By file: the outcome of every current job, and the reports the last change removed.
     manifest: HashMap<String, Outcome>,
@@ -42,10 +45,14 @@ impl OutDir {
     /// The output directory of `batch` (a shard's part of it, with `shard`), with what its
     /// last manifest lists (which this run may remove). A manifest that cannot be read
     /// removes nothing: the warning says so.
-    pub fn open(batch: &Batch, shard: Option<Shard>) -> (OutDir, Option<String>) {
+    pub fn open(
+        batch: &Batch,
+        shard: Option<Shard>,
+        s3: &crate::s3::Settings,
+    ) -> (OutDir, Option<String>) {
         let path =
             crate::output::join(&batch.out_dir, &Shard::file_name(shard, "manifest", "json"));
-        let (previous, warning) = match Manifest::read(&path) {
+        let (previous, warning) = match Manifest::read(&path, s3) {
             Ok(found) => (found.map(|m| m.reports).unwrap_or_default(), None),
             Err(e) => (
                 Vec::new(),
@@ -57,6 +64,7 @@ impl OutDir {
         };
         let out = OutDir {
             path: batch.out_dir.clone(),
+            s3: s3.clone(),
             shard,
             manifest: previous.into_iter().map(|o| (o.file.clone(), o)).collect(),
             manifest_failed: false,
@@ -110,7 +118,14 @@ impl OutDir {
                 });
             }
         }
-        let warnings = reconcile(&batch.out_dir, batch, &previous, &mut all, configuration);
+        let warnings = reconcile(
+            &batch.out_dir,
+            batch,
+            &previous,
+            &mut all,
+            configuration,
+            &self.s3,
+        );
         let mut outcomes: Vec<Outcome> = all
             .iter()
             .filter(|o| now.contains(&o.file) || o.status == Status::Removed)
@@ -130,7 +145,7 @@ impl OutDir {
     pub fn write_manifest(&mut self, head: &RunInfo) -> Result<(), Error> {
         let mut all: Vec<Outcome> = self.manifest.values().cloned().collect();
         all.sort_by(|a, b| a.file.cmp(&b.file));
-        let result = super::write_manifest(&self.path, head, &all, self.shard);
+        let result = super::write_manifest(&self.path, head, &all, self.shard, &self.s3);
         self.manifest_failed = result.is_err();
         // A removal is said once, in the manifest of the change that made it.
         self.manifest.retain(|_, o| o.status != Status::Removed);

@@ -305,7 +305,7 @@ fn one(
         Ok(b) => b,
         Err(e) => return failed(job, generation, e.to_string()),
     };
-    match crate::output::write_unsynced(&job.path, &bytes) {
+    match crate::output::write_unsynced(&job.path, &bytes, &generation.config.s3) {
         Ok(()) => Outcome {
             coverage: Some(ManifestCoverage::of(&report.coverage, job.timezone)),
             bytes: Some(bytes.len() as u64),

@@ -30,9 +30,10 @@ pub struct Verified {
 
 /// Checks `out_dir` (a local directory or an `s3://` prefix) against every manifest in it:
 /// `manifest.json`, or the shards' `manifest-K-of-N.json` that `merge` has not merged yet.
-pub fn verify(out_dir: &Path) -> Result<Verified, Error> {
+/// An `s3://` prefix is read with the `s3` settings given.
+pub fn verify(out_dir: &Path, s3: &crate::s3::Settings) -> Result<Verified, Error> {
     let read_error = |e: std::io::Error| Error::Usage(format!("{}: {e}", out_dir.display()));
-    let names = crate::output::names(out_dir).map_err(read_error)?;
+    let names = crate::output::names(out_dir, s3).map_err(read_error)?;
     let mut manifests: Vec<&String> = names
         .iter()
         .filter(|n| n.as_str() == "manifest.json")
@@ -55,7 +56,7 @@ pub fn verify(out_dir: &Path) -> Result<Verified, Error> {
     let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for name in manifests {
         let path = crate::output::join(out_dir, name);
-        let bytes = crate::output::read(&path).map_err(read_error)?;
+        let bytes = crate::output::read(&path, s3).map_err(read_error)?;
         let manifest = Manifest::parse(&bytes)
             .map_err(|e| Error::Usage(format!("{}: not a manifest: {e}", path.display())))?;
         verified
@@ -78,7 +79,7 @@ pub fn verify(out_dir: &Path) -> Result<Verified, Error> {
                 file: relative.clone(),
                 what,
             };
-            let there = match crate::output::read(&crate::output::join(out_dir, &relative)) {
+            let there = match crate::output::read(&crate::output::join(out_dir, &relative), s3) {
                 Ok(bytes) => Some(bytes),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => {
@@ -125,7 +126,7 @@ pub fn verify(out_dir: &Path) -> Result<Verified, Error> {
             continue;
         }
         let dir = crate::output::join(out_dir, folder);
-        let present = match crate::output::names(&dir) {
+        let present = match crate::output::names(&dir, s3) {
             Ok(names) => names,
             // Only denied or failed reports in it, so never made.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,

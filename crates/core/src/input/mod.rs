@@ -69,9 +69,10 @@ pub enum InputError {
 /// Expands the given paths into sources in input order: the order of the paths, each
 /// directory's files in lexicographic path order. `-` may appear once. Entries of a
 /// directory that cannot be followed (a symlink loop, a dangling link) are skipped with a
-/// warning on standard error.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>, InputError> {
-    let (sources, skipped) = expand_reporting(paths)?;
+/// warning on standard error. `s3://` prefixes are listed with the configuration's `s3`
+/// settings, which every object listed keeps for its reads.
+pub fn expand(paths: &[PathBuf], s3: &crate::s3::Settings) -> Result<Vec<Source>, InputError> {
+    let (sources, skipped) = expand_reporting(paths, s3)?;
     for warning in skipped {
         eprintln!("warning: {}", crate::diagnostic::terminal_safe(&warning));
     }
@@ -80,7 +81,10 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>, InputError> {
 
 /// [`expand`], returning the warnings about skipped directory entries instead of printing
 /// them.
-pub fn expand_reporting(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<String>), InputError> {
+pub fn expand_reporting(
+    paths: &[PathBuf],
+    s3: &crate::s3::Settings,
+) -> Result<(Vec<Source>, Vec<String>), InputError> {
     let mut skipped = Vec::new();
     let mut sources = Vec::new();
     for path in paths {
@@ -91,7 +95,7 @@ pub fn expand_reporting(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<String>),
             continue;
         }
         if let Some(location) = crate::s3::Location::of(path) {
-            let objects = crate::s3::list(&location?)?;
+            let objects = crate::s3::list(&location?, s3)?;
             sources.extend(objects.into_iter().map(Source::S3));
             continue;
         }

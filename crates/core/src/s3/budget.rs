@@ -35,7 +35,7 @@ pub fn spent() -> Option<String> {
 /// Records a request that failed after its retries; spends the budget when the failure
 /// was the connection's.
 pub fn failed(e: &object_store::Error) {
-    let chain = super::chain(e);
+    let chain = super::client::chain(e);
     let lower = chain.to_ascii_lowercase();
     const GONE: &[&str] = &[
         "connection refused",

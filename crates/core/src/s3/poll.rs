@@ -6,34 +6,34 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use super::{Location, list};
+use super::{Location, Settings, list};
 
 /// Every object under the prefixes, by URL, with its ETag (or size when there is none).
 type Snapshot = BTreeMap<String, String>;
 
 /// A background thread that polls; it stops when dropped.
 pub struct Poller {
-    prefixes: Arc<Mutex<Vec<Location>>>,
+    /// What to list, and the settings of the configuration that asked for it.
+    prefixes: Arc<Mutex<(Vec<Location>, Settings)>>,
     stop: Arc<AtomicBool>,
 }
 
 impl Poller {
     /// Lists the `s3://` paths among `paths` now (the state later polls compare with), then
-    /// every `every`, calling `on_change` with the URLs of the objects that appeared,
-    /// changed or disappeared. `None` when no path is an S3 location.
+    /// every `settings.poll`, calling `on_change` with the URLs of the objects that
+    /// appeared, changed or disappeared. `None` when no path is an S3 location.
     pub fn spawn(
         paths: &[PathBuf],
-        every: Duration,
+        settings: &Settings,
         on_change: impl Fn(Vec<String>) + Send + 'static,
     ) -> Option<Poller> {
         let prefixes = locations(paths);
         if prefixes.is_empty() {
             return None;
         }
-        let mut before = snapshot(&prefixes, &Snapshot::new());
-        let prefixes = Arc::new(Mutex::new(prefixes));
+        let mut before = snapshot(&prefixes, settings, &Snapshot::new());
+        let prefixes = Arc::new(Mutex::new((prefixes, settings.clone())));
         let stop = Arc::new(AtomicBool::new(false));
         let poller = Poller {
             prefixes: prefixes.clone(),
@@ -43,12 +43,14 @@ impl Poller {
             .name("agent-audit-s3-poll".to_string())
             .spawn(move || {
                 loop {
+                    let every = prefixes.lock().unwrap_or_else(|e| e.into_inner()).1.poll;
                     std::thread::sleep(every);
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let current = prefixes.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                    let now = snapshot(&current, &before);
+                    let (current, settings) =
+                        prefixes.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    let now = snapshot(&current, &settings, &before);
                     let changed = diff(&before, &now);
                     before = now;
                     if !changed.is_empty() {
@@ -63,9 +65,11 @@ impl Poller {
         Some(poller)
     }
 
-    /// Polls these paths' S3 locations from now on (the batch file may have changed).
-    pub fn follow(&self, paths: &[PathBuf]) {
-        *self.prefixes.lock().unwrap_or_else(|e| e.into_inner()) = locations(paths);
+    /// Polls these paths' S3 locations under these settings from now on (the batch file
+    /// or the configuration may have changed).
+    pub fn follow(&self, paths: &[PathBuf], settings: &Settings) {
+        *self.prefixes.lock().unwrap_or_else(|e| e.into_inner()) =
+            (locations(paths), settings.clone());
     }
 }
 
@@ -84,10 +88,10 @@ fn locations(paths: &[PathBuf]) -> Vec<Location> {
 
 /// The objects under `prefixes` now. A prefix that cannot be listed keeps what `before`
 /// had for it, so a passing outage does not look like every object removed and re-added.
-fn snapshot(prefixes: &[Location], before: &Snapshot) -> Snapshot {
+fn snapshot(prefixes: &[Location], settings: &Settings, before: &Snapshot) -> Snapshot {
     let mut now = Snapshot::new();
     for location in prefixes {
-        match list(location) {
+        match list(location, settings) {
             Ok(objects) => {
                 for o in objects {
                     let tag = o.etag.clone().unwrap_or_else(|| format!("size {}", o.size));

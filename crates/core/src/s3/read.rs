@@ -24,7 +24,9 @@ use futures_util::StreamExt;
 use object_store::{GetOptions, GetRange, ObjectStore};
 use tokio::sync::mpsc;
 
-use super::{Error, Object, client, key_of, runtime};
+use super::Error;
+use super::Object;
+use super::client::{client, from_store, key_of, runtime};
 
 /// Chunks buffered per object.
 pub const CHUNKS: usize = 8;
@@ -116,7 +118,7 @@ fn start(object: &Object, range: Option<Range<u64>>) -> mpsc::Receiver<Chunk> {
         // The channel is new and empty: this cannot find it full.
         let _ = tx.try_send(Err(e.into_io()));
     };
-    let store = match client(&object.bucket) {
+    let store = match client(&object.bucket, &object.settings) {
         Ok(s) => s,
         Err(e) => {
             failed(&tx, e);
@@ -144,7 +146,7 @@ fn start(object: &Object, range: Option<Range<u64>>) -> mpsc::Receiver<Chunk> {
             Ok(r) => r,
             Err(e) => {
                 super::budget::failed(&e);
-                let _ = tx.send(Err(Error::from_store(&url, &e).into_io())).await;
+                let _ = tx.send(Err(from_store(&url, &e).into_io())).await;
                 return;
             }
         };
@@ -152,7 +154,7 @@ fn start(object: &Object, range: Option<Range<u64>>) -> mpsc::Receiver<Chunk> {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| {
                 super::budget::failed(&e);
-                Error::from_store(&url, &e).into_io()
+                from_store(&url, &e).into_io()
             });
             let stop = chunk.is_err();
             // The reader was dropped: nobody wants the rest.
