@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod render;
 mod serve;
 mod watching;
 
@@ -65,13 +66,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             if e.needs_printing() {
-                // Messages quote logins, file names and input: never let them steer the
-                // terminal.
-                let message = e.to_string();
-                eprintln!(
-                    "error: {}",
-                    agent_audit::diagnostic::terminal_safe(&message)
-                );
+                eprintln!("{}", render::error(&e));
             }
             ExitCode::from(e.exit_code())
         }

@@ -53,7 +53,7 @@ fn print_text(found: &Found, verbose: bool) {
     match found {
         Found::Invalid(errors) => {
             for e in errors {
-                println!("{}", e.render());
+                println!("{}", crate::render::located(e));
             }
         }
         Found::Tested {
@@ -61,7 +61,10 @@ fn print_text(found: &Found, verbose: bool) {
             results,
         } => {
             for r in results.iter().filter(|r| verbose || r.outcome.is_err()) {
-                println!("{}", r.render());
+                match r.located() {
+                    Some(failure) => println!("{}", crate::render::located(&failure)),
+                    None => println!("{r}"),
+                }
             }
             println!(
                 "{} file(s), {} status(es), {} of {} test(s) passed, configuration {}",

@@ -123,7 +123,7 @@ impl State {
             match self.try_configuration(args) {
                 Err(problems) => {
                     for p in &problems {
-                        eprintln!("{}", p.render());
+                        eprintln!("{}", crate::render::located(p));
                     }
                     eprintln!(
                         "reload failed: keeping generation {} ({}); fix the file to reload",

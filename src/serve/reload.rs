@@ -95,7 +95,7 @@ fn run(app: &App, mut live: Live, runtime: &tokio::runtime::Handle) {
                     }
                 }
                 Err(problems) => {
-                    refused.extend(problems.iter().map(|p| p.render()));
+                    refused.extend(problems.iter().map(crate::render::located));
                     if next.is_some() {
                         refused.push(format!(
                             "the change of `{}` waits for a configuration that loads",
@@ -149,7 +149,7 @@ fn reread(
         return Ok(None);
     }
     let file = &settings.config.file;
-    let next = ServeConfig::load(file).map_err(|e| e.render())?;
+    let next = ServeConfig::load(file).map_err(|e| crate::render::located(&e))?;
     if next == settings.config {
         return Ok(None);
     }

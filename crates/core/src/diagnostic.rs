@@ -1,13 +1,16 @@
 //! Errors that point into a user's file.
 //!
-//! Every configuration, catalogue, script or policy problem is reported as
-//! `file:line:col: message`, the form editors and CI logs link to, followed (where the
-//! file's text is at hand) by the offending line with a caret under the place, drawn by
-//! `miette`. This module owns that form, the conversion from byte offsets (TOML spans) to
-//! lines and columns, and TOML's type errors said in the user's words.
+//! Every configuration, catalogue, script or policy problem is a [`Located`]: its message
+//! reads `file:line:col: message`, the form editors and CI logs link to, and as a
+//! [`miette::Diagnostic`] it carries the file's text (when it was read) and the span it is
+//! about, so that the binary can draw the offending line with a caret under the place. This
+//! module owns that form, the conversion from byte offsets (TOML spans) to lines and
+//! columns, and TOML's type errors said in the user's words; it renders nothing.
 
 use std::fmt;
 use std::sync::Arc;
+
+use miette::{LabeledSpan, NamedSource, SourceCode};
 
 /// A message about a place in a named file. Lines and columns are 1-based; columns count
 /// characters.
@@ -18,8 +21,9 @@ pub struct Located {
     pub column: usize,
     pub message: String,
     /// The file's text, when the error was found in it (for the snippet).
-    pub source: Option<Arc<str>>,
-    /// How many characters from the column the snippet underlines (at least one).
+    pub source: Option<Arc<NamedSource<Arc<str>>>>,
+    /// How many characters from the column the snippet underlines (0: the name, number
+    /// or quoted string that starts there, or one character).
     pub width: usize,
 }
 
@@ -61,88 +65,46 @@ impl Located {
 
     /// The same message, with the text of its file for the snippet.
     pub fn with_source(mut self, text: &str) -> Self {
-        self.source = Some(Arc::from(text));
+        self.source = Some(Arc::new(NamedSource::new(&self.file, Arc::from(text))));
         self
     }
 
-    /// `file:line:col: message`, then the offending line with a caret under the column
-    /// when the file's text is known (else read from `file`, if it still exists).
-    pub fn render(&self) -> String {
-        let mut out = self.to_string();
-        let text = match &self.source {
-            Some(text) => Some(Arc::clone(text)),
-            None => read_for_snippet(&self.file).map(Arc::from),
+    /// The bytes of the file's text this message is about: from its line and column,
+    /// `width` characters, or the token that starts there. `None` without the text, or
+    /// when the place is not in it.
+    pub fn span(&self) -> Option<std::ops::Range<usize>> {
+        let text: &str = self.source.as_ref()?.inner();
+        let line_start: usize = text
+            .split_inclusive('\n')
+            .take(self.line.checked_sub(1)?)
+            .map(str::len)
+            .sum();
+        let line_text = text.get(line_start..)?.lines().next()?;
+        let start = line_start
+            + line_text
+                .char_indices()
+                .nth(self.column.checked_sub(1)?)
+                .map_or(line_text.len(), |(i, _)| i);
+        let rest = &text[start..];
+        let len = if self.width > 0 {
+            rest.chars().take(self.width).map(char::len_utf8).sum()
+        } else {
+            token_len(rest)
         };
-        if let Some(snippet) =
-            text.and_then(|t| snippet(&self.file, &t, self.line, self.column, self.width))
-        {
-            out.push('\n');
-            out.push_str(&snippet);
-        }
-        out
+        Some(start..start + len)
     }
 }
 
-/// `message` followed by the snippet of `file` at `line` and `column`, read from the file
-/// (a script that failed while running: its text is on disk, not in the error).
-pub fn with_snippet(message: String, file: &str, line: usize, column: usize) -> String {
-    match read_for_snippet(file).and_then(|text| snippet(file, &text, line, column, 0)) {
-        Some(s) => format!("{message}\n{s}"),
-        None => message,
+/// The file's text and the place underlined, for the binary's renderer.
+impl miette::Diagnostic for Located {
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_deref().map(|s| s as &dyn SourceCode)
     }
-}
 
-/// The text of `file` for a snippet: only a regular file of a configuration's size (the
-/// file an error is about may be a FIFO that would block, or something huge).
-fn read_for_snippet(file: &str) -> Option<String> {
-    let meta = std::fs::metadata(file).ok()?;
-    if !meta.is_file() || meta.len() > 16 << 20 {
-        return None;
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.span()?;
+        Some(Box::new(std::iter::once(LabeledSpan::underline(span))))
     }
-    std::fs::read_to_string(file).ok()
-}
-
-/// The line `line` of `text` with the `width` characters from `column` underlined
-/// (one, or the name or number that starts there, when `width` is 0), as `miette` draws
-/// it; `None` when the place is not in the text.
-pub fn snippet(file: &str, text: &str, line: usize, column: usize, width: usize) -> Option<String> {
-    use miette::{
-        GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report,
-    };
-
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(line.checked_sub(1)?)
-        .map(str::len)
-        .sum();
-    let line_text = text.get(line_start..)?.lines().next()?;
-    let start = line_start
-        + line_text
-            .char_indices()
-            .nth(column.checked_sub(1)?)
-            .map_or(line_text.len(), |(i, _)| i);
-    let rest = &text[start..];
-    let len = if width > 0 {
-        rest.chars().take(width).map(char::len_utf8).sum()
-    } else {
-        token_len(rest)
-    };
-    let diagnostic =
-        MietteDiagnostic::new("").with_label(LabeledSpan::underline(start..start + len));
-    let report = Report::new(diagnostic).with_source_code(NamedSource::new(file, text.to_string()));
-    let mut out = String::new();
-    GraphicalReportHandler::new_themed(GraphicalTheme::none())
-        .with_context_lines(1)
-        .with_width(200)
-        .render_report(&mut out, report.as_ref())
-        .ok()?;
-    // miette opens with the message, which the caller has already printed.
-    let drawn: Vec<&str> = out
-        .lines()
-        .skip_while(|l| !l.trim_start().starts_with(','))
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    (!drawn.is_empty()).then(|| drawn.join("\n"))
 }
 
 /// The length in bytes of the name, number or quoted string at the start of `s`; one

@@ -16,11 +16,12 @@ pub enum Error {
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
-    /// Configuration, catalogue, script or policy files are invalid (one line each).
-    #[error("{}", .0.iter().map(Located::render).collect::<Vec<_>>().join("\nerror: "))]
+    /// Configuration, catalogue, script or policy files are invalid (one line each; as a
+    /// diagnostic, each is a related one with its file's text).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: "))]
     Config(Vec<Located>),
     /// A script failed while classifying the events of the report's agent.
-    #[error("{}", crate::diagnostic::with_snippet(.0.to_string(), &.0.file, .0.line, .0.column))]
+    #[error("{0}")]
     Script(ScriptError),
     /// `check` found invalid files (it has listed them).
     #[error("{0} problem(s) in the configuration's files")]
@@ -68,7 +69,31 @@ pub enum Error {
     },
 }
 
+/// The places in files an error is about, for the binary's renderer: each problem of a
+/// configuration. A script's failure is placed by [`Error::located`], since its file's
+/// text is not part of the error.
+impl miette::Diagnostic for Error {
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        match self {
+            Error::Config(problems) => Some(Box::new(
+                problems.iter().map(|p| p as &dyn miette::Diagnostic),
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl Error {
+    /// The places in files this error is about: each problem of a configuration, or the
+    /// script line that failed (without the file's text, which the renderer reads).
+    pub fn located(&self) -> Vec<Located> {
+        match self {
+            Error::Config(problems) => problems.clone(),
+            Error::Script(e) => vec![Located::new(&e.file, e.line, e.column, e.what())],
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether `main` still has to print this error (the command has not already).
     pub fn needs_printing(&self) -> bool {
         !matches!(self, Error::Shown(_))

@@ -45,35 +45,38 @@ pub struct TestResult {
 
 impl std::fmt::Display for TestResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Names and expectations come from scripts: quoted in part only.
-        let cap = crate::script::cap_text;
         write!(
             f,
-            "{}:{}:{}: test `{}` ",
+            "{}:{}:{}: {}",
             self.file,
             self.line,
             self.column,
-            cap(&self.name, crate::script::MAX_QUOTED)
-        )?;
-        match &self.outcome {
-            Ok(()) => f.write_str("passed"),
-            Err(why) => write!(f, "failed: {}", cap(why, crate::script::MAX_MESSAGE)),
-        }
+            self.what()
+        )
     }
 }
 
 impl TestResult {
-    /// The result, and for a failure the line of the test with a caret under it.
-    pub fn render(&self) -> String {
-        match self.outcome {
-            Ok(()) => self.to_string(),
-            Err(_) => crate::diagnostic::with_snippet(
-                self.to_string(),
-                &self.file,
-                self.line,
-                self.column,
+    /// The outcome without the place: `test `name` passed` or `… failed: why`.
+    pub fn what(&self) -> String {
+        // Names and expectations come from scripts: quoted in part only.
+        let cap = crate::script::cap_text;
+        let name = cap(&self.name, crate::script::MAX_QUOTED);
+        match &self.outcome {
+            Ok(()) => format!("test `{name}` passed"),
+            Err(why) => format!(
+                "test `{name}` failed: {}",
+                cap(why, crate::script::MAX_MESSAGE)
             ),
         }
+    }
+
+    /// A failure as a place in the test's file (without the file's text, which the
+    /// renderer reads); `None` for a pass.
+    pub fn located(&self) -> Option<Located> {
+        self.outcome
+            .is_err()
+            .then(|| Located::new(&self.file, self.line, self.column, self.what()))
     }
 }
 

@@ -252,17 +252,29 @@ impl ScriptError {
     }
 }
 
+impl ScriptError {
+    /// What failed, without the place: `classify failed: … (while classifying …)`.
+    pub fn what(&self) -> String {
+        match &self.event {
+            Some(event) => format!(
+                "{} failed: {} (while classifying {event})",
+                self.hook, self.message
+            ),
+            None => format!("{} failed: {}", self.hook, self.message),
+        }
+    }
+}
+
 impl fmt::Display for ScriptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}:{}:{}: {} failed: {}",
-            self.file, self.line, self.column, self.hook, self.message
-        )?;
-        if let Some(event) = &self.event {
-            write!(f, " (while classifying {event})")?;
-        }
-        Ok(())
+            "{}:{}:{}: {}",
+            self.file,
+            self.line,
+            self.column,
+            self.what()
+        )
     }
 }
 
