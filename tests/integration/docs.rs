@@ -6,10 +6,10 @@
 //! file, and every relative link must lead somewhere.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::support::copy_dir;
+use crate::support::{copy_dir, root};
 
 /// Who or what runs a documented command.
 #[derive(Clone, Copy, Debug)]
@@ -151,10 +151,6 @@ const CLASSES: &[(&str, Class)] = &[
 
 /// Pages the README links that other branches add: checked once they exist.
 const PAGES_ADDED_ELSEWHERE: &[&str] = &["docs/limits.md"];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The README and every page of `docs/`, with their text.
 fn pages() -> Vec<(PathBuf, String)> {

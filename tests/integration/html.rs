@@ -21,10 +21,6 @@ use crate::support::*;
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn render(report: &Report, kind: Kind, format: Format) -> String {
     String::from_utf8(report::render(report, kind, format, &default_columns()).unwrap()).unwrap()
 }

@@ -15,10 +15,6 @@ use tempfile::TempDir;
 
 use crate::support::*;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The 1-based line of the first line of `text` at or after line `from` that, trimmed,
 /// starts with `start`.
 fn line_from(text: &str, from: usize, start: &str) -> usize {

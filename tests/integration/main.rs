@@ -26,10 +26,12 @@ mod malformed;
 mod page;
 mod properties;
 mod reducer;
+mod reload;
 #[cfg(feature = "s3")]
 mod s3;
 mod scripts;
 mod serve;
+mod snapshots;
 mod store;
 mod tiers;
 mod truth;

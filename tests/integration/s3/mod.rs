@@ -19,10 +19,6 @@ use tempfile::TempDir;
 use crate::support::*;
 use server::{Bucket, Server};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The shared server and a new bucket on it; `None` where moto is missing outside CI.
 fn on_s3(bucket: &str) -> Option<(&'static Server, Bucket)> {
     let server = server::shared()?;

@@ -14,6 +14,11 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
+/// The repository's root (the examples, scripts and docs are read from there).
+pub fn root() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 pub fn arn(login: &str) -> String {
     format!("arn:aws:connect:us-east-1:111122223333:instance/test-instance/agent/{login}-id")
 }
