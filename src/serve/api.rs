@@ -12,6 +12,7 @@ use agent_audit::access::{DecidedBy, Decision};
 use agent_audit::engine::{Engine, ReportQuery};
 use agent_audit::error::Error;
 use agent_audit::report::{Format, Kind};
+use agent_audit::store::FindError;
 use agent_audit::time::{parse_date, parse_instant, parse_timezone};
 use axum::Router;
 use axum::extract::{ConnectInfo, Query, Request, State};
@@ -370,7 +371,7 @@ pub fn reported(
     };
     let answer = match engine.report(Some(&caller.identity.login), &query, &caller.asked) {
         Ok(rendered) => Ok((Arc::clone(&engine), rendered.bytes)),
-        Err(Error::AgentNotFound { hint, .. }) => {
+        Err(Error::Agent(FindError::NotFound { hint, .. })) => {
             Err(unknown_agent(&engine, caller, agent, date, timezone, &hint))
         }
         Err(e) => Err(refusal(e)),
@@ -489,7 +490,7 @@ pub fn explained(
     let login = Some(caller.identity.login.as_str());
     let answer = match engine.explain(login, agent, at, timezone, &caller.asked) {
         Ok(e) => Ok((Arc::clone(&engine), e)),
-        Err(Error::AgentNotFound { hint, .. }) => {
+        Err(Error::Agent(FindError::NotFound { hint, .. })) => {
             Err(unknown_agent(&engine, caller, agent, date, timezone, &hint))
         }
         Err(e) => Err(refusal(e)),

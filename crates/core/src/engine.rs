@@ -164,7 +164,7 @@ impl Engine {
 
     /// The agent's report, once `requester` is allowed to see it: decided (and recorded)
     /// first, built and rendered only when allowed. An agent not in the events is
-    /// [`Error::AgentNotFound`]; the caller decides whether a restricted requester may
+    /// [`Error::Agent`]; the caller decides whether a restricted requester may
     /// learn that (the report page answers both the same way).
     pub fn report(
         &self,

@@ -9,7 +9,7 @@ use std::io;
 use crate::access::Decision;
 use crate::diagnostic::Located;
 use crate::script::ScriptError;
-use crate::store::ReadError;
+use crate::store::{FindError, ReadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -31,10 +31,9 @@ pub enum Error {
     TestsFailed(usize),
     #[error(transparent)]
     Read(#[from] ReadError),
-    #[error("agent `{login}` not found in the events{hint}")]
-    AgentNotFound { login: String, hint: String },
-    #[error("login `{login}` belongs to {} agents ({}); pass the agent's ARN to --agent instead", arns.len(), arns.join(", "))]
-    AmbiguousAgent { login: String, arns: Vec<String> },
+    /// The agent asked for is not in the events, or its login is not one agent's.
+    #[error(transparent)]
+    Agent(#[from] FindError),
     /// The requester may not audit this agent's day; nothing was written.
     #[error("denied: {} (decided by {})", .0.reason, .0.rule)]
     Denied(Box<Decision>),
@@ -106,8 +105,7 @@ impl Error {
             Error::Read(_)
             | Error::Script(_)
             | Error::TestsFailed(_)
-            | Error::AgentNotFound { .. }
-            | Error::AmbiguousAgent { .. }
+            | Error::Agent(_)
             | Error::Denied(_)
             | Error::BatchIncomplete { .. }
             | Error::Watch(_)

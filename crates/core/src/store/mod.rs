@@ -35,6 +35,16 @@ pub use locate::RecordAt;
 pub use read::{InputProblem, Problems, ReadError, ReadOptions};
 pub use refresh::SourceState;
 
+/// An agent asked for by login or ARN that the events do not single out.
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    /// No agent has this login or ARN; `hint` names the closest logins.
+    #[error("agent `{login}` not found in the events{hint}")]
+    NotFound { login: String, hint: String },
+    #[error("login `{login}` belongs to {} agents ({}); pass the agent's ARN to --agent instead", arns.len(), arns.join(", "))]
+    Ambiguous { login: String, arns: Vec<String> },
+}
+
 /// An interned string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(NonZeroU32);
@@ -389,7 +399,7 @@ impl Store {
     }
 
     /// The agent whose latest login is `wanted`, or whose ARN is `wanted`.
-    pub fn find_agent(&self, wanted: &str) -> Result<&Agent, crate::Error> {
+    pub fn find_agent(&self, wanted: &str) -> Result<&Agent, FindError> {
         let matches: Vec<&Agent> = self
             .agents
             .iter()
@@ -399,7 +409,7 @@ impl Store {
             [one] => return Ok(one),
             [] => {}
             many => {
-                return Err(crate::Error::AmbiguousAgent {
+                return Err(FindError::Ambiguous {
                     login: wanted.to_string(),
                     arns: many.iter().map(|a| a.arn.clone()).collect(),
                 });
@@ -426,7 +436,7 @@ impl Store {
                     .join(", ")
             )
         };
-        Err(crate::Error::AgentNotFound {
+        Err(FindError::NotFound {
             login: wanted.to_string(),
             hint,
         })
