@@ -13,7 +13,7 @@ pub use agent_audit::time::parse_date;
 
 /// `--timezone`: an IANA name (abbreviations such as `EST` refused with the zone meant);
 /// a legacy name (`US/Eastern`) is taken, with a warning naming the canonical zone.
-pub fn parse_timezone(s: &str) -> Result<Tz, String> {
+pub fn parse_timezone(s: &str) -> Result<Tz, agent_audit::time::ZoneError> {
     let tz = agent_audit::time::parse_timezone(s)?;
     if let Some(canonical) = agent_audit::time::canonical_zone(tz) {
         eprintln!(
@@ -393,7 +393,7 @@ pub struct ReportArgs {
 /// gives the value.
 fn choices<T>(names: &'static [(&'static str, &'static str)]) -> impl TypedValueParser<Value = T>
 where
-    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+    T: std::str::FromStr<Err = agent_audit::diagnostic::Unknown> + Clone + Send + Sync + 'static,
 {
     let values = names
         .iter()

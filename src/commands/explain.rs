@@ -11,7 +11,7 @@ use agent_audit::time::parse_instant;
 
 pub fn run(args: &ExplainArgs) -> Result<(), Error> {
     let tz = args.timezone.unwrap_or(chrono_tz::Tz::UTC);
-    let (at, note) = parse_instant(&args.at, tz).map_err(Error::Usage)?;
+    let (at, note) = parse_instant(&args.at, tz).map_err(|e| Error::Usage(e.to_string()))?;
     if let Some(note) = &note {
         eprintln!("note: {note}");
     }

@@ -245,10 +245,10 @@ pub struct DayQuery {
     at: Option<String>,
 }
 
-pub fn bad(parameter: &'static str, message: impl Into<String>) -> Refusal {
+pub fn bad(parameter: &'static str, message: impl std::fmt::Display) -> Refusal {
     Refusal::BadRequest {
         parameter,
-        message: message.into(),
+        message: message.to_string(),
     }
 }
 
@@ -360,7 +360,7 @@ pub fn reported(
         .as_deref()
         .unwrap_or("audit")
         .parse()
-        .map_err(|e: String| bad("kind", e))?;
+        .map_err(|e: agent_audit::diagnostic::Unknown| bad("kind", e))?;
     let engine = app.engine();
     let query = ReportQuery {
         agent,
@@ -401,7 +401,7 @@ async fn report(
         .as_deref()
         .unwrap_or("csv")
         .parse()
-        .map_err(|e: String| bad("format", e))?;
+        .map_err(|e: agent_audit::diagnostic::Unknown| bad("format", e))?;
     let (engine, bytes) = reported(&app, &caller, &q, format)?;
     let response = ([(header::CONTENT_TYPE, content_type(format))], bytes).into_response();
     Ok(with_freshness(&engine, response))

@@ -273,6 +273,26 @@ pub fn did_you_mean(suggestions: &[&str]) -> String {
     format!("; did you mean {}?", list.join(" or "))
 }
 
+/// A name that is not one of its choices (a format, a report kind, a catalogue): what it
+/// names, the name given, and the choices, with the closest suggested.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{given}`{} (one of {})", did_you_mean(&closest(given, choices.iter().copied())), choices.join(", "))]
+pub struct Unknown {
+    pub what: &'static str,
+    pub given: String,
+    pub choices: &'static [&'static str],
+}
+
+impl Unknown {
+    pub fn new(what: &'static str, given: &str, choices: &'static [&'static str]) -> Unknown {
+        Unknown {
+            what,
+            given: given.to_string(),
+            choices,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

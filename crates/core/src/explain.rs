@@ -39,13 +39,13 @@ impl ExplainFormat {
 }
 
 impl std::str::FromStr for ExplainFormat {
-    type Err = String;
+    type Err = crate::diagnostic::Unknown;
 
-    fn from_str(s: &str) -> Result<ExplainFormat, String> {
+    fn from_str(s: &str) -> Result<ExplainFormat, Self::Err> {
         match s {
             "text" => Ok(ExplainFormat::Text),
             "json" => Ok(ExplainFormat::Json),
-            other => Err(crate::report::unknown(
+            other => Err(crate::diagnostic::Unknown::new(
                 "format",
                 other,
                 &ExplainFormat::NAMES,

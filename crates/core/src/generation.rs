@@ -386,7 +386,8 @@ impl Generation {
             Some(d) => parse_date(d)?,
             None => date,
         };
-        let timezone = crate::time::parse_timezone(t.timezone.as_deref().unwrap_or("UTC"))?;
+        let timezone = crate::time::parse_timezone(t.timezone.as_deref().unwrap_or("UTC"))
+            .map_err(|e| e.to_string())?;
         let request = Request {
             requester: t.requester.clone(),
             agent: t.agent.clone(),
@@ -767,7 +768,8 @@ fn policy_tests(
                 crate::script::test_place(source, line, name)
             });
             t.name.get_or_insert_with(|| format!("test {}", i + 1));
-            crate::access::users::check_expect(&t).map_err(|m| Located::new(file, line, 1, m))?;
+            crate::access::users::check_expect(&t)
+                .map_err(|m| Located::new(file, line, 1, m.to_string()))?;
             Ok(t)
         })
         .collect()

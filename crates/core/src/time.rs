@@ -254,12 +254,25 @@ fn local_midnight(date: NaiveDate, tz: Tz) -> Option<Timestamp> {
     None
 }
 
+/// An instant that is not one: not a time in any form `explain --at` takes, or a local
+/// time the clocks skip.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InstantError {
+    #[error(
+        "`{0}` is not a time: expected RFC 3339 (`2026-11-02T13:15:00Z`, \
+         `2026-11-02T08:15:00-05:00`) or a local time (`2026-11-02T08:15:00`) in --timezone"
+    )]
+    NotATime(String),
+    #[error("`{0}` does not exist in {1} (the clocks skip it)")]
+    Skipped(String, &'static str),
+}
+
 /// An instant as `explain --at` takes it: RFC 3339 with `Z` or an offset, or a local time
 /// (`2026-11-02T08:15:00`, `2026-11-02 08:15`, optionally with a fraction, optionally with
 /// an offset such as `2026-11-01 01:30-05:00`) in `tz`. A local time the clocks skip is
 /// refused. One they repeat (the hour after a fall-back change) is ambiguous: the earlier
 /// of the two is taken, and the note returned with it says so and how to choose the other.
-pub fn parse_instant(s: &str, tz: Tz) -> Result<(Timestamp, Option<String>), String> {
+pub fn parse_instant(s: &str, tz: Tz) -> Result<(Timestamp, Option<String>), InstantError> {
     if let Ok(t) = Timestamp::parse_rfc3339(s) {
         return Ok((t, None));
     }
@@ -285,12 +298,7 @@ pub fn parse_instant(s: &str, tz: Tz) -> Result<(Timestamp, Option<String>), Str
     ]
     .iter()
     .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
-    .ok_or_else(|| {
-        format!(
-            "`{s}` is not a time: expected RFC 3339 (`2026-11-02T13:15:00Z`, \
-                 `2026-11-02T08:15:00-05:00`) or a local time (`2026-11-02T08:15:00`) in --timezone"
-        )
-    })?;
+    .ok_or_else(|| InstantError::NotATime(s.to_string()))?;
     match tz.from_local_datetime(&local) {
         chrono::LocalResult::Single(t) => Ok((Timestamp(t.timestamp_millis()), None)),
         chrono::LocalResult::Ambiguous(first, second) => {
@@ -305,20 +313,26 @@ pub fn parse_instant(s: &str, tz: Tz) -> Result<(Timestamp, Option<String>), Str
             );
             Ok((Timestamp(first.timestamp_millis()), Some(note)))
         }
-        chrono::LocalResult::None => Err(format!(
-            "`{s}` does not exist in {} (the clocks skip it)",
-            tz.name()
-        )),
+        chrono::LocalResult::None => Err(InstantError::Skipped(s.to_string(), tz.name())),
     }
 }
 
+/// A date that is not `YYYY-MM-DD`, or not a day of the calendar.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error("`{0}` is not a date in the form YYYY-MM-DD")]
+    Shape(String),
+    #[error("`{0}` is not a valid date (YYYY-MM-DD): {1}")]
+    Invalid(String, chrono::ParseError),
+}
+
 /// `YYYY-MM-DD`, nothing else.
-pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+pub fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
     let ok_shape = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
     match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         Ok(d) if ok_shape => Ok(d),
-        Ok(_) => Err(format!("`{s}` is not a date in the form YYYY-MM-DD")),
-        Err(e) => Err(format!("`{s}` is not a valid date (YYYY-MM-DD): {e}")),
+        Ok(_) => Err(DateError::Shape(s.to_string())),
+        Err(e) => Err(DateError::Invalid(s.to_string(), e)),
     }
 }
 
@@ -447,14 +461,30 @@ pub fn canonical_zone(tz: Tz) -> Option<&'static str> {
         .map(|(_, canonical)| *canonical)
 }
 
+/// A time zone name that is not a zone, or an abbreviation that is not the zone meant.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ZoneError {
+    /// `EST`, `PST`…: what it is, and the zone to use.
+    #[error("time zone `{given}` is {why}")]
+    Abbreviation {
+        given: &'static str,
+        why: &'static str,
+    },
+    #[error(
+        "unknown time zone `{given}` (expected an IANA name such as America/New_York){}",
+        did_you_mean(&closest(given, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name())))
+    )]
+    Unknown { given: String },
+}
+
 /// An IANA zone name, in any letter case; an abbreviation (`EST`, `PST`) is refused with
 /// the zone it usually means.
-pub fn parse_timezone(s: &str) -> Result<Tz, String> {
-    if let Some((abbreviation, why)) = ABBREVIATIONS
+pub fn parse_timezone(s: &str) -> Result<Tz, ZoneError> {
+    if let Some(&(given, why)) = ABBREVIATIONS
         .iter()
         .find(|(a, _)| a.eq_ignore_ascii_case(s.trim()))
     {
-        return Err(format!("time zone `{abbreviation}` is {why}"));
+        return Err(ZoneError::Abbreviation { given, why });
     }
     if let Ok(tz) = s.parse::<Tz>() {
         return Ok(tz);
@@ -462,11 +492,9 @@ pub fn parse_timezone(s: &str) -> Result<Tz, String> {
     if let Ok(tz) = Tz::from_str_insensitive(s) {
         return Ok(tz);
     }
-    let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
-    Err(format!(
-        "unknown time zone `{s}` (expected an IANA name such as America/New_York){}",
-        did_you_mean(&closest(s, names))
-    ))
+    Err(ZoneError::Unknown {
+        given: s.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -259,7 +259,7 @@ impl PolicyFile {
             t.line = line;
             t.column = column;
             t.name.get_or_insert_with(|| format!("test {}", i + 1));
-            check_expect(&t).map_err(|m| Located::new(file, line, column, m))?;
+            check_expect(&t).map_err(|m| Located::new(file, line, column, m.to_string()))?;
             tests.push(t);
         }
         Ok(PolicyFile {
@@ -270,12 +270,15 @@ impl PolicyFile {
     }
 }
 
+/// A policy test whose `expect` is neither `allow` nor `deny`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("test expects `{0}`: expected `allow` or `deny`")]
+pub struct BadExpect(pub String);
+
 /// `expect` must be `allow` or `deny`.
-pub fn check_expect(t: &PolicyTest) -> Result<(), String> {
+pub fn check_expect(t: &PolicyTest) -> Result<(), BadExpect> {
     match t.expect.as_str() {
         "allow" | "deny" => Ok(()),
-        other => Err(format!(
-            "test expects `{other}`: expected `allow` or `deny`"
-        )),
+        other => Err(BadExpect(other.to_string())),
     }
 }

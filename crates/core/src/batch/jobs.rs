@@ -21,17 +21,32 @@ pub struct Shard {
     pub count: u64,
 }
 
+/// A `--shard` that is not `K/N` with `0 <= K < N`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{given}` is not a shard: expected K/N with 0 <= K < N, such as 0/4{}", if *out_of_range { " (shards count from 0)" } else { "" })]
+pub struct NotAShard {
+    pub given: String,
+    /// Numbers that parse but are out of range (`4/4`, `1/0`).
+    pub out_of_range: bool,
+}
+
 impl Shard {
     /// `K/N` with `0 <= K < N`.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("`{s}` is not a shard: expected K/N with 0 <= K < N, such as 0/4");
+    pub fn parse(s: &str) -> Result<Shard, NotAShard> {
+        let bad = || NotAShard {
+            given: s.to_string(),
+            out_of_range: false,
+        };
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (index, count): (u64, u64) = (
             k.trim().parse().map_err(|_| bad())?,
             n.trim().parse().map_err(|_| bad())?,
         );
         if count == 0 || index >= count {
-            return Err(format!("{} (shards count from 0)", bad()));
+            return Err(NotAShard {
+                out_of_range: true,
+                ..bad()
+            });
         }
         Ok(Shard { index, count })
     }

@@ -100,10 +100,23 @@ struct ManifestEntry {
     configuration: String,
 }
 
+/// A manifest that cannot be read, or is not one [`write_manifest`] writes.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{0}")]
+    Unreadable(#[from] std::io::Error),
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("unknown report kind `{0}`")]
+    Kind(String),
+    #[error("unknown report status `{0}`")]
+    Status(String),
+}
+
 impl Manifest {
     /// Parses a manifest as [`write_manifest`] writes it.
-    pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
-        let file: ManifestFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+        let file: ManifestFile = serde_json::from_slice(bytes)?;
         let reports = file
             .reports
             .into_iter()
@@ -116,24 +129,24 @@ impl Manifest {
     }
 
     /// The manifest at `path`, `None` when there is none.
-    pub fn read(path: &Path, s3: &crate::s3::Settings) -> Result<Option<Manifest>, String> {
+    pub fn read(path: &Path, s3: &crate::s3::Settings) -> Result<Option<Manifest>, ManifestError> {
         match crate::output::read(path, s3) {
             Ok(bytes) => Manifest::parse(&bytes).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.into()),
         }
     }
 }
 
 impl ManifestEntry {
-    fn into_outcome(self) -> Result<Outcome, String> {
+    fn into_outcome(self) -> Result<Outcome, ManifestError> {
         let kind = match self.kind.as_str() {
             "audit" => "audit",
             "summary" => "summary",
-            other => return Err(format!("unknown report kind `{other}`")),
+            other => return Err(ManifestError::Kind(other.to_string())),
         };
         let status = Status::parse(&self.status)
-            .ok_or_else(|| format!("unknown report status `{}`", self.status))?;
+            .ok_or_else(|| ManifestError::Status(self.status.clone()))?;
         let format = match Path::new(&self.file).extension().and_then(|x| x.to_str()) {
             Some("html") => Format::Html,
             Some("json") => Format::Json,

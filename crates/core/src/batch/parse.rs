@@ -176,17 +176,18 @@ impl Batch {
                 "`events` names no files or directories".to_string(),
             ));
         }
-        let zone =
-            |z: &Spanned<String>| parse_timezone(z.get_ref()).map_err(|e| at(z.span().start, e));
+        let zone = |z: &Spanned<String>| {
+            parse_timezone(z.get_ref()).map_err(|e| at(z.span().start, e.to_string()))
+        };
         let format = |f: &Spanned<String>| {
             f.get_ref()
                 .parse::<Format>()
-                .map_err(|e| at(f.span().start, e))
+                .map_err(|e| at(f.span().start, e.to_string()))
         };
         let kind = |k: &Spanned<String>| {
             k.get_ref()
                 .parse::<Kind>()
-                .map_err(|e| at(k.span().start, e))
+                .map_err(|e| at(k.span().start, e.to_string()))
         };
         let default_kind = raw.kind.as_ref().map(kind).transpose()?.unwrap_or_default();
         let default_zone = raw.timezone.as_ref().map(zone).transpose()?;
@@ -227,7 +228,8 @@ impl Batch {
                 Agents::List(list)
             };
             let date = |d: &Spanned<DateText>| {
-                crate::time::parse_date(&d.get_ref().0).map_err(|e| at(d.span().start, e))
+                crate::time::parse_date(&d.get_ref().0)
+                    .map_err(|e| at(d.span().start, e.to_string()))
             };
             let dates = match (&r.dates, &r.from, &r.to) {
                 (Some(list), None, None) if !list.is_empty() => {

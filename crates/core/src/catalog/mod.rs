@@ -19,7 +19,7 @@ use std::str::FromStr;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::diagnostic::{Located, closest, did_you_mean, line_col};
+use crate::diagnostic::{Located, line_col};
 use crate::event::{RawContact, RawSnapshot, StatusType, Str};
 use definition::StatusToml;
 pub use definition::{DefinitionType, StatusDefinition};
@@ -42,8 +42,8 @@ impl CatalogName {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            CatalogName::Connect => "connect",
-            CatalogName::Connect2026 => "connect-2026",
+            CatalogName::Connect => CatalogName::NAMES[0],
+            CatalogName::Connect2026 => CatalogName::NAMES[1],
         }
     }
 
@@ -68,19 +68,18 @@ impl fmt::Display for CatalogName {
     }
 }
 
+impl CatalogName {
+    /// Every catalogue's name, as configurations write it.
+    pub const NAMES: [&'static str; 2] = ["connect", "connect-2026"];
+}
+
 impl FromStr for CatalogName {
-    type Err = String;
+    type Err = crate::diagnostic::Unknown;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         CatalogName::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                let names = CatalogName::ALL.map(|c| c.as_str());
-                format!(
-                    "unknown catalogue `{s}`{}",
-                    did_you_mean(&closest(s, names))
-                )
-            })
+            .ok_or_else(|| crate::diagnostic::Unknown::new("catalogue", s, &CatalogName::NAMES))
     }
 }
 

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use crate::catalog::Catalog;
 use crate::classify::{ClassId, Classes};
+use crate::diagnostic::Unknown;
 use crate::reduce::{Cause, Timeline};
 use crate::store::{Agent, AgentProfile, Store};
 use crate::time::{Timestamp, Window};
@@ -47,14 +48,14 @@ impl Format {
 }
 
 impl std::str::FromStr for Format {
-    type Err = String;
+    type Err = Unknown;
 
-    fn from_str(s: &str) -> Result<Format, String> {
+    fn from_str(s: &str) -> Result<Format, Unknown> {
         match s {
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
             "html" => Ok(Format::Html),
-            other => Err(unknown("format", other, &Format::NAMES)),
+            other => Err(Unknown::new("format", other, &Format::NAMES)),
         }
     }
 }
@@ -63,15 +64,6 @@ impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.extension())
     }
-}
-
-/// `unknown WHAT `NAME`; did you mean …?`, for a name that is none of `names`.
-pub fn unknown(what: &str, name: &str, names: &[&str]) -> String {
-    format!(
-        "unknown {what} `{name}`{} (one of {})",
-        crate::diagnostic::did_you_mean(&crate::diagnostic::closest(name, names.iter().copied())),
-        names.join(", ")
-    )
 }
 
 /// What a report says about the agent's day.
@@ -98,13 +90,13 @@ impl Kind {
 }
 
 impl std::str::FromStr for Kind {
-    type Err = String;
+    type Err = Unknown;
 
-    fn from_str(s: &str) -> Result<Kind, String> {
+    fn from_str(s: &str) -> Result<Kind, Unknown> {
         match s {
             "audit" => Ok(Kind::Audit),
             "summary" => Ok(Kind::Summary),
-            other => Err(unknown("report kind", other, &Kind::NAMES)),
+            other => Err(Unknown::new("report kind", other, &Kind::NAMES)),
         }
     }
 }
