@@ -71,6 +71,18 @@ const CLASSES: &[(&str, Class)] = &[
     ),
     ("benches/scale.sh", Class::Benchmark),
     (
+        "INSTA_UPDATE=always cargo test",
+        Class::External("rewrites the snapshots; CI compares against them instead"),
+    ),
+    (
+        "cargo insta review",
+        Class::External("cargo-insta, installed from crates.io; a review of changed snapshots"),
+    ),
+    (
+        "cargo install cargo-insta",
+        Class::External("installs from crates.io"),
+    ),
+    (
         "PROPTEST_CASES=10000 cargo test",
         Class::External("the long property run (tens of minutes); CI runs the default counts"),
     ),

@@ -1,5 +1,5 @@
 //! The report as one self-contained HTML page (SPEC §5), and the pieces every HTML page of
-//! the project shares: escaping, status colours, the style sheet, the page header.
+//! the project shares: the page, status colours, the style sheet, the page header.
 //!
 //! This module owns the audit page (a timeline of the day with one lane per status and one
 //! block per row, then the same table as the CSV, then the warnings) and the batch index
@@ -7,9 +7,9 @@
 //!
 //! A page needs nothing but itself: the CSS is inline, there is no script, no font, no
 //! image and no address of any kind, so it opens the same offline, from a mail attachment
-//! or from an archive. Every string that comes from the data or the configuration (status
-//! labels, logins, names, warnings) goes through [`escape`]; colours are used only when they
-//! are `#rrggbb`. Statuses never depend on colour alone: each has a lane with its name, an
+//! or from an archive. Pages are `maud` templates, checked when the library is compiled: every
+//! value spliced into one (status labels, logins, names, warnings) is escaped unless it is
+//! marked as markup, so none can be forgotten; colours are used only when they are `#rrggbb`. Statuses never depend on colour alone: each has a lane with its name, an
 //! index number shown on its blocks, and the rows' flags are text badges as well as
 //! patterns on the blocks.
 
@@ -18,32 +18,15 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Timelike};
 use chrono_tz::Tz;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::columns::{Column, ColumnSpec};
 use super::{Flags, Report, Row, StatusInfo, format_hms, format_seconds};
 use crate::catalog::definition::is_hex_color;
 use crate::time::{Timestamp, Window};
 
-/// `s` with `& < > " '` replaced by character references: safe in element content and in
-/// quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// `s` percent-encoded for a relative URL path: every byte but unreserved characters and
-/// `/` is encoded (the result still needs [`escape`] for an attribute, which leaves it as
-/// it is).
+/// `/` is encoded (an attribute escapes it again, which leaves it as it is).
 pub fn url_path(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -190,24 +173,29 @@ footer{margin-top:2.5rem;padding-top:.8rem;border-top:1px solid var(--line);colo
 "#;
 
 /// What every report page's body starts and ends with, around the report itself.
-const BODY_START: &str = "<body>\n<div class=\"page\">\n";
-const BODY_END: &str = "</div>\n</body>\n</html>\n";
+/// Where a page's own content starts and ends: what [`Embedded`] takes out of a page.
+const BODY_START: &str = "<body><div class=\"page\">";
+const BODY_END: &str = "</div></body></html>";
 
-/// The start of a page: doctype, head with `title` (escaped here) and the style sheet.
-pub(crate) fn page_start(title: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-<meta name=\"generator\" content=\"agent-audit {}\">\n<title>{}</title>\n<style>{CSS}</style>\n\
-</head>\n{BODY_START}",
-        env!("CARGO_PKG_VERSION"),
-        escape(title)
-    )
-}
-
-/// The end of a page, with a footer line (already HTML).
-pub(crate) fn page_end(footer: &str) -> String {
-    format!("<footer>{footer}</footer>\n{BODY_END}")
+/// A whole page: doctype, head with `title` and the style sheet, then `body` inside
+/// `<div class="page">`, ending in a line break like any text file.
+pub(crate) fn page(title: &str, body: Markup) -> String {
+    let mut page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="generator" content={ "agent-audit " (env!("CARGO_PKG_VERSION")) };
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body { div.page { (body) } }
+        }
+    }
+    .into_string();
+    page.push('\n');
+    page
 }
 
 /// An HTML report (of [`write`] or the summary's) for a page of someone else's: the style
@@ -231,22 +219,16 @@ impl Embedded {
 }
 
 /// The footer of a report page.
-pub(crate) fn report_footer(report: &Report) -> String {
-    let configuration = if report.configuration.is_empty() {
-        String::new()
-    } else {
-        format!(
-            ", configuration <code>{}</code>",
-            escape(&report.configuration)
-        )
-    };
-    format!(
-        "Made by agent-audit {} from the agent event stream{configuration}. Times are local \
-to {}; durations are truncated to the second (<code>HH:MM:SS</code>) or exact to the \
-millisecond (seconds).",
-        env!("CARGO_PKG_VERSION"),
-        escape(report.window.tz.name())
-    )
+pub(crate) fn report_footer(report: &Report) -> Markup {
+    html! {
+        "Made by agent-audit " (env!("CARGO_PKG_VERSION")) " from the agent event stream"
+        @if !report.configuration.is_empty() {
+            ", configuration " code { (report.configuration) }
+        }
+        ". Times are local to " (report.window.tz.name())
+        "; durations are truncated to the second (" code { "HH:MM:SS" }
+        ") or exact to the millisecond (seconds)."
+    }
 }
 
 /// `24-hour day`, `25-hour day`, or `23 h 30 min day` where a zone moves by half an hour.
@@ -274,104 +256,84 @@ fn offsets(window: &Window) -> String {
     }
 }
 
-fn agent_name(report: &Report) -> String {
-    report.agent.full_name()
-}
-
 /// The page header of a report: what it is (`kind`), whose day, which zone and
-/// configuration.
-pub(crate) fn report_header(report: &Report, kind: &str, extra: &[(&str, String)]) -> String {
+/// configuration; `extra` items go before the events.
+pub(crate) fn report_header(report: &Report, kind: &str, extra: &[(&str, Markup)]) -> Markup {
     let w = &report.window;
     let login = &report.agent.login;
-    let name = agent_name(report);
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<header>\n<p class=\"kicker\">{}</p>\n<h1>{}{}</h1>\n<dl class=\"meta\">\n",
-        escape(kind),
-        escape(login),
-        if name.is_empty() {
-            String::new()
-        } else {
-            format!(" <span class=\"sub\">{}</span>", escape(&name))
-        }
-    );
-    let mut items: Vec<(&str, String)> = vec![
-        ("Agent login", escape(login)),
+    let name = report.agent.full_name();
+    let mut items: Vec<(&str, Markup)> = vec![
+        ("Agent login", html! { (login) }),
         (
             "Agent name",
-            if name.is_empty() {
-                "\u{2014}".to_string()
-            } else {
-                escape(&name)
-            },
+            html! { @if name.is_empty() { "\u{2014}" } @else { (name) } },
         ),
         (
             "Date",
-            format!(
-                "{} <span class=\"sub\">({})</span>",
-                w.date.format("%Y-%m-%d"),
-                w.date.format("%A")
-            ),
+            html! {
+                (w.date.format("%Y-%m-%d")) " "
+                span.sub { "(" (w.date.format("%A")) ")" }
+            },
         ),
-        (
-            "Time zone",
-            format!("{} ({})", escape(w.tz.name()), offsets(w)),
-        ),
-        ("Day", escape(&day_length(w))),
+        ("Time zone", html! { (w.tz.name()) " (" (offsets(w)) ")" }),
+        ("Day", html! { (day_length(w)) }),
     ];
     items.extend(extra.iter().cloned());
     items.push(("Events", coverage_line(report)));
     items.push((
         "Configuration",
-        if report.configuration.is_empty() {
-            "\u{2014}".to_string()
-        } else {
-            format!("<code>{}</code>", escape(&report.configuration))
+        html! {
+            @if report.configuration.is_empty() { "\u{2014}" }
+            @else { code { (report.configuration) } }
         },
     ));
-    for (dt, dd) in items {
-        let _ = writeln!(h, "<div><dt>{dt}</dt><dd>{dd}</dd></div>");
+    html! {
+        header {
+            p.kicker { (kind) }
+            h1 {
+                (login)
+                @if !name.is_empty() { " " span.sub { (name) } }
+            }
+            dl.meta {
+                @for (dt, dd) in &items {
+                    div { dt { (dt) } dd { (dd) } }
+                }
+            }
+        }
     }
-    h.push_str("</dl>\n</header>\n");
-    h
 }
 
 /// The header's line on coverage (SPEC §5): how many of the agent's events fall in the
 /// day, and the span of all of them, so a reader sees which rows the events show and which
 /// are inferred.
-fn coverage_line(report: &Report) -> String {
+fn coverage_line(report: &Report) -> Markup {
     let c = &report.coverage;
     let tz = report.window.tz;
-    let span = match (c.first_event, c.last_event) {
-        (Some(first), Some(last)) => format!(
-            " <span class=\"sub\">(the agent's events run from {} to {})</span>",
-            escape(&first.format_local(tz)),
-            escape(&last.format_local(tz))
-        ),
-        _ => String::new(),
-    };
-    let count = match c.events_in_window {
-        0 => "none on this day: every row is inferred".to_string(),
-        n => format!("{n} on this day"),
-    };
-    format!("{count}{span}")
+    html! {
+        @match c.events_in_window {
+            0 => "none on this day: every row is inferred",
+            n => { (n) " on this day" },
+        }
+        @if let (Some(first), Some(last)) = (c.first_event, c.last_event) {
+            " "
+            span.sub {
+                "(the agent's events run from " (first.format_local(tz)) " to "
+                (last.format_local(tz)) ")"
+            }
+        }
+    }
 }
 
 /// The warnings section, if any.
-pub(crate) fn warnings_section(warnings: &[String]) -> String {
-    if warnings.is_empty() {
-        return String::new();
+pub(crate) fn warnings_section(warnings: &[String]) -> Markup {
+    html! {
+        @if !warnings.is_empty() {
+            section.warnings aria-labelledby="warnings-h" {
+                h2 #warnings-h { "Warnings" }
+                ul { @for w in warnings { li { (w) } } }
+            }
+        }
     }
-    let mut s = String::from(
-        "<section class=\"warnings\" aria-labelledby=\"warnings-h\">\n\
-<h2 id=\"warnings-h\">Warnings</h2>\n<ul>\n",
-    );
-    for w in warnings {
-        let _ = writeln!(s, "<li>{}</li>", escape(w));
-    }
-    s.push_str("</ul>\n</section>\n");
-    s
 }
 
 /// A percentage of `whole` with four decimals, for CSS positions and widths.
@@ -417,82 +379,84 @@ fn time_of_day(t: Timestamp, window: &Window) -> String {
     s
 }
 
-fn flag_badges(flags: Flags) -> String {
-    flags
-        .names()
-        .iter()
-        .map(|n| format!("<span class=\"flag {n}\">{n}</span>"))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The row's flags as text badges, a space between two.
+fn flag_badges(flags: Flags) -> Markup {
+    html! {
+        @for (i, n) in flags.names().iter().enumerate() {
+            @if i > 0 { " " }
+            span class={ "flag " (n) } { (n) }
+        }
+    }
 }
 
 /// What the flags mean, shown under the timeline.
-const FLAG_KEY: &str = "<ul class=\"flags\" aria-label=\"What the marks on the blocks mean\">\n\
-<li><span class=\"sample hatch\" aria-hidden=\"true\"></span><span><span class=\"flag gap\">gap</span> \
-hatched: the events stop for a while inside the row, the status is inferred across the silence</span></li>\n\
-<li><span class=\"sample\" style=\"border-left:4px double #000\" aria-hidden=\"true\"></span><span><span class=\"flag\">continued</span> \
-began before this day</span></li>\n\
-<li><span class=\"sample\" style=\"border-right:4px double #000\" aria-hidden=\"true\"></span><span><span class=\"flag\">truncated</span> \
-goes on after this day, or the data ends in it</span></li>\n\
-<li><span class=\"sample\" style=\"border:2px dashed #000\" aria-hidden=\"true\"></span><span><span class=\"flag\">open</span> \
-the data ends while the agent is logged in</span></li>\n</ul>\n";
+fn flag_key() -> Markup {
+    html! {
+        ul.flags aria-label="What the marks on the blocks mean" {
+            li {
+                span.sample.hatch aria-hidden="true" {}
+                span { span.flag.gap { "gap" } " hatched: the events stop for a while inside the row, the status is inferred across the silence" }
+            }
+            li {
+                span.sample style="border-left:4px double #000" aria-hidden="true" {}
+                span { span.flag { "continued" } " began before this day" }
+            }
+            li {
+                span.sample style="border-right:4px double #000" aria-hidden="true" {}
+                span { span.flag { "truncated" } " goes on after this day, or the data ends in it" }
+            }
+            li {
+                span.sample style="border:2px dashed #000" aria-hidden="true" {}
+                span { span.flag { "open" } " the data ends while the agent is logged in" }
+            }
+        }
+    }
+}
 
 /// The hour marks of the axis: every hour from the window's start, labelled with the local
 /// time (every second hour on a long day), the last one `24:00`.
-fn axis(window: &Window) -> String {
+fn axis(window: &Window) -> Markup {
     let len = window.len_ms();
     let hours = len / 3_600_000;
     let step = if hours > 12 { 2 } else { 1 };
-    let mut s = String::new();
-    let mut h = 0;
-    while h * 3_600_000 < len {
-        // No mark so close to the end that its label would run into `24:00`.
-        if h % step == 0 && len - h * 3_600_000 >= step * 3_600_000 {
-            let t = Timestamp(window.start.0 + h * 3_600_000);
-            let local = t.in_zone(window.tz);
-            let class = if h == 0 { "tick first" } else { "tick" };
-            let _ = write!(
-                s,
-                "<span class=\"{class}\" style=\"left:{}%\">{:02}:{:02}</span>",
-                pct(h * 3_600_000, len),
-                local.hour(),
-                local.minute()
-            );
+    // No mark so close to the end that its label would run into `24:00`.
+    let marks = (0..)
+        .take_while(|h| h * 3_600_000 < len)
+        .filter(|h| h % step == 0 && len - h * 3_600_000 >= step * 3_600_000);
+    html! {
+        @for h in marks {
+            @let local = Timestamp(window.start.0 + h * 3_600_000).in_zone(window.tz);
+            span class=(if h == 0 { "tick first" } else { "tick" })
+                style={ "left:" (pct(h * 3_600_000, len)) "%" } {
+                (format!("{:02}:{:02}", local.hour(), local.minute()))
+            }
         }
-        h += 1;
+        span.tick.last style="left:100%" { "24:00" }
     }
-    s.push_str("<span class=\"tick last\" style=\"left:100%\">24:00</span>");
-    s
 }
 
 /// The audit page: header, timeline, table, warnings.
 pub fn write<W: Write>(report: &Report, columns: &[ColumnSpec], mut out: W) -> io::Result<()> {
-    let mut s = page_start(&format!(
+    let title = format!(
         "Agent activity audit \u{2014} {} \u{2014} {} ({})",
         report.agent.login,
         report.window.date.format("%Y-%m-%d"),
         report.window.tz.name()
-    ));
+    );
     let covered: i64 = report.rows.iter().map(Row::duration_ms).sum();
-    s.push_str(&report_header(
-        report,
-        "Agent activity audit",
-        &[(
-            "Rows",
-            format!(
-                "{} <span class=\"sub\">covering {}</span>",
-                report.rows.len(),
-                format_hms(covered)
-            ),
-        )],
-    ));
-    s.push_str("<main>\n");
-    timeline(report, &mut s);
-    table(report, columns, &mut s);
-    s.push_str(&warnings_section(&report.warnings));
-    s.push_str("</main>\n");
-    s.push_str(&page_end(&report_footer(report)));
-    out.write_all(s.as_bytes())?;
+    let rows = html! {
+        (report.rows.len()) " " span.sub { "covering " (format_hms(covered)) }
+    };
+    let body = html! {
+        (report_header(report, "Agent activity audit", &[("Rows", rows)]))
+        main {
+            (timeline(report))
+            (table(report, columns))
+            (warnings_section(&report.warnings))
+        }
+        footer { (report_footer(report)) }
+    };
+    out.write_all(page(&title, body).as_bytes())?;
     out.flush()
 }
 
@@ -505,7 +469,7 @@ fn index_of(report: &Report, label: &str) -> usize {
         .map_or(0, |i| i + 1)
 }
 
-fn timeline(report: &Report, s: &mut String) {
+fn timeline(report: &Report) -> Markup {
     let w = &report.window;
     let len = w.len_ms();
     let hours = len as f64 / 3_600_000.0;
@@ -518,80 +482,80 @@ fn timeline(report: &Report, s: &mut String) {
         .filter(|&i| !opens_up(i))
         .map(|i| 8.7 - (lanes - 1 - i) as f64 * 2.05)
         .fold(0.4_f64, f64::max);
-    let _ = write!(
-        s,
-        "<section aria-labelledby=\"timeline-h\">\n<h2 id=\"timeline-h\">Timeline</h2>\n\
-<p class=\"hint\">The {} from 00:00 to 24:00, one lane per status, one block per row of the \
-table. Point at a block or reach it with <kbd>Tab</kbd> for its details; <kbd>Enter</kbd> \
-goes to its row in the table.</p>\n\
-<div class=\"scroll\">\n<div class=\"tl\" data-day-ms=\"{len}\" data-hours=\"{}\" \
-style=\"--hours:{hours};padding-bottom:{pad:.2}rem\">\n\
-<div class=\"lane axis\" aria-hidden=\"true\"><div class=\"lh\">Local time</div>\
-<div class=\"track\">{}</div></div>\n",
-        escape(&day_length(w)),
-        format_hours(len),
-        axis(w)
-    );
-    if report.rows.is_empty() {
-        s.push_str("<p class=\"empty\">No rows for this day.</p>\n");
-    } else {
-        // The whole day in one strip, for the eye only: the lanes below carry the details.
-        s.push_str(
-            "<div class=\"lane overview\" aria-hidden=\"true\"><div class=\"lh\">All statuses</div>\
-<div class=\"track\">",
-        );
-        for row in &report.rows {
-            let color = status_color(&row.status, report.status(&row.status));
-            let _ = write!(
-                s,
-                "<span class=\"ob{}\" style=\"left:{}%;width:{}%;--c:{color}\" title=\"{}\"></span>",
-                if row.flags.contains(Flags::GAP) {
-                    " gap"
-                } else {
-                    ""
-                },
-                pct(row.start.0 - w.start.0, len),
-                pct(row.duration_ms(), len),
-                escape(&block_title(row, w))
-            );
-        }
-        s.push_str("</div></div>\n");
-    }
-    for (n, info) in report.statuses.iter().enumerate() {
-        let n = n + 1;
-        let color = status_color(&info.label, Some(info));
-        let total: i64 = report
-            .rows
-            .iter()
-            .filter(|r| r.status == info.label)
-            .map(Row::duration_ms)
-            .sum();
-        let _ = write!(
-            s,
-            "<div class=\"lane\" role=\"group\" aria-label=\"{label}\">\
-<div class=\"lh\"><span class=\"sw\" data-n=\"{n}\" style=\"{style}\" aria-hidden=\"true\"></span>\
-<span class=\"ln\" title=\"{label}{undefined}\">{label}</span><span class=\"lt\" title=\"time in this status\">{total}</span></div>\
-<div class=\"track\">",
-            label = escape(&info.label),
-            undefined = if info.defined {
-                ""
-            } else {
-                " (not defined in the catalogue)"
-            },
-            style = color_style(&color),
-            total = format_hms(total),
-        );
-        for (i, row) in report.rows.iter().enumerate() {
-            if row.status != info.label {
-                continue;
+    html! {
+        section aria-labelledby="timeline-h" {
+            h2 #timeline-h { "Timeline" }
+            p.hint {
+                "The " (day_length(w)) " from 00:00 to 24:00, one lane per status, one block per row of the table. Point at a block or reach it with "
+                kbd { "Tab" } " for its details; " kbd { "Enter" } " goes to its row in the table."
             }
-            block(report, (i + 1, n), row, &color, opens_up(n - 1), s);
+            div.scroll {
+                div.tl data-day-ms=(len) data-hours=(format_hours(len))
+                    style=(format!("--hours:{hours};padding-bottom:{pad:.2}rem")) {
+                    div.lane.axis aria-hidden="true" {
+                        div.lh { "Local time" }
+                        div.track { (axis(w)) }
+                    }
+                    @if report.rows.is_empty() {
+                        p.empty { "No rows for this day." }
+                    } @else {
+                        // The whole day in one strip, for the eye only: the lanes below
+                        // carry the details.
+                        div.lane.overview aria-hidden="true" {
+                            div.lh { "All statuses" }
+                            div.track {
+                                @for row in &report.rows {
+                                    span class=(if row.flags.contains(Flags::GAP) { "ob gap" } else { "ob" })
+                                        style={
+                                            "left:" (pct(row.start.0 - w.start.0, len)) "%;width:"
+                                            (pct(row.duration_ms(), len)) "%;--c:"
+                                            (status_color(&row.status, report.status(&row.status)))
+                                        }
+                                        title=(block_title(row, w)) {}
+                                }
+                            }
+                        }
+                    }
+                    @for (i, info) in report.statuses.iter().enumerate() {
+                        (lane(report, i + 1, info, opens_up(i)))
+                    }
+                }
+            }
+            (flag_key())
         }
-        s.push_str("</div></div>\n");
     }
-    s.push_str("</div>\n</div>\n");
-    s.push_str(FLAG_KEY);
-    s.push_str("</section>\n");
+}
+
+/// The lane of the `n`th status: its swatch, name and total, and a block per row.
+fn lane(report: &Report, n: usize, info: &StatusInfo, up: bool) -> Markup {
+    let color = status_color(&info.label, Some(info));
+    let total: i64 = report
+        .rows
+        .iter()
+        .filter(|r| r.status == info.label)
+        .map(Row::duration_ms)
+        .sum();
+    let lane_title = if info.defined {
+        info.label.clone()
+    } else {
+        format!("{} (not defined in the catalogue)", info.label)
+    };
+    html! {
+        div.lane role="group" aria-label=(info.label) {
+            div.lh {
+                span.sw data-n=(n) style=(color_style(&color)) aria-hidden="true" {}
+                span.ln title=(lane_title) { (info.label) }
+                span.lt title="time in this status" { (format_hms(total)) }
+            }
+            div.track {
+                @for (i, row) in report.rows.iter().enumerate() {
+                    @if row.status == info.label {
+                        (block(report, (i + 1, n), row, &color, up))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `24`, `25`, `23.5`.
@@ -630,8 +594,7 @@ fn block(
     row: &Row,
     color: &str,
     up: bool,
-    s: &mut String,
-) {
+) -> Markup {
     let w = &report.window;
     let len = w.len_ms();
     let offset = row.start.0 - w.start.0;
@@ -665,105 +628,84 @@ fn block(
     if up {
         tip_side.push_str(" up");
     }
-    let flags = if row.flags == Flags::default() {
-        String::new()
-    } else {
-        format!("<br>{}", flag_badges(row.flags))
-    };
-    // Lineage (SPEC §3.8): what the row was built from, in every block's details.
-    let lineage = format!(
-        "<br><span class=\"lin\">{} event(s), first EventId {}<br>rule {}</span>",
-        row.events,
-        escape(row.first_event_id.as_deref().unwrap_or("(none)")),
-        escape(&row.rule)
-    );
-    let _ = write!(
-        s,
-        "<a class=\"{classes}\" id=\"b{row_number}\" href=\"#r{row_number}\" data-row=\"{row_number}\" \
-data-status=\"{status}\" style=\"left:{left}%;width:{width}%;{style}\" title=\"{title}\" aria-label=\"{name}\">\
-<span class=\"bl\" aria-hidden=\"true\">{label}</span>\
-<span class=\"{tip_side}\" aria-hidden=\"true\"><strong>{status}</strong><br>\
-{start} \u{2192} {end}<br>{hms} ({secs} s){flags}{lineage}</span></a>",
-        status = escape(&row.status),
-        left = pct(offset, len),
-        width = pct(row.duration_ms(), len),
-        style = color_style(color),
-        title = escape(&title),
-        name = escape(&name),
-        label = escape(&label),
-        start = escape(&time_of_day(row.start, w)),
-        end = escape(&time_of_day(row.end, w)),
-        hms = format_hms(row.duration_ms()),
-        secs = format_seconds(row.duration_ms()),
-    );
+    html! {
+        a class=(classes) id={ "b" (row_number) } href={ "#r" (row_number) } data-row=(row_number)
+            data-status=(row.status)
+            style={ "left:" (pct(offset, len)) "%;width:" (pct(row.duration_ms(), len)) "%;" (color_style(color)) }
+            title=(title) aria-label=(name) {
+            span.bl aria-hidden="true" { (label) }
+            span class=(tip_side) aria-hidden="true" {
+                strong { (row.status) } br;
+                (time_of_day(row.start, w)) " \u{2192} " (time_of_day(row.end, w)) br;
+                (format_hms(row.duration_ms())) " (" (format_seconds(row.duration_ms())) " s)"
+                @if row.flags != Flags::default() { br; (flag_badges(row.flags)) }
+                // Lineage (SPEC §3.8): what the row was built from, in every block's details.
+                br;
+                span.lin {
+                    (row.events) " event(s), first EventId "
+                    (row.first_event_id.as_deref().unwrap_or("(none)")) br;
+                    "rule " (row.rule)
+                }
+            }
+        }
+    }
 }
 
 /// The CSV's table: the same columns, headers and cell text (through [`Column::value`]),
 /// with a colour swatch before the status and the flags as badges.
-fn table(report: &Report, columns: &[ColumnSpec], s: &mut String) {
-    let _ = write!(
-        s,
-        "<section aria-labelledby=\"rows-h\">\n<h2 id=\"rows-h\">Rows</h2>\n\
-<div class=\"scroll\" role=\"region\" aria-labelledby=\"rows-h\" tabindex=\"0\">\n\
-<table class=\"rows\">\n<caption>{} row(s), in time order; times in {}</caption>\n<thead><tr>",
-        report.rows.len(),
-        escape(report.window.tz.name())
-    );
-    for c in columns {
-        let class = if is_numeric(c.column) {
-            " class=\"num\""
-        } else {
-            ""
-        };
-        let _ = write!(s, "<th scope=\"col\"{class}>{}</th>", escape(&c.header));
-    }
-    s.push_str("</tr></thead>\n<tbody>\n");
-    for (i, row) in report.rows.iter().enumerate() {
-        let mut classes: Vec<&str> = row.flags.names();
-        if row.offline {
-            classes.push("offline");
-        }
-        let _ = write!(
-            s,
-            "<tr id=\"r{}\" data-status=\"{}\"{}>",
-            i + 1,
-            escape(&row.status),
-            if classes.is_empty() {
-                String::new()
-            } else {
-                format!(" class=\"{}\"", classes.join(" "))
-            }
-        );
-        for c in columns {
-            let value = c.column.value(report, row);
-            match c.column {
-                Column::Status => {
-                    let color = status_color(&row.status, report.status(&row.status));
-                    let _ = write!(
-                        s,
-                        "<td><span class=\"sw\" data-n=\"{}\" style=\"{}\" aria-hidden=\"true\"></span>{}</td>",
-                        index_of(report, &row.status),
-                        color_style(&color),
-                        escape(&value)
-                    );
-                }
-                Column::Flags => {
-                    let _ = write!(s, "<td>{}</td>", flag_badges(row.flags));
-                }
-                Column::StartTime | Column::EndTime => {
-                    let _ = write!(s, "<td class=\"time\">{}</td>", escape(&value));
-                }
-                other if is_numeric(other) => {
-                    let _ = write!(s, "<td class=\"num\">{}</td>", escape(&value));
-                }
-                _ => {
-                    let _ = write!(s, "<td>{}</td>", escape(&value));
+fn table(report: &Report, columns: &[ColumnSpec]) -> Markup {
+    html! {
+        section aria-labelledby="rows-h" {
+            h2 #rows-h { "Rows" }
+            div.scroll role="region" aria-labelledby="rows-h" tabindex="0" {
+                table.rows {
+                    caption {
+                        (report.rows.len()) " row(s), in time order; times in "
+                        (report.window.tz.name())
+                    }
+                    thead { tr {
+                        @for c in columns {
+                            th scope="col" class=[is_numeric(c.column).then_some("num")] { (c.header) }
+                        }
+                    } }
+                    tbody {
+                        @for (i, row) in report.rows.iter().enumerate() {
+                            (table_row(report, columns, i + 1, row))
+                        }
+                    }
                 }
             }
         }
-        s.push_str("</tr>\n");
     }
-    s.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+fn table_row(report: &Report, columns: &[ColumnSpec], number: usize, row: &Row) -> Markup {
+    let mut classes: Vec<&str> = row.flags.names();
+    if row.offline {
+        classes.push("offline");
+    }
+    let class = (!classes.is_empty()).then(|| classes.join(" "));
+    html! {
+        tr id={ "r" (number) } data-status=(row.status) class=[class] {
+            @for c in columns {
+                @let value = c.column.value(report, row);
+                @match c.column {
+                    Column::Status => {
+                        td {
+                            span.sw data-n=(index_of(report, &row.status))
+                                style=(color_style(&status_color(&row.status, report.status(&row.status))))
+                                aria-hidden="true" {}
+                            (value)
+                        }
+                    }
+                    Column::Flags => { td { (flag_badges(row.flags)) } }
+                    Column::StartTime | Column::EndTime => { td.time { (value) } }
+                    other if is_numeric(other) => { td.num { (value) } }
+                    _ => { td { (value) } }
+                }
+            }
+        }
+    }
 }
 
 fn is_numeric(c: Column) -> bool {
@@ -788,53 +730,57 @@ pub struct IndexItem<'a> {
 /// The index page of a batch: every report with its agent, day, zone, kind and what became
 /// of it, the written ones linked.
 pub fn index(configuration: &str, items: &[IndexItem<'_>]) -> String {
-    let mut s = page_start("Agent activity reports");
     let count = |status: &str| items.iter().filter(|i| i.status == status).count();
-    let _ = write!(
-        s,
-        "<header>\n<p class=\"kicker\">agent-audit batch</p>\n<h1>Agent activity reports</h1>\n\
-<dl class=\"meta\">\n<div><dt>Reports</dt><dd>{}</dd></div>\n<div><dt>Written</dt><dd>{}</dd></div>\n\
-<div><dt>Denied</dt><dd>{}</dd></div>\n<div><dt>Failed</dt><dd>{}</dd></div>\n\
-<div><dt>Configuration</dt><dd><code>{}</code></dd></div>\n</dl>\n</header>\n<main>\n\
-<section aria-labelledby=\"reports-h\">\n<h2 id=\"reports-h\">Reports</h2>\n\
-<div class=\"scroll\" role=\"region\" aria-labelledby=\"reports-h\" tabindex=\"0\">\n<table>\n\
-<caption>By agent, date, time zone and kind; the manifest.json beside this page has the same list</caption>\n\
-<thead><tr><th scope=\"col\">Agent</th><th scope=\"col\">Date</th><th scope=\"col\">Time zone</th>\
-<th scope=\"col\">Kind</th><th scope=\"col\">Status</th><th scope=\"col\">Report</th><th scope=\"col\">Notes</th></tr></thead>\n<tbody>\n",
-        items.len(),
-        count("written"),
-        count("denied"),
-        count("failed"),
-        escape(configuration)
-    );
-    for item in items {
-        let link = match &item.href {
-            Some(href) => format!(
-                "<a href=\"{}\">{}</a>",
-                escape(&url_path(href)),
-                escape(href)
-            ),
-            None => "\u{2014}".to_string(),
-        };
-        let _ = writeln!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-<td><span class=\"flag status-{status}\">{status}</span></td><td>{link}</td><td class=\"note\">{}</td></tr>",
-            escape(item.agent),
-            escape(item.date),
-            escape(item.timezone),
-            escape(item.kind),
-            escape(&item.note),
-            status = escape(item.status),
-        );
-    }
-    s.push_str("</tbody>\n</table>\n</div>\n</section>\n</main>\n");
-    s.push_str(&page_end(&format!(
-        "Made by agent-audit {}, configuration <code>{}</code>.",
-        env!("CARGO_PKG_VERSION"),
-        escape(configuration)
-    )));
-    s
+    let body = html! {
+        header {
+            p.kicker { "agent-audit batch" }
+            h1 { "Agent activity reports" }
+            dl.meta {
+                div { dt { "Reports" } dd { (items.len()) } }
+                div { dt { "Written" } dd { (count("written")) } }
+                div { dt { "Denied" } dd { (count("denied")) } }
+                div { dt { "Failed" } dd { (count("failed")) } }
+                div { dt { "Configuration" } dd { code { (configuration) } } }
+            }
+        }
+        main {
+            section aria-labelledby="reports-h" {
+                h2 #reports-h { "Reports" }
+                div.scroll role="region" aria-labelledby="reports-h" tabindex="0" {
+                    table {
+                        caption { "By agent, date, time zone and kind; the manifest.json beside this page has the same list" }
+                        thead { tr {
+                            th scope="col" { "Agent" } th scope="col" { "Date" }
+                            th scope="col" { "Time zone" } th scope="col" { "Kind" }
+                            th scope="col" { "Status" } th scope="col" { "Report" }
+                            th scope="col" { "Notes" }
+                        } }
+                        tbody {
+                            @for item in items {
+                                tr {
+                                    td { (item.agent) } td { (item.date) } td { (item.timezone) }
+                                    td { (item.kind) }
+                                    td { span class={ "flag status-" (item.status) } { (item.status) } }
+                                    td {
+                                        @match &item.href {
+                                            Some(href) => a href=(url_path(href)) { (href) },
+                                            None => "\u{2014}",
+                                        }
+                                    }
+                                    td.note { (item.note) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        footer {
+            "Made by agent-audit " (env!("CARGO_PKG_VERSION")) ", configuration "
+            code { (configuration) } "."
+        }
+    };
+    page("Agent activity reports", body)
 }
 
 #[cfg(test)]
@@ -842,20 +788,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escape_covers_the_five_characters() {
-        assert_eq!(
-            escape(r#"<script>alert("x" & 'y')</script>"#),
-            "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
-        );
-        assert_eq!(escape("Après-midi ☕"), "Après-midi ☕");
-        assert_eq!(escape(""), "");
-    }
-
-    #[test]
     fn an_embedded_page_is_the_page_without_its_document() {
-        let page = format!("{}<header>h</header>{}", page_start("t"), page_end("f"));
+        let page = page("t", html! { header { "h" } footer { "f" } });
         let e = Embedded::of(&page).unwrap();
-        assert_eq!(e.body, "<header>h</header><footer>f</footer>\n");
+        assert_eq!(e.body, "<header>h</header><footer>f</footer>");
         assert_eq!(e.css, CSS);
         assert!(Embedded::of("<p>not a report page</p>").is_none());
     }

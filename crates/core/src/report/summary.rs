@@ -12,14 +12,15 @@
 //! - **after contact work**: rows labelled `After contact work`;
 //! - **covered**: every row, the part of the day the data covers.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use maud::{Markup, html};
+
 use super::html::{
-    color_style, escape, page_end, page_start, pct, px, report_footer, report_header, status_color,
-    text_px, warnings_section,
+    color_style, page, pct, px, report_footer, report_header, status_color, text_px,
+    warnings_section,
 };
 use super::{Report, format_hms, format_seconds};
 
@@ -227,28 +228,22 @@ fn counts_as(productive: Option<bool>) -> &'static str {
 const NO_DATA_STYLE: &str = "--c:#f0f0f0;--t:#000";
 
 /// The "No data" segment closing a bar, when part of the day is uncovered.
-fn no_data_segment(s: &mut String, uncovered: i64, day: i64) {
-    if uncovered > 0 {
-        segment(
-            s,
-            "No data",
-            None,
-            (uncovered, day),
-            NO_DATA_STYLE,
-            "seg nodata hatch",
-        );
+fn no_data_segment(uncovered: i64, day: i64) -> Markup {
+    html! {
+        @if uncovered > 0 {
+            (segment("No data", None, (uncovered, day), NO_DATA_STYLE, "seg nodata hatch"))
+        }
     }
 }
 
 /// One segment of a stacked bar: focusable, with a tooltip and an accessible name.
 fn segment(
-    s: &mut String,
     name: &str,
     n: Option<usize>,
     (ms, whole): (i64, i64),
     style: &str,
     class: &str,
-) {
+) -> Markup {
     let width_px = px(ms, whole, BAR_PX);
     let share = pct(ms, whole);
     let share = share.trim_end_matches('0').trim_end_matches('.');
@@ -269,136 +264,34 @@ fn segment(
         format_hms(ms),
         format_seconds(ms)
     );
-    let _ = write!(
-        s,
-        "<span class=\"{class}\" tabindex=\"0\" style=\"width:{}%;{style}\" title=\"{t}\" aria-label=\"{t}\">\
-<span class=\"bl\" aria-hidden=\"true\">{}</span><span class=\"tip\" aria-hidden=\"true\"><strong>{}</strong><br>\
-{} ({} s)<br>{share}% of the day</span></span>",
-        pct(ms, whole),
-        escape(&label),
-        escape(name),
-        format_hms(ms),
-        format_seconds(ms),
-        t = escape(&title),
-    );
+    html! {
+        span class=(class) tabindex="0" style={ "width:" (pct(ms, whole)) "%;" (style) }
+            title=(title) aria-label=(title) {
+            span.bl aria-hidden="true" { (label) }
+            span.tip aria-hidden="true" {
+                strong { (name) } br;
+                (format_hms(ms)) " (" (format_seconds(ms)) " s)" br;
+                (share) "% of the day"
+            }
+        }
+    }
 }
 
 /// The summary page: the day as stacked bars (by status, and productive / non-productive),
 /// then the table of statuses and the totals.
 pub fn write_html<W: Write>(summary: &DaySummary, report: &Report, mut out: W) -> io::Result<()> {
-    let mut s = page_start(&format!(
+    let title = format!(
         "Time in status \u{2014} {} \u{2014} {} ({})",
         summary.agent, summary.date, summary.timezone
-    ));
+    );
     let t = &summary.totals;
-    s.push_str(&report_header(
-        report,
-        "Time in status",
-        &[("Covered", format_hms(t.covered_ms))],
-    ));
     let day = summary.day_ms;
     let uncovered = (day - t.covered_ms).max(0);
-    s.push_str(
-        "<main>\n<section aria-labelledby=\"bar-h\">\n<h2 id=\"bar-h\">The day by status</h2>\n\
-<p class=\"hint\">The whole day from 00:00 to 24:00, each status's time side by side (not in \
-time order: the audit report has the timeline). Point at a part or reach it with \
-<kbd>Tab</kbd> for its time.</p>\n<div class=\"stack\" role=\"group\" aria-label=\"Time in each status\">",
-    );
-    for (i, st) in summary.statuses.iter().enumerate() {
-        let color = status_color(&st.status, report.status(&st.status));
-        segment(
-            &mut s,
-            &st.status,
-            Some(i + 1),
-            (st.duration_ms, day),
-            &color_style(&color),
-            "seg",
-        );
-    }
-    no_data_segment(&mut s, uncovered, day);
-    s.push_str("</div>\n<ul class=\"legend\" aria-label=\"Legend\">\n");
-    for (i, st) in summary.statuses.iter().enumerate() {
-        let color = status_color(&st.status, report.status(&st.status));
-        let _ = writeln!(
-            s,
-            "<li><span class=\"sw\" data-n=\"{}\" style=\"{}\" aria-hidden=\"true\"></span>{} \
-<span class=\"sub\">{}</span></li>",
-            i + 1,
-            color_style(&color),
-            escape(&st.status),
-            format_hms(st.duration_ms)
-        );
-    }
-    if uncovered > 0 {
-        let _ = writeln!(
-            s,
-            "<li><span class=\"sw hatch\" style=\"{NO_DATA_STYLE}\" aria-hidden=\"true\"></span>No data \
-<span class=\"sub\">{}</span></li>",
-            format_hms(uncovered)
-        );
-    }
-    s.push_str("</ul>\n");
-
-    s.push_str(
-        "<h2 id=\"class-h\">Productive and non-productive</h2>\n<div class=\"stack\" role=\"group\" \
-aria-labelledby=\"class-h\">",
-    );
-    for ((name, color), ms) in
-        CLASS_COLORS
-            .iter()
-            .zip([t.productive_ms, t.non_productive_ms, t.unclassified_ms])
-    {
-        if ms > 0 {
-            segment(&mut s, name, None, (ms, day), &color_style(color), "seg");
-        }
-    }
-    no_data_segment(&mut s, uncovered, day);
-    s.push_str("</div>\n</section>\n");
-
-    let _ = write!(
-        s,
-        "<section aria-labelledby=\"status-h\">\n<h2 id=\"status-h\">Time in each status</h2>\n\
-<div class=\"scroll\" role=\"region\" aria-labelledby=\"status-h\" tabindex=\"0\">\n<table class=\"statuses\">\n\
-<caption>Sums of the audit's rows for {} on {} ({})</caption>\n\
-<thead><tr><th scope=\"col\">Status</th><th scope=\"col\">Counts as</th><th scope=\"col\">Online</th>\
-<th scope=\"col\" class=\"num\">Duration</th><th scope=\"col\" class=\"num\">Duration (s)</th>\
-<th scope=\"col\" class=\"num\">Share of covered</th></tr></thead>\n<tbody>\n",
-        escape(&summary.agent),
-        escape(&summary.date),
-        escape(&summary.timezone)
-    );
-    for (i, st) in summary.statuses.iter().enumerate() {
-        let color = status_color(&st.status, report.status(&st.status));
-        let online = if st.online_ms == st.duration_ms {
-            "yes"
-        } else if st.online_ms == 0 {
-            "no (offline)"
-        } else {
-            "partly"
-        };
-        let _ = writeln!(
-            s,
-            "<tr data-status=\"{name}\"><td><span class=\"sw\" data-n=\"{}\" style=\"{}\" aria-hidden=\"true\"></span>{name}</td>\
-<td>{}</td><td>{online}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}%</td></tr>",
-            i + 1,
-            color_style(&color),
-            counts_as(st.productive),
-            format_hms(st.duration_ms),
-            format_seconds(st.duration_ms),
-            share(st.duration_ms, t.covered_ms),
-            name = escape(&st.status),
-        );
-    }
-    s.push_str("</tbody>\n</table>\n</div>\n</section>\n");
-
-    s.push_str(
-        "<section aria-labelledby=\"totals-h\">\n<h2 id=\"totals-h\">Totals</h2>\n\
-<div class=\"scroll\" role=\"region\" aria-labelledby=\"totals-h\" tabindex=\"0\">\n<table class=\"totals\">\n\
-<caption>Productive, non-productive and unclassified add up to the covered time</caption>\n\
-<thead><tr><th scope=\"col\">Total</th><th scope=\"col\" class=\"num\">Duration</th>\
-<th scope=\"col\" class=\"num\">Duration (s)</th><th scope=\"col\" class=\"num\">Share of covered</th>\
-<th scope=\"col\">What it counts</th></tr></thead>\n<tbody>\n",
-    );
+    let color_of = |status: &str| status_color(status, report.status(status));
+    let classes = CLASS_COLORS
+        .iter()
+        .zip([t.productive_ms, t.non_productive_ms, t.unclassified_ms])
+        .filter(|(_, ms)| *ms > 0);
     let explain = [
         "statuses defined with productive = true",
         "statuses defined with productive = false",
@@ -407,22 +300,104 @@ aria-labelledby=\"class-h\">",
         "the After contact work status",
         "the part of the day the data covers",
     ];
-    for ((name, ms), what) in t.named().into_iter().zip(explain) {
-        let _ = writeln!(
-            s,
-            "<tr data-total=\"{name}\"><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-<td class=\"num\">{}%</td><td>{what}</td></tr>",
-            capitalize(name),
-            format_hms(ms),
-            format_seconds(ms),
-            share(ms, t.covered_ms),
-        );
-    }
-    s.push_str("</tbody>\n</table>\n</div>\n</section>\n");
-    s.push_str(&warnings_section(&summary.warnings));
-    s.push_str("</main>\n");
-    s.push_str(&page_end(&report_footer(report)));
-    out.write_all(s.as_bytes())?;
+    let body = html! {
+        (report_header(report, "Time in status", &[("Covered", html! { (format_hms(t.covered_ms)) })]))
+        main {
+            section aria-labelledby="bar-h" {
+                h2 #bar-h { "The day by status" }
+                p.hint {
+                    "The whole day from 00:00 to 24:00, each status's time side by side (not in time order: the audit report has the timeline). Point at a part or reach it with "
+                    kbd { "Tab" } " for its time."
+                }
+                div.stack role="group" aria-label="Time in each status" {
+                    @for (i, st) in summary.statuses.iter().enumerate() {
+                        (segment(&st.status, Some(i + 1), (st.duration_ms, day), &color_style(&color_of(&st.status)), "seg"))
+                    }
+                    (no_data_segment(uncovered, day))
+                }
+                ul.legend aria-label="Legend" {
+                    @for (i, st) in summary.statuses.iter().enumerate() {
+                        li {
+                            span.sw data-n=(i + 1) style=(color_style(&color_of(&st.status))) aria-hidden="true" {}
+                            (st.status) " " span.sub { (format_hms(st.duration_ms)) }
+                        }
+                    }
+                    @if uncovered > 0 {
+                        li {
+                            span.sw.hatch style=(NO_DATA_STYLE) aria-hidden="true" {}
+                            "No data " span.sub { (format_hms(uncovered)) }
+                        }
+                    }
+                }
+                h2 #class-h { "Productive and non-productive" }
+                div.stack role="group" aria-labelledby="class-h" {
+                    @for ((name, color), ms) in classes {
+                        (segment(name, None, (ms, day), &color_style(color), "seg"))
+                    }
+                    (no_data_segment(uncovered, day))
+                }
+            }
+            section aria-labelledby="status-h" {
+                h2 #status-h { "Time in each status" }
+                div.scroll role="region" aria-labelledby="status-h" tabindex="0" {
+                    table.statuses {
+                        caption { "Sums of the audit's rows for " (summary.agent) " on " (summary.date) " (" (summary.timezone) ")" }
+                        thead { tr {
+                            th scope="col" { "Status" } th scope="col" { "Counts as" }
+                            th scope="col" { "Online" } th.num scope="col" { "Duration" }
+                            th.num scope="col" { "Duration (s)" } th.num scope="col" { "Share of covered" }
+                        } }
+                        tbody {
+                            @for (i, st) in summary.statuses.iter().enumerate() {
+                                tr data-status=(st.status) {
+                                    td {
+                                        span.sw data-n=(i + 1) style=(color_style(&color_of(&st.status))) aria-hidden="true" {}
+                                        (st.status)
+                                    }
+                                    td { (counts_as(st.productive)) }
+                                    td {
+                                        @if st.online_ms == st.duration_ms { "yes" }
+                                        @else if st.online_ms == 0 { "no (offline)" }
+                                        @else { "partly" }
+                                    }
+                                    td.num { (format_hms(st.duration_ms)) }
+                                    td.num { (format_seconds(st.duration_ms)) }
+                                    td.num { (share(st.duration_ms, t.covered_ms)) "%" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="totals-h" {
+                h2 #totals-h { "Totals" }
+                div.scroll role="region" aria-labelledby="totals-h" tabindex="0" {
+                    table.totals {
+                        caption { "Productive, non-productive and unclassified add up to the covered time" }
+                        thead { tr {
+                            th scope="col" { "Total" } th.num scope="col" { "Duration" }
+                            th.num scope="col" { "Duration (s)" } th.num scope="col" { "Share of covered" }
+                            th scope="col" { "What it counts" }
+                        } }
+                        tbody {
+                            @for ((name, ms), what) in t.named().into_iter().zip(explain) {
+                                tr data-total=(name) {
+                                    th scope="row" { (capitalize(name)) }
+                                    td.num { (format_hms(ms)) }
+                                    td.num { (format_seconds(ms)) }
+                                    td.num { (share(ms, t.covered_ms)) "%" }
+                                    td { (what) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (warnings_section(&summary.warnings))
+        }
+        footer { (report_footer(report)) }
+    };
+    out.write_all(page(&title, body).as_bytes())?;
     out.flush()
 }
 
