@@ -528,7 +528,7 @@ fn status_definitions_are_validated() {
         ),
         (
             "[[status]]\nnmae = \"A\"\n".to_string(),
-            "defs.toml:2:1: unknown field `nmae`",
+            "defs.toml:2:1: unknown key `nmae`; did you mean `name`?",
         ),
     ];
     for (text, expected) in cases {

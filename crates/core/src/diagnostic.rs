@@ -133,6 +133,9 @@ fn token_len(s: &str) -> usize {
 /// must be (`stale_after_secs` must be a number of seconds, not the string "300") instead
 /// of the type it is read into (`expected f64`).
 fn toml_message(text: &str, offset: usize, message: &str) -> String {
+    if let Some(said) = unknown_name(message) {
+        return said;
+    }
     let Some(rest) = message
         .strip_prefix("invalid type: ")
         .or_else(|| message.strip_prefix("invalid value: "))
@@ -182,6 +185,33 @@ fn toml_message(text: &str, offset: usize, message: &str) -> String {
         Some(key) => format!("`{key}` must be {wanted}, not {found}"),
         None => format!("this must be {wanted}, not {found}"),
     }
+}
+
+/// serde's `unknown field `x`, expected one of `a`, `b`` (and `unknown variant`) with the
+/// closest names suggested: `unknown key `stale_after`; did you mean `stale_after_secs`?
+/// (one of `scripts`, …)`.
+fn unknown_name(message: &str) -> Option<String> {
+    let (what, rest) = if let Some(rest) = message.strip_prefix("unknown field `") {
+        ("key", rest)
+    } else {
+        ("value", message.strip_prefix("unknown variant `")?)
+    };
+    let (given, expected) = rest.split_once('`')?;
+    let expected = expected.trim_start_matches(',').trim();
+    if expected == "there are no fields" {
+        return Some(format!("unknown key `{given}`: this table takes no keys"));
+    }
+    let expected = expected.strip_prefix("expected ")?;
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    if names.is_empty() {
+        return None;
+    }
+    let choices: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    Some(format!(
+        "unknown {what} `{given}`{} (one of {})",
+        did_you_mean(&closest(given, names.iter().copied())),
+        choices.join(", ")
+    ))
 }
 
 /// The key of the `key = value` line that holds byte `offset`, if it is one.
@@ -315,6 +345,34 @@ mod tests {
         assert_eq!(
             toml_message("x = 1\n", 4, "invalid type: integer `1`, expected a string"),
             "`x` must be a string, not the number 1"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_or_value_gets_the_closest_names() {
+        assert_eq!(
+            toml_message(
+                "stale_after = 1\n",
+                0,
+                "unknown field `stale_after`, expected one of `scripts`, `stale_after_secs`, `limits`"
+            ),
+            "unknown key `stale_after`; did you mean `stale_after_secs`? (one of `scripts`, `stale_after_secs`, `limits`)"
+        );
+        assert_eq!(
+            toml_message("x = 1\n", 0, "unknown field `x`, expected `a` or `b`"),
+            "unknown key `x` (one of `a`, `b`)"
+        );
+        assert_eq!(
+            toml_message("x = 1\n", 0, "unknown field `x`, there are no fields"),
+            "unknown key `x`: this table takes no keys"
+        );
+        assert_eq!(
+            toml_message(
+                "t = \"ROUTEABLE\"\n",
+                4,
+                "unknown variant `ROUTEABLE`, expected one of `ROUTABLE`, `CUSTOM`"
+            ),
+            "unknown value `ROUTEABLE`; did you mean `ROUTABLE`? (one of `ROUTABLE`, `CUSTOM`)"
         );
     }
 
