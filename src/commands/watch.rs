@@ -9,13 +9,13 @@
 //! not change (same generation hash, same events) reloads nothing. After every change
 //! `out_dir` holds exactly what the current generation writes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::cli::BatchArgs;
 use crate::commands::run::{load, produce_with_progress, report_outcomes, run_info, say_warnings};
 use crate::watching::{Burst, Next, Scope, Watcher, describe, signalled_by};
-use agent_audit::batch::{Batch, Job, OutDir};
+use agent_audit::batch::{Batch, Job, OutDir, Outcome, Status};
 use agent_audit::diagnostic::Located;
 use agent_audit::engine::{Live, Reloaded};
 use agent_audit::error::Error;
@@ -30,6 +30,7 @@ pub fn run(args: &BatchArgs) -> Result<(), Error> {
         batch,
         out,
         live: Live::new(engine),
+        said: Said::default(),
     };
     // Watch before the first run, so a change made while it runs is not missed.
     let poll = state.live.engine().generation().config.s3.poll;
@@ -86,6 +87,15 @@ struct State {
     jobs: Vec<Job>,
     /// What `out_dir` holds.
     out: OutDir,
+    /// The warnings the last re-emission printed: a later one prints only new ones.
+    said: Said,
+}
+
+/// What `watch` printed last, so that each save prints what changed, not everything again.
+#[derive(Default)]
+struct Said {
+    warnings: HashSet<String>,
+    partial_csv: usize,
 }
 
 impl State {
@@ -202,12 +212,42 @@ impl State {
     ) -> agent_audit::batch::Summary {
         let engine = self.live.engine();
         let todo = self.out.to_produce(&self.jobs, only);
+        // What the re-emitted reports were before, to print only what changed.
+        let before: HashMap<String, (Status, Option<String>)> = todo
+            .iter()
+            .filter_map(|j| {
+                let o = self.out.outcome(&j.path.display().to_string())?;
+                Some((o.file.clone(), (o.status, o.reason.clone())))
+            })
+            .collect();
         let produced = produce_with_progress(&engine, &self.batch, &todo, "watch", true);
         let settled = self
             .out
             .settle(&self.batch, &self.jobs, produced, engine.hash());
         say_warnings(settled.warnings);
-        report_outcomes(&settled.outcomes, &settled.summary, quiet);
+        let (news, same): (Vec<Outcome>, Vec<Outcome>) =
+            settled.outcomes.iter().cloned().partition(|o| {
+                o.status == Status::Removed
+                    || before.get(&o.file) != Some(&(o.status, o.reason.clone()))
+            });
+        let mut shown = settled.summary.clone();
+        shown
+            .warnings
+            .retain(|w, _| !self.said.warnings.contains(w));
+        if shown.partial_csv == self.said.partial_csv {
+            shown.partial_csv = 0;
+        }
+        self.said = Said {
+            warnings: settled.summary.warnings.keys().cloned().collect(),
+            partial_csv: settled.summary.partial_csv,
+        };
+        report_outcomes(&news, &shown, quiet);
+        let unchanged = same.iter().filter(|o| o.status != Status::Written).count();
+        if unchanged > 0 {
+            eprintln!(
+                "{unchanged} report(s) denied or failed as before, for the same reason (not repeated; manifest.json lists them)"
+            );
+        }
         settled.summary
     }
 

@@ -512,3 +512,56 @@ fn a_generation_is_built_from_files_that_did_not_change_while_they_were_read() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn a_report_denied_as_before_is_not_listed_again_on_each_save() {
+    let s = Setup::new("Meal", false);
+    // asmith is on leave: denied by a policy, for the same reason at every reload.
+    fs::write(
+        s.path("events/b.jsonl"),
+        lines(&[event("asmith", "LOGIN", "2026-11-02T14:00:00.000Z").status("Available")]),
+    )
+    .unwrap();
+    fs::create_dir_all(s.path("policies")).unwrap();
+    fs::write(
+        s.path("policies/users.toml"),
+        "[profiles.P]\npermissions = [\"AccessMetrics\"]\n[users.alice]\nprofiles = [\"P\"]\n",
+    )
+    .unwrap();
+    fs::write(
+        s.path("policies/leave.lua"),
+        "function authorize(req) if req.agent.login == 'asmith' then return { decision = 'forbid', reason = 'on leave' } end end\n",
+    )
+    .unwrap();
+    fs::write(
+        s.path("agent-audit.toml"),
+        "scripts = \"scripts\"\npolicies = \"policies\"\ndecision_log = \"decisions.jsonl\"\n",
+    )
+    .unwrap();
+    let batch = fs::read_to_string(s.path("batch.toml")).unwrap();
+    fs::write(
+        s.path("batch.toml"),
+        format!("requester = \"alice\"\n{batch}"),
+    )
+    .unwrap();
+    let mut w = Watch::start(&s.path("batch.toml"));
+    let denied = |l: &str| l.starts_with("denied: asmith 2026-11-02 (UTC): on leave");
+    s.save_by_rename("scripts/lunch.lua", &hook("Food"));
+    // Standard error is read in order: once the second run's note is here, every line
+    // either run printed before it is too.
+    w.wait_for(|l| l.starts_with("1 report(s) denied or failed as before"));
+    if !w
+        .seen_lines()
+        .iter()
+        .any(|l| l.starts_with("generation 2 "))
+    {
+        w.wait_for(|l| l.starts_with("generation 2 "));
+    }
+    assert!(s.report("jdoe").contains("jdoe,Food,"));
+    assert_eq!(
+        w.seen_lines().iter().filter(|l| denied(l)).count(),
+        1,
+        "the first run says it, the second does not: {:?}",
+        w.seen_lines()
+    );
+}

@@ -72,6 +72,11 @@ impl OutDir {
         (out, warning)
     }
 
+    /// What the manifest lists for the report `file` (its path as the manifest writes it).
+    pub fn outcome(&self, file: &str) -> Option<&Outcome> {
+        self.manifest.get(file)
+    }
+
     /// The jobs to produce now, of the current `jobs`: those of the `only` agents (login
     /// or ARN keys; every job without it), every job whose write failed before, and every
     /// job not produced yet.
