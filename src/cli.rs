@@ -307,6 +307,11 @@ pub struct CheckArgs {
     /// List every test, passed or failed (text format).
     #[arg(long, short)]
     pub verbose: bool,
+
+    /// Fail on warnings too (a label that differs from a defined status only by case),
+    /// as on an invalid file.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// How `statuses` prints the catalogue.

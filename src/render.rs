@@ -26,6 +26,15 @@ pub fn error(e: &Error) -> String {
 /// when the file's text is known (carried by the message, or read from the file if it
 /// still is one); safe for a terminal.
 pub fn located(l: &Located) -> String {
+    drawn(l, "error:")
+}
+
+/// [`located`] for what is valid but most likely wrong: `warning: file:line:col: …`.
+pub fn warning(l: &Located) -> String {
+    drawn(l, "warning:")
+}
+
+fn drawn(l: &Located, severity: &str) -> String {
     let read;
     let l = match (&l.source, read_for_snippet(&l.file)) {
         (None, Some(text)) => {
@@ -37,7 +46,7 @@ pub fn located(l: &Located) -> String {
     let mut out = String::new();
     let theme = GraphicalTheme {
         characters: ThemeCharacters {
-            error: "error:".to_string(),
+            error: severity.to_string(),
             ..ThemeCharacters::ascii()
         },
         styles: ThemeStyles::none(),
@@ -48,7 +57,7 @@ pub fn located(l: &Located) -> String {
         .render_report(&mut out, l);
     match drawn {
         Ok(()) => terminal_safe(out.trim_end()).into_owned(),
-        Err(_) => format!("error: {}", terminal_safe(&l.to_string())),
+        Err(_) => format!("{severity} {}", terminal_safe(&l.to_string())),
     }
 }
 

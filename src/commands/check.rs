@@ -17,6 +17,8 @@ enum Found {
     Tested {
         generation: Box<Generation>,
         results: Vec<TestResult>,
+        /// Valid but most likely wrong ([`Generation::warnings`]).
+        warnings: Vec<Located>,
     },
 }
 
@@ -25,19 +27,24 @@ pub fn run(args: &CheckArgs) -> Result<(), Error> {
         Err(errors) => Found::Invalid(errors),
         Ok(generation) => {
             let results = generation.run_tests();
+            let warnings = generation.warnings();
             Found::Tested {
                 generation: Box::new(generation),
                 results,
+                warnings,
             }
         }
     };
     match args.format {
         CheckFormat::Text => print_text(&found, args.verbose),
         CheckFormat::Json => println!("{}", to_json(&found)),
-        CheckFormat::Junit => println!("{}", to_junit(&found).into_string()),
+        CheckFormat::Junit => println!("{}", to_junit(&found, args.strict).into_string()),
     }
     match &found {
         Found::Invalid(errors) => Err(Error::InvalidFiles(errors.len())),
+        Found::Tested { warnings, .. } if args.strict && !warnings.is_empty() => {
+            Err(Error::InvalidFiles(warnings.len()))
+        }
         Found::Tested { results, .. } => match failed(results) {
             0 => Ok(()),
             n => Err(Error::TestsFailed(n)),
@@ -59,7 +66,11 @@ fn print_text(found: &Found, verbose: bool) {
         Found::Tested {
             generation,
             results,
+            warnings,
         } => {
+            for w in warnings {
+                println!("{}", crate::render::warning(w));
+            }
             for r in results.iter().filter(|r| verbose || r.outcome.is_err()) {
                 match r.located() {
                     Some(failure) => println!("{}", crate::render::located(&failure)),
@@ -89,8 +100,12 @@ fn to_json(found: &Found) -> serde_json::Value {
         Found::Tested {
             generation,
             results,
+            warnings,
         } => json!({
             "valid": true,
+            "warnings": warnings.iter().map(|w| json!({
+                "file": w.file, "line": w.line, "column": w.column, "message": w.message,
+            })).collect::<Vec<_>>(),
             "configuration": generation.hash,
             "files": generation.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "statuses": generation.classifier.catalog.definitions().len(),
@@ -119,10 +134,20 @@ fn xml_text(s: &str) -> String {
 /// JUnit XML (the schema Jenkins, GitLab and GitHub reporters read): one suite, a test
 /// case per embedded test, and for an invalid configuration one case in error per problem.
 /// maud escapes every attribute and text; every element is written with its end tag.
-fn to_junit(found: &Found) -> Markup {
+/// Under `--strict` each warning is a failing case too.
+fn to_junit(found: &Found, strict: bool) -> Markup {
+    let none = Vec::new();
+    let failing = match found {
+        Found::Tested { warnings, .. } if strict => warnings,
+        _ => &none,
+    };
     let (tests, failures, errors) = match found {
         Found::Invalid(e) => (e.len(), 0, e.len()),
-        Found::Tested { results, .. } => (results.len(), failed(results), 0),
+        Found::Tested { results, .. } => (
+            results.len() + failing.len(),
+            failed(results) + failing.len(),
+            0,
+        ),
     };
     html! {
         (PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
@@ -139,9 +164,17 @@ fn to_junit(found: &Found) -> Markup {
                             }
                         }
                     }
-                    Found::Tested { generation, results } => {
+                    Found::Tested { generation, results, .. } => {
                         properties {
                             property name="configuration" value=(generation.hash) {}
+                        }
+                        @for w in failing {
+                            testcase classname=(xml_text(&w.file)) name=(format!("{}:{}:{}", w.file, w.line, w.column))
+                                file=(xml_text(&w.file)) line=(w.line) {
+                                failure message=(xml_text(&w.message)) type="warning" {
+                                    (xml_text(&w.to_string()))
+                                }
+                            }
                         }
                         @for r in results {
                             testcase classname=(xml_text(&r.file)) name=(xml_text(&r.name))

@@ -127,3 +127,57 @@ fn a_report_written_into_a_missing_folder_names_the_folder() {
         )))
         .stderr(contains(".agent-audit-").not());
 }
+
+#[test]
+fn check_warns_of_a_label_that_differs_from_a_status_only_by_case_and_fails_under_strict() {
+    let statuses = "[[status]]\nname = \"Long hold\"\ntype = \"CUSTOM\"\n";
+    let hooks = [
+        (
+            "h.rhai",
+            "// \"long HOLD\" in a comment is no label\nfn classify(snap) { if snap.status.name == \"Lunch\" { \"Long Hold\" } else { () } }\n",
+        ),
+        (
+            "h.lua",
+            "-- \"long HOLD\" in a comment is no label\nfunction classify(snap) if snap.status.name == 'Lunch' then return 'Long Hold' end end\n",
+        ),
+    ];
+    for (file, hook) in hooks {
+        let s = setup(&[("s.toml", statuses), (file, hook)], "");
+        let check = |strict: bool| {
+            let mut cmd = bin();
+            cmd.args(["check", "--config", "agent-audit.toml"])
+                .current_dir(s.dir.path());
+            if strict {
+                cmd.arg("--strict");
+            }
+            cmd.output().unwrap()
+        };
+        let out = check(false);
+        assert_eq!(out.status.code(), Some(0), "{file}: only a warning");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.matches("warning: ").count(), 1, "{file}: {text}");
+        assert!(
+            text.contains(&format!("warning: scripts/{file}:2:"))
+                && text.contains(
+                    "\"Long Hold\" differs from the defined status \"Long hold\" only in letter case"
+                )
+                && text.contains("write \"Long hold\""),
+            "{file}: {text}"
+        );
+        assert_eq!(check(true).status.code(), Some(2), "{file}: --strict fails");
+        // The defined spelling: nothing to say.
+        let fixed = setup(
+            &[
+                ("s.toml", statuses),
+                (file, &hook.replace("Long Hold", "Long hold")),
+            ],
+            "",
+        );
+        bin()
+            .args(["check", "--config", "agent-audit.toml", "--strict"])
+            .current_dir(fixed.dir.path())
+            .assert()
+            .success()
+            .stdout(contains("warning").not());
+    }
+}

@@ -336,6 +336,46 @@ impl Generation {
         })
     }
 
+    /// What is valid but most likely wrong: a text in a status script that differs from a
+    /// defined status only by letter case (`"Long Hold"` for `Long hold`). Labels are
+    /// compared exactly, so such a label is a status of its own, with none of the defined
+    /// one's colour, type or productivity. A text in capitals only (`"CONNECTED"`,
+    /// `"OFFLINE"`) is one of the event's own values, compared with a field, and is not
+    /// taken for a label. `check` prints these, and fails on them under `--strict`.
+    pub fn warnings(&self) -> Vec<Located> {
+        let defined: Vec<&str> = self
+            .classifier
+            .catalog
+            .definitions()
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        let mut warnings = Vec::new();
+        for script in self.classifier.hooks.scripts() {
+            let source = script.source();
+            for (offset, text) in crate::script::string_literals(source, script.language) {
+                let capitals_only = !text.chars().any(char::is_lowercase);
+                if capitals_only || defined.contains(&text.as_str()) {
+                    continue;
+                }
+                let lower = text.to_lowercase();
+                if let Some(name) = defined.iter().find(|d| d.to_lowercase() == lower) {
+                    let mut w = Located::at_offset(
+                        &script.file,
+                        source,
+                        offset,
+                        format!(
+                            "\"{text}\" differs from the defined status \"{name}\" only in letter case: labels are compared exactly, so a hook returning it makes a status of its own; write \"{name}\""
+                        ),
+                    );
+                    w.width = text.chars().count() + 2;
+                    warnings.push(w);
+                }
+            }
+        }
+        warnings
+    }
+
     /// Runs every embedded test: classification tests against the whole classifier,
     /// decision tests against the whole access configuration.
     pub fn run_tests(&self) -> Vec<TestResult> {

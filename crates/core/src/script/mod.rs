@@ -420,6 +420,70 @@ impl Script {
     }
 }
 
+impl Script {
+    /// The script's text as it was loaded.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// The string literals of a script's source with the byte offset of each (the opening
+/// quote): `"…"` and `'…'` with backslash escapes, outside comments (`--` in Lua, `//` and
+/// `/* */` in Rhai). A lexer of literals only, for checks that read what a script may
+/// return (`check`'s label spelling); not a parser.
+pub fn string_literals(source: &str, language: Language) -> Vec<(usize, String)> {
+    let bytes = source.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let line_comment = match language {
+            Language::Lua => rest.starts_with(b"--"),
+            Language::Rhai => rest.starts_with(b"//"),
+        };
+        if line_comment {
+            i += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+            continue;
+        }
+        if language == Language::Rhai && rest.starts_with(b"/*") {
+            i += source[i..].find("*/").map_or(rest.len(), |end| end + 2);
+            continue;
+        }
+        let quote = bytes[i];
+        if quote != b'"' && quote != b'\'' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut text = String::new();
+        let mut chars = source[i + 1..].char_indices();
+        let mut closed = None;
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, escaped)) = chars.next() {
+                        text.push(escaped);
+                    }
+                }
+                '\n' => break,
+                c if c as u32 == u32::from(quote) => {
+                    closed = Some(at);
+                    break;
+                }
+                c => text.push(c),
+            }
+        }
+        match closed {
+            Some(at) => {
+                found.push((start, text));
+                i = start + 1 + at + 1;
+            }
+            None => i = start + 1,
+        }
+    }
+    found
+}
+
 /// Where a `tests()` hook that starts on `line` of `source` names the test `name`: the
 /// quote that opens its name (`"lunch"` or `'lunch'`), or the hook's own line.
 pub(crate) fn test_place(source: &str, line: usize, name: &str) -> (usize, usize) {
@@ -614,6 +678,11 @@ impl Hooks {
 
     pub fn is_empty(&self) -> bool {
         self.set.scripts.is_empty()
+    }
+
+    /// The scripts that classify, in the order they are consulted.
+    pub fn scripts(&self) -> &[Arc<Script>] {
+        &self.set.scripts
     }
 
     /// Whether some hook reads the event's own time or type (so is asked per event).
