@@ -480,13 +480,7 @@ fn a_generation_is_built_from_files_that_did_not_change_while_they_were_read() {
         Ok(g) => g,
         Err(e) => panic!("{e:?}"),
     };
-    let names: Vec<&str> = g
-        .classifier
-        .catalog
-        .definitions()
-        .iter()
-        .map(|d| d.name.as_str())
-        .collect();
+    let names = g.classifier.catalog.names();
     assert!(
         names.contains(&"New") && !names.contains(&"Old"),
         "{names:?}"

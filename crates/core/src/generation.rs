@@ -343,13 +343,7 @@ impl Generation {
     /// `"OFFLINE"`) is one of the event's own values, compared with a field, and is not
     /// taken for a label. `check` prints these, and fails on them under `--strict`.
     pub fn warnings(&self) -> Vec<Located> {
-        let defined: Vec<&str> = self
-            .classifier
-            .catalog
-            .definitions()
-            .iter()
-            .map(|d| d.name.as_str())
-            .collect();
+        let defined = self.classifier.catalog.names();
         let mut warnings = Vec::new();
         for script in self.classifier.hooks.scripts() {
             let source = script.source();

@@ -257,6 +257,11 @@ impl Catalog {
             .count()
     }
 
+    /// The defined statuses' names (their labels), in catalogue order.
+    pub fn names(&self) -> Vec<&str> {
+        self.definitions().iter().map(|d| d.name.as_str()).collect()
+    }
+
     pub fn definitions(&self) -> &[StatusDefinition] {
         &self.definitions
     }
