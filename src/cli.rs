@@ -216,6 +216,15 @@ pub struct BatchArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Event files, folders or s3:// prefixes to read, as for `report`; win over the batch
+    /// file's `events`.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub events: Vec<PathBuf>,
+
+    /// The output directory or s3:// prefix; wins over the batch file's `out_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
     /// No progress bar and no warnings (malformed records are counted, not listed); denied
     /// and failed reports are still listed.
     #[arg(long, short)]

@@ -1,29 +1,37 @@
 //! `agent-audit run BATCH.toml`: every report a batch file asks for, the events read once.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::RunArgs;
+use crate::cli::{BatchArgs, RunArgs};
 use agent_audit::access::log::Asked;
 use agent_audit::batch::{Batch, Job, OutDir, Outcome, RunInfo, Shard, Status, Summary};
+use agent_audit::diagnostic::Located;
 use agent_audit::engine::{Engine, read_events};
 use agent_audit::error::Error;
 use agent_audit::generation::Generation;
 use agent_audit::store::ReadOptions;
 
-/// Loads a batch, its configuration (`--config` wins over the batch's `config`) and its
-/// events (with a shard, only that shard's agents' records when the batch allows it).
-pub fn load(
-    batch_file: &Path,
-    config: Option<&Path>,
-    shard: Option<Shard>,
-) -> Result<(Batch, Engine), Error> {
-    let batch = Batch::load(batch_file).map_err(|e| Error::Config(vec![e]))?;
-    let config = config
-        .map(Path::to_path_buf)
-        .or_else(|| batch.config.clone());
+/// The batch file, with what the command line says instead: `--events` and `--out-dir`
+/// win over its `events` and `out_dir` (as `--config` wins over its `config`).
+pub fn read_batch(args: &BatchArgs) -> Result<Batch, Located> {
+    let mut batch = Batch::load(&args.batch)?;
+    if !args.events.is_empty() {
+        batch.events = args.events.clone();
+    }
+    if let Some(out_dir) = &args.out_dir {
+        batch.out_dir = out_dir.clone();
+    }
+    Ok(batch)
+}
+
+/// Loads a batch (with the command line's overrides), its configuration (`--config` wins
+/// over the batch's `config`) and its events (with a shard, only that shard's agents'
+/// records when the batch allows it).
+pub fn load(args: &BatchArgs, shard: Option<Shard>) -> Result<(Batch, Engine), Error> {
+    let batch = read_batch(args).map_err(|e| Error::Config(vec![e]))?;
+    let config = args.config.clone().or_else(|| batch.config.clone());
     let generation = Generation::load(config.as_deref()).map_err(Error::Config)?;
     let options = ReadOptions {
         shard: shard.filter(|_| batch.all_agents_only()),
@@ -44,7 +52,7 @@ pub fn run_info(batch: &Batch, engine: &Engine) -> RunInfo {
 pub fn run(args: &RunArgs) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let (batch_args, quiet) = (&args.batch, args.batch.quiet);
-    let (batch, engine) = load(&batch_args.batch, batch_args.config.as_deref(), args.shard)?;
+    let (batch, engine) = load(batch_args, args.shard)?;
     super::print_input_problems(engine.store(), quiet);
     let jobs = batch.jobs(engine.store(), args.shard);
     let (mut out, warning) = OutDir::open(&batch, args.shard, &engine.generation().config.s3);

@@ -13,7 +13,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::cli::BatchArgs;
-use crate::commands::run::{load, produce_with_progress, report_outcomes, run_info, say_warnings};
+use crate::commands::run::{
+    load, produce_with_progress, read_batch, report_outcomes, run_info, say_warnings,
+};
 use crate::watching::{Burst, Next, Scope, Watcher, describe, signalled_by};
 use agent_audit::batch::{Batch, Job, OutDir, Outcome, Status};
 use agent_audit::diagnostic::Located;
@@ -21,7 +23,7 @@ use agent_audit::engine::{Live, Reloaded};
 use agent_audit::error::Error;
 
 pub fn run(args: &BatchArgs) -> Result<(), Error> {
-    let (batch, engine) = load(&args.batch, args.config.as_deref(), None)?;
+    let (batch, engine) = load(args, None)?;
     crate::commands::print_input_problems(engine.store(), args.quiet);
     let (out, warning) = OutDir::open(&batch, None, &engine.generation().config.s3);
     say_warnings(warning);
@@ -179,7 +181,7 @@ impl State {
     /// changed and are valid; `Ok(Some(bytes of events read))`, or `Ok(None)` if nothing
     /// changed.
     fn try_configuration(&mut self, args: &BatchArgs) -> Result<Option<u64>, Vec<Located>> {
-        let batch = Batch::load(&args.batch).map_err(|e| vec![e])?;
+        let batch = read_batch(args).map_err(|e| vec![e])?;
         let config = args.config.clone().or_else(|| batch.config.clone());
         let reloaded = self.live.reload_configuration(
             config.as_deref(),

@@ -556,3 +556,37 @@ fn timezones_formats_and_kinds_fan_out_into_every_combination() {
         .code(2)
         .stderr(contains("`formats` lists nothing"));
 }
+
+#[test]
+fn events_and_out_dir_on_the_command_line_win_over_the_batch_file() {
+    let (dir, batch) = batch_dir(
+        "timezone = \"UTC\"\n[[report]]\nagents = [\"*\"]\ndates = [\"2026-11-02\"]\n",
+    );
+    // Other events: only mrivera's day, in a file the batch does not name.
+    let other = dir.path().join("other.jsonl");
+    fs::write(
+        &other,
+        lines(&[event("mrivera", "LOGIN", "2026-11-02T03:00:00.000Z").status("Available")]),
+    )
+    .unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    bin()
+        .arg("run")
+        .arg(&batch)
+        .arg("--events")
+        .arg(&other)
+        .arg("--out-dir")
+        .arg(&elsewhere)
+        .arg("--quiet")
+        .assert()
+        .success()
+        .stdout(contains("1 report(s): 1 written"));
+    assert_eq!(
+        files(&elsewhere),
+        ["manifest.json", "mrivera/2026-11-02_UTC.csv"]
+    );
+    assert!(
+        !dir.path().join("reports").exists(),
+        "the batch file's out_dir is not written"
+    );
+}
