@@ -559,9 +559,8 @@ fn timezones_formats_and_kinds_fan_out_into_every_combination() {
 
 #[test]
 fn events_and_out_dir_on_the_command_line_win_over_the_batch_file() {
-    let (dir, batch) = batch_dir(
-        "timezone = \"UTC\"\n[[report]]\nagents = [\"*\"]\ndates = [\"2026-11-02\"]\n",
-    );
+    let (dir, batch) =
+        batch_dir("timezone = \"UTC\"\n[[report]]\nagents = [\"*\"]\ndates = [\"2026-11-02\"]\n");
     // Other events: only mrivera's day, in a file the batch does not name.
     let other = dir.path().join("other.jsonl");
     fs::write(

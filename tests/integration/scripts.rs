@@ -926,3 +926,27 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&reports[0], &reports[1]);
     }
 }
+
+#[test]
+fn a_top_level_rhai_const_used_in_a_fn_says_how_to_give_the_fn_its_value() {
+    let err = failure(
+        "c.rhai",
+        "const LONG = 60;\nfn classify(snap) {\n  if LONG > 1 { \"Long hold\" } else { () }\n}\n",
+        "",
+    );
+    assert!(
+        err.contains("c.rhai:3:6: load failed: syntax error: Undefined variable: LONG")
+            && err.contains("a `fn` sees none of the script's top-level variables")
+            && err.contains("`fn long() { … }`, and call `long()`"),
+        "{err}"
+    );
+    // What the message suggests works.
+    let s = setup(
+        &[(
+            "c.rhai",
+            "fn long() { 60 }\nfn classify(snap) { if long() > 1 { \"Long hold\" } else { () } }\n",
+        )],
+        "",
+    );
+    assert!(s.generation().is_ok());
+}

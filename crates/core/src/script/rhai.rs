@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rhai::packages::{Package, StandardPackage};
 use rhai::{
-    AST, ASTFlags, ASTNode, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError, Position,
-    Scope, Stmt,
+    AST, ASTFlags, ASTNode, CallFnOptions, Dynamic, Engine, EvalAltResult, ParseError,
+    ParseErrorType, Position, Scope, Stmt,
 };
 
 use super::data::{Returned, Shape, to_json};
@@ -109,7 +109,8 @@ pub(super) fn load(
     let deadline = Arc::new(Deadline::default());
     let engine = engine(limits, output, &deadline);
     deadline.arm(&limits);
-    let mut ast = with_stack(|| engine.compile(source)).map_err(|e| parse_error(file, &e))?;
+    let mut ast =
+        with_stack(|| engine.compile(source)).map_err(|e| parse_error(file, source, &e))?;
     ast.set_source(file);
     let functions: Vec<(String, usize)> = ast
         .iter_functions()
@@ -364,15 +365,25 @@ impl Returned for Dynamic {
     }
 }
 
-fn parse_error(file: &str, e: &ParseError) -> ScriptError {
+fn parse_error(file: &str, source: &str, e: &ParseError) -> ScriptError {
     let (line, column) = position(e.position());
-    ScriptError::new(
-        file,
-        line,
-        column,
-        "load",
-        format!("syntax error: {}", e.err_type()),
-    )
+    let mut message = format!("syntax error: {}", e.err_type());
+    // A Rhai function sees no variable of the script's top level (hooks are called without
+    // running it again): say how to give a function a value of its own.
+    if let ParseErrorType::VariableUndefined(name) = e.err_type()
+        && source.lines().any(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("const ")
+                .or_else(|| l.strip_prefix("let "))
+                .is_some_and(|rest| rest.trim_start().starts_with(name.as_str()))
+        })
+    {
+        message.push_str(&format!(
+            " (a `fn` sees none of the script's top-level variables, `const` ones included: define `{name}` inside the function, or make it a function, `fn {lower}() {{ … }}`, and call `{lower}()`)",
+            lower = name.to_lowercase()
+        ));
+    }
+    ScriptError::new(file, line, column, "load", message)
 }
 
 /// A runtime error at its innermost position; errors without one (a budget running out)
