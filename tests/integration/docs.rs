@@ -44,6 +44,15 @@ const CLASSES: &[(&str, Class)] = &[
         "RUSTC_WORKSPACE_WRAPPER=clippy-driver RUSTFLAGS=\"-D warnings\" cargo build --locked --release --workspace --all-targets",
         Class::Ci("cargo build --locked --release --workspace --all-targets"),
     ),
+    // The cold-build figures of docs/performance.md: builds timed on a fresh clone.
+    (
+        "cargo build --locked --release",
+        Class::External("a cold build, timed on a fresh clone; CI builds the release profile"),
+    ),
+    (
+        "cargo test --locked",
+        Class::External("a cold build of the dev profile, timed; CI tests the release profile"),
+    ),
     (
         "cargo build --release --no-default-features",
         Class::External(
