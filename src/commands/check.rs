@@ -114,7 +114,7 @@ fn to_json(found: &Found) -> serde_json::Value {
             "tests": results.iter().map(|r| json!({
                 "file": r.file, "line": r.line, "column": r.column, "name": r.name,
                 "outcome": if r.outcome.is_ok() { "passed" } else { "failed" },
-                "message": r.outcome.as_ref().err(),
+                "message": r.outcome.as_ref().err().map(ToString::to_string),
             })).collect::<Vec<_>>(),
         }),
     }
@@ -180,7 +180,7 @@ fn to_junit(found: &Found, strict: bool) -> Markup {
                             testcase classname=(xml_text(&r.file)) name=(xml_text(&r.name))
                                 file=(xml_text(&r.file)) line=(r.line) {
                                 @if let Err(why) = &r.outcome {
-                                    failure message=(xml_text(why)) type="test" {
+                                    failure message=(xml_text(&why.to_string())) type="test" {
                                         (xml_text(&r.to_string()))
                                     }
                                 }

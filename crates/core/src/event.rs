@@ -108,7 +108,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Conf<'a> {
 impl<'a> Conf<'a> {
     /// The configuration's fields. A raw `null` or a configuration of the wrong shape is an
     /// error naming what was wrong.
-    pub fn parse(&self) -> Result<std::borrow::Cow<'_, RawConfiguration<'a>>, String> {
+    pub fn parse(&self) -> Result<std::borrow::Cow<'_, RawConfiguration<'a>>, Malformed> {
         match self {
             Conf::Parsed(c) => Ok(std::borrow::Cow::Borrowed(&**c)),
             Conf::Raw(raw) => parse_configuration(raw.get().as_bytes()),
@@ -128,10 +128,24 @@ impl<'a> Conf<'a> {
 
 pub(crate) fn parse_configuration<'a, 'c>(
     bytes: &'a [u8],
-) -> Result<std::borrow::Cow<'c, RawConfiguration<'a>>, String> {
+) -> Result<std::borrow::Cow<'c, RawConfiguration<'a>>, Malformed> {
     serde_json::from_slice::<Option<RawConfiguration<'a>>>(bytes)
-        .map_err(|e| format!("malformed `Configuration`: {e}"))
+        .map_err(Malformed::Configuration)
         .map(|c| std::borrow::Cow::Owned(c.unwrap_or_default()))
+}
+
+/// Why a record is not a usable event: it is skipped, and counted with its place.
+#[derive(Debug, thiserror::Error)]
+pub enum Malformed {
+    #[error("malformed record: bad `EventTimestamp` `{0}`: {1}")]
+    Timestamp(String, crate::time::TimestampError),
+    #[error("malformed record: `AgentARN` is empty")]
+    NoAgent,
+    /// `PreviousAgentSnapshot` or `CurrentAgentSnapshot`, and serde's reason.
+    #[error("malformed record: bad `{0}`: {1}")]
+    Snapshot(&'static str, serde_json::Error),
+    #[error("malformed `Configuration`: {0}")]
+    Configuration(serde_json::Error),
 }
 
 /// `AgentStatus` or `NextAgentStatus`.

@@ -39,8 +39,23 @@ pub struct TestResult {
     pub line: usize,
     pub column: usize,
     pub name: String,
-    /// `Err` holds the failure message.
-    pub outcome: Result<(), String>,
+    pub outcome: Result<(), TestFailure>,
+}
+
+/// Why an embedded test failed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum TestFailure {
+    /// The hooks and rules gave another label, or the policies another decision.
+    #[error("expected {expected}, got {got}")]
+    Mismatch { expected: String, got: String },
+    /// A script failed while the test ran.
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    /// A decision test's own date or time zone is not one.
+    #[error(transparent)]
+    Date(#[from] crate::time::DateError),
+    #[error(transparent)]
+    Zone(#[from] crate::time::ZoneError),
 }
 
 impl std::fmt::Display for TestResult {
@@ -66,7 +81,7 @@ impl TestResult {
             Ok(()) => format!("test `{name}` passed"),
             Err(why) => format!(
                 "test `{name}` failed: {}",
-                cap(why, crate::script::MAX_MESSAGE)
+                cap(&why.to_string(), crate::script::MAX_MESSAGE)
             ),
         }
     }
@@ -383,13 +398,12 @@ impl Generation {
                     .classify(case.snapshot.event_type(), case.snapshot.timestamp(), &raw)
                     .map(|c| c.map(|c| c.label.into_owned()));
                 let outcome = match got {
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(TestFailure::Script(e)),
                     Ok(label) if label == case.expect => Ok(()),
-                    Ok(label) => Err(format!(
-                        "expected {}, got {}",
-                        describe(case.expect.as_deref()),
-                        describe(label.as_deref())
-                    )),
+                    Ok(label) => Err(TestFailure::Mismatch {
+                        expected: describe(case.expect.as_deref()),
+                        got: describe(label.as_deref()),
+                    }),
                 };
                 TestResult {
                     file: case.file.clone(),
@@ -410,18 +424,13 @@ impl Generation {
         results
     }
 
-    fn run_policy_test(&self, t: &PolicyTest) -> Result<(), String> {
-        let parse_date = |s: &str| {
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|e| format!("bad date `{s}`: {e}"))
-        };
-        let date = parse_date(t.date.as_deref().unwrap_or("2026-01-01"))?;
+    fn run_policy_test(&self, t: &PolicyTest) -> Result<(), TestFailure> {
+        let date = crate::time::parse_date(t.date.as_deref().unwrap_or("2026-01-01"))?;
         let today = match &t.today {
-            Some(d) => parse_date(d)?,
+            Some(d) => crate::time::parse_date(d)?,
             None => date,
         };
-        let timezone = crate::time::parse_timezone(t.timezone.as_deref().unwrap_or("UTC"))
-            .map_err(|e| e.to_string())?;
+        let timezone = crate::time::parse_timezone(t.timezone.as_deref().unwrap_or("UTC"))?;
         let request = Request {
             requester: t.requester.clone(),
             agent: t.agent.clone(),
@@ -438,7 +447,10 @@ impl Generation {
         if decision.allowed == expected {
             Ok(())
         } else {
-            Err(format!("expected {}, got {decision}", t.expect))
+            Err(TestFailure::Mismatch {
+                expected: t.expect.clone(),
+                got: decision.to_string(),
+            })
         }
     }
 }
@@ -573,26 +585,37 @@ fn config_files(
     out
 }
 
-/// Whether `path` is a regular file (through symlinks); if not, what it is instead, in
-/// words that follow its name.
-fn regular_file(path: &Path) -> Result<(), String> {
+/// What a configured path is instead of a regular file, in words that follow its name.
+#[derive(Debug, thiserror::Error)]
+enum NotAFile {
+    #[error("is a directory, not a file")]
+    Directory,
+    #[error("is not a regular file (a FIFO, socket or device)")]
+    Special,
+    #[error("is a symbolic link to `{}`, which does not exist", .0.display())]
+    DanglingLink(PathBuf),
+    #[error("does not exist")]
+    Missing,
+    #[error("cannot be read: {0}")]
+    Unreadable(std::io::Error),
+}
+
+/// Whether `path` is a regular file (through symlinks); if not, what it is instead.
+fn regular_file(path: &Path) -> Result<(), NotAFile> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => Ok(()),
-        Ok(meta) if meta.is_dir() => Err("is a directory, not a file".to_string()),
-        Ok(_) => Err("is not a regular file (a FIFO, socket or device)".to_string()),
+        Ok(meta) if meta.is_dir() => Err(NotAFile::Directory),
+        Ok(_) => Err(NotAFile::Special),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::read_link(path) {
-            Ok(target) => Err(format!(
-                "is a symbolic link to `{}`, which does not exist",
-                target.display()
-            )),
-            Err(_) => Err("does not exist".to_string()),
+            Ok(target) => Err(NotAFile::DanglingLink(target)),
+            Err(_) => Err(NotAFile::Missing),
         },
-        Err(e) => Err(format!("cannot be read: {e}")),
+        Err(e) => Err(NotAFile::Unreadable(e)),
     }
 }
 
 /// A configured file that cannot be used, placed at its own name.
-fn unreadable(path: &Path, why: &str) -> Located {
+fn unreadable(path: &Path, why: &dyn std::fmt::Display) -> Located {
     let name = path.display().to_string();
     Located::new(
         &name,

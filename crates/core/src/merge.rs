@@ -147,33 +147,46 @@ fn show_run(run: &str) -> &str {
     }
 }
 
+/// A report a shard's manifest lists as written that is not there as it says.
+#[derive(Debug, thiserror::Error)]
+enum NotAsListed {
+    #[error(
+        "`{0}` is listed as written without its size and SHA-256 (a manifest of an older agent-audit): run the shard again"
+    )]
+    NoDigest(String),
+    #[error("`{0}`, listed as written, cannot be read: {1}")]
+    Unreadable(String, std::io::Error),
+    #[error(
+        "`{file}` has {has} bytes, the manifest says {says}: it changed after the shard wrote it"
+    )]
+    Size { file: String, has: u64, says: u64 },
+    #[error(
+        "`{0}` does not have the SHA-256 the manifest gives: it changed after the shard wrote it"
+    )]
+    Digest(String),
+}
+
 /// A report a shard's manifest says it wrote must be there, whole: its size and SHA-256
 /// as the manifest states them.
-fn verify(report: &Outcome, s3: &crate::s3::Settings) -> Result<(), String> {
+fn verify(report: &Outcome, s3: &crate::s3::Settings) -> Result<(), NotAsListed> {
     if report.status != Status::Written {
         return Ok(());
     }
+    let file = || report.file.clone();
     let (Some(size), Some(digest)) = (report.bytes, report.sha256.as_deref()) else {
-        return Err(format!(
-            "`{}` is listed as written without its size and SHA-256 (a manifest of an older agent-audit): run the shard again",
-            report.file
-        ));
+        return Err(NotAsListed::NoDigest(file()));
     };
     let path = std::path::Path::new(&report.file);
-    let bytes = output::read(path, s3)
-        .map_err(|e| format!("`{}`, listed as written, cannot be read: {e}", report.file))?;
+    let bytes = output::read(path, s3).map_err(|e| NotAsListed::Unreadable(file(), e))?;
     if bytes.len() as u64 != size {
-        return Err(format!(
-            "`{}` has {} bytes, the manifest says {size}: it changed after the shard wrote it",
-            report.file,
-            bytes.len()
-        ));
+        return Err(NotAsListed::Size {
+            file: file(),
+            has: bytes.len() as u64,
+            says: size,
+        });
     }
     if crate::digest::sha256_hex(&bytes) != digest {
-        return Err(format!(
-            "`{}` does not have the SHA-256 the manifest gives: it changed after the shard wrote it",
-            report.file
-        ));
+        return Err(NotAsListed::Digest(file()));
     }
     Ok(())
 }

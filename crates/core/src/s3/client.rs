@@ -90,8 +90,8 @@ pub(super) fn chain(e: &dyn std::error::Error) -> String {
 
 /// The runtime the client runs on. Two threads are plenty: they only move bytes between
 /// sockets and the channels the readers drain.
-pub(super) fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+pub(super) fn runtime() -> Result<&'static tokio::runtime::Runtime, NoRuntime> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, NoRuntime>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
@@ -99,14 +99,19 @@ pub(super) fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
                 .thread_name("agent-audit-s3")
                 .enable_all()
                 .build()
-                .map_err(|e| format!("cannot start the S3 client: {e}"))
+                .map_err(|e| NoRuntime(Arc::new(e)))
         })
         .as_ref()
         .map_err(Clone::clone)
 }
 
+/// The client's runtime could not be started (no threads to be had).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("cannot start the S3 client: {0}")]
+pub(super) struct NoRuntime(Arc<std::io::Error>);
+
 /// Runs a client future to completion from synchronous code.
-fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, String> {
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, NoRuntime> {
     Ok(runtime()?.block_on(future))
 }
 
@@ -217,7 +222,7 @@ pub fn list(location: &Location, settings: &Settings) -> Result<Vec<Object>, Err
     let prefix = (!location.prefix.is_empty()).then(|| key_of(&location.prefix));
     let listed: Result<Vec<object_store::ObjectMeta>, object_store::Error> =
         block_on(store.list(prefix.as_ref()).try_collect())
-            .map_err(|e| Error::new(&location.url(), e))?;
+            .map_err(|e| Error::new(&location.url(), e.to_string()))?;
     let metas = listed.map_err(|e| from_store(&location.url(), &e))?;
     let mut objects: Vec<Object> = metas
         .into_iter()
@@ -233,7 +238,9 @@ pub fn list(location: &Location, settings: &Settings) -> Result<Vec<Object>, Err
         && let Some(prefix) = &prefix
     {
         // Not a folder: perhaps one object named exactly.
-        match block_on(store.head(prefix)).map_err(|e| Error::new(&location.url(), e))? {
+        match block_on(store.head(prefix))
+            .map_err(|e| Error::new(&location.url(), e.to_string()))?
+        {
             Ok(m) => objects.push(Object {
                 bucket: location.bucket.clone(),
                 key: m.location.as_ref().to_string(),
@@ -262,7 +269,7 @@ pub fn put(location: &Location, settings: &Settings, bytes: &[u8]) -> Result<(),
     let store = client(&location.bucket, settings)?;
     let payload = PutPayload::from(bytes.to_vec());
     block_on(store.put(&key_of(&location.prefix), payload))
-        .map_err(|e| Error::new(&location.url(), e))?
+        .map_err(|e| Error::new(&location.url(), e.to_string()))?
         .map(|_| ())
         .map_err(|e| from_store(&location.url(), &e))
 }
@@ -272,7 +279,7 @@ pub fn put(location: &Location, settings: &Settings, bytes: &[u8]) -> Result<(),
 pub fn delete(location: &Location, settings: &Settings) -> Result<(), Error> {
     let store = client(&location.bucket, settings)?;
     match block_on(store.delete(&key_of(&location.prefix)))
-        .map_err(|e| Error::new(&location.url(), e))?
+        .map_err(|e| Error::new(&location.url(), e.to_string()))?
     {
         Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
         Err(e) => Err(from_store(&location.url(), &e)),
@@ -287,7 +294,7 @@ pub fn get(location: &Location, settings: &Settings) -> Result<Vec<u8>, Error> {
         result.bytes().await
     };
     block_on(fetch)
-        .map_err(|e| Error::new(&location.url(), e))?
+        .map_err(|e| Error::new(&location.url(), e.to_string()))?
         .map(|b| b.to_vec())
         .map_err(|e| from_store(&location.url(), &e))
 }
@@ -297,7 +304,7 @@ pub fn names(location: &Location, settings: &Settings) -> Result<Vec<String>, Er
     let store = client(&location.bucket, settings)?;
     let prefix = (!location.prefix.is_empty()).then(|| key_of(&location.prefix));
     let listed = block_on(store.list_with_delimiter(prefix.as_ref()))
-        .map_err(|e| Error::new(&location.url(), e))?
+        .map_err(|e| Error::new(&location.url(), e.to_string()))?
         .map_err(|e| from_store(&location.url(), &e))?;
     let mut names: Vec<String> = listed
         .objects

@@ -127,8 +127,8 @@ fn start(object: &Object, range: Option<Range<u64>>) -> mpsc::Receiver<Chunk> {
     };
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(message) => {
-            failed(&tx, Error::new(&url, message));
+        Err(e) => {
+            failed(&tx, Error::new(&url, e.to_string()));
             return rx;
         }
     };

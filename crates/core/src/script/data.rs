@@ -29,17 +29,33 @@ pub(super) enum Shape<V> {
 /// A script value the host can read as data.
 pub(super) trait Returned: Sized {
     /// This value's outer level; an error when the engine cannot read it at all.
-    fn shape(&self) -> Result<Shape<Self>, String>;
+    fn shape(&self) -> Result<Shape<Self>, DataError>;
+}
+
+/// Returned data that is not data the host can take.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub(super) enum DataError {
+    #[error("returned value is nested too deeply")]
+    TooDeep,
+    #[error("returned a number that is not finite: {0}")]
+    NotFinite(f64),
+    #[error("a returned table has a {0} key; keys must be strings")]
+    KeyNotText(String),
+    #[error("returned a value of type {0} where data was expected")]
+    NotData(String),
+    /// The engine could not read the value (its own message).
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 /// The returned value `value` as JSON.
-pub(super) fn to_json<V: Returned>(value: &V) -> Result<Value, String> {
+pub(super) fn to_json<V: Returned>(value: &V) -> Result<Value, DataError> {
     at_depth(value, 0)
 }
 
-fn at_depth<V: Returned>(value: &V, depth: usize) -> Result<Value, String> {
+fn at_depth<V: Returned>(value: &V, depth: usize) -> Result<Value, DataError> {
     if depth > MAX_DEPTH {
-        return Err("returned value is nested too deeply".to_string());
+        return Err(DataError::TooDeep);
     }
     Ok(match value.shape()? {
         Shape::Nothing => Value::Null,
@@ -47,7 +63,7 @@ fn at_depth<V: Returned>(value: &V, depth: usize) -> Result<Value, String> {
         Shape::Int(i) => i.into(),
         Shape::Float(f) => serde_json::Number::from_f64(f)
             .map(Value::Number)
-            .ok_or_else(|| format!("returned a number that is not finite: {f}"))?,
+            .ok_or(DataError::NotFinite(f))?,
         Shape::Text(s) => Value::String(s),
         Shape::List(items) => Value::Array(
             items
@@ -62,15 +78,7 @@ fn at_depth<V: Returned>(value: &V, depth: usize) -> Result<Value, String> {
             }
             Value::Object(map)
         }
-        Shape::KeyNotText(key) => {
-            return Err(format!(
-                "a returned table has a {key} key; keys must be strings"
-            ));
-        }
-        Shape::Other(type_name) => {
-            return Err(format!(
-                "returned a value of type {type_name} where data was expected"
-            ));
-        }
+        Shape::KeyNotText(key) => return Err(DataError::KeyNotText(key)),
+        Shape::Other(type_name) => return Err(DataError::NotData(type_name)),
     })
 }

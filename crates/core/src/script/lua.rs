@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use mlua::chunk::ChunkMode;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 
-use super::data::{Returned, Shape, to_json};
+use super::data::{DataError, Returned, Shape, to_json};
 use super::lua_string::string_functions;
 use super::returns::{Insertion, MARK, Marked, lua_returns};
 use super::{Compiled, Limit, Limits, Loaded, Output, ScriptError, Tree};
@@ -354,7 +354,8 @@ pub(super) fn load(
         };
         let line = defined_at(&f);
         let value = state.call(file, source, name, Some(line), || f.call(()))?;
-        let json = to_json(&value).map_err(|m| ScriptError::new(file, line, 1, name, m))?;
+        let json =
+            to_json(&value).map_err(|m| ScriptError::new(file, line, 1, name, m.to_string()))?;
         Ok(Some((line, json)))
     };
     let statuses = call0("statuses")?;
@@ -502,8 +503,8 @@ impl super::Instance for Instance {
             .call(&self.file, &self.source, "authorize", Some(line), || {
                 f.call::<Value>(to_lua(lua, req)?)
             })?;
-        let value =
-            to_json(&value).map_err(|m| ScriptError::new(&self.file, line, 1, "authorize", m))?;
+        let value = to_json(&value)
+            .map_err(|m| ScriptError::new(&self.file, line, 1, "authorize", m.to_string()))?;
         Ok((value, self.returned_or(line)))
     }
 
@@ -563,7 +564,7 @@ fn to_lua(lua: &Lua, t: &Tree<'_>) -> mlua::Result<Value> {
 /// table (Lua cannot tell `{}` from an empty list). An empty table is never "nothing": a
 /// policy returning `{}` must forbid as Rhai's `#{}` and `[]` do, not read as no opinion.
 impl Returned for Value {
-    fn shape(&self) -> Result<Shape<Value>, String> {
+    fn shape(&self) -> Result<Shape<Value>, DataError> {
         Ok(match self {
             Value::Nil => Shape::Nothing,
             Value::Boolean(b) => Shape::Bool(*b),
@@ -575,12 +576,12 @@ impl Returned for Value {
                 let pairs: Vec<(Value, Value)> = t
                     .pairs::<Value, Value>()
                     .collect::<mlua::Result<_>>()
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| DataError::Unreadable(e.to_string()))?;
                 if len == pairs.len() {
                     let items = (1..=len)
                         .map(|i| t.raw_get(i))
                         .collect::<mlua::Result<_>>()
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| DataError::Unreadable(e.to_string()))?;
                     Shape::List(items)
                 } else {
                     let mut fields = Vec::with_capacity(pairs.len());

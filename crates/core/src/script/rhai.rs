@@ -24,7 +24,7 @@ use rhai::{
     ParseErrorType, Position, Scope, Stmt,
 };
 
-use super::data::{Returned, Shape, to_json};
+use super::data::{DataError, Returned, Shape, to_json};
 use super::returns::{Insertion, MARK, Marked, offset_of};
 use super::{Compiled, Deadline, Limit, Limits, Loaded, Output, ScriptError, Tree, find_line};
 
@@ -157,7 +157,8 @@ pub(super) fn load(
             let value: Dynamic =
                 with_stack(|| engine.call_fn_with_options(options, &mut scope, &ast, hook, ()))
                     .map_err(|e| runtime_error(file, source, hook, &limits, *e))?;
-            let json = to_json(&value).map_err(|m| ScriptError::new(file, line, 1, hook, m))?;
+            let json = to_json(&value)
+                .map_err(|m| ScriptError::new(file, line, 1, hook, m.to_string()))?;
             Ok(Some((line, json)))
         };
     let statuses = call0("statuses")?;
@@ -286,8 +287,9 @@ impl super::Instance for Instance {
     fn authorize(&mut self, req: &Tree<'_>) -> Result<(serde_json::Value, usize), ScriptError> {
         let value = self.call("authorize", to_dynamic(req))?;
         let (hook_line, column) = find_line(&self.source, "fn authorize");
-        let json = to_json(&value)
-            .map_err(|m| ScriptError::new(&self.file, hook_line, column, "authorize", m))?;
+        let json = to_json(&value).map_err(|m| {
+            ScriptError::new(&self.file, hook_line, column, "authorize", m.to_string())
+        })?;
         Ok((json, self.returned_or(hook_line)))
     }
 
@@ -335,7 +337,7 @@ fn to_dynamic(t: &Tree<'_>) -> Dynamic {
 
 /// A Rhai value read as returned data (`statuses()`, `tests()`, a policy's answer).
 impl Returned for Dynamic {
-    fn shape(&self) -> Result<Shape<Dynamic>, String> {
+    fn shape(&self) -> Result<Shape<Dynamic>, DataError> {
         if self.is_unit() {
             return Ok(Shape::Nothing);
         }

@@ -23,7 +23,7 @@ use serde_json::value::RawValue;
 use super::fields::{self, Fields};
 use super::refresh::SourceState;
 use super::{AgentProfile, ConfigId, Previous, ProfileOnly, Store, StoredEvent};
-use crate::event::{Conf, RawSnapshot, Str};
+use crate::event::{Conf, Malformed, RawSnapshot, Str};
 use crate::input::blocks::{self, Extent, Found, Span, Wanted};
 use crate::input::framing::{self, Flow, Outcome, Position};
 use crate::input::scan;
@@ -446,7 +446,7 @@ fn read_part<R: Read>(
                     record_index += 1;
                     Outcome::Accepted(end)
                 }
-                Err(why) => Outcome::Rejected(end, why),
+                Err(why) => Outcome::Rejected(end, why.to_string()),
             }
         },
         |p| {
@@ -494,21 +494,17 @@ fn add(
     ev: &Fields<'_>,
     seq: u64,
     cut: Cut<'_, '_>,
-) -> Result<(), String> {
+) -> Result<(), Malformed> {
     let Cut {
         record,
         spans,
         scratch,
     } = cut;
-    let at = Timestamp::parse_rfc3339(ev.event_timestamp.as_str()).map_err(|e| {
-        format!(
-            "malformed record: bad `EventTimestamp` `{}`: {e}",
-            ev.event_timestamp.as_str()
-        )
-    })?;
+    let at = Timestamp::parse_rfc3339(ev.event_timestamp.as_str())
+        .map_err(|e| Malformed::Timestamp(ev.event_timestamp.as_str().to_string(), e))?;
     let arn = ev.agent_arn.as_str();
     if arn.is_empty() {
-        return Err("malformed record: `AgentARN` is empty".to_string());
+        return Err(Malformed::NoAgent);
     }
     // The agent is entered in the store only once the record is known to be good.
     let key = xxhash_rust::xxh3::xxh3_64(arn.as_bytes());
@@ -525,8 +521,7 @@ fn add(
         .earliest
         .get(&key)
         .is_none_or(|&first| (at, seq) < first);
-    let bad_previous =
-        |e: serde_json::Error| format!("malformed record: bad `PreviousAgentSnapshot`: {e}");
+    let bad_previous = |e: serde_json::Error| Malformed::Snapshot("PreviousAgentSnapshot", e);
     let previous_raw = ev.previous.filter(|&raw| raw != "null");
     let previous = match previous_raw {
         Some(raw) if earliest || ev.current.is_none() => {
@@ -584,10 +579,8 @@ fn add(
                     Some(store.add_snapshot(&plain.snapshot, config))
                 }
                 None => {
-                    let snap: Option<RawSnapshot<'_>> =
-                        serde_json::from_slice(text).map_err(|e| {
-                            format!("malformed record: bad `CurrentAgentSnapshot`: {e}")
-                        })?;
+                    let snap: Option<RawSnapshot<'_>> = serde_json::from_slice(text)
+                        .map_err(|e| Malformed::Snapshot("CurrentAgentSnapshot", e))?;
                     match snap {
                         Some(snap) => {
                             let config = snapshot_config(store, seen, &snap)?;
@@ -650,7 +643,7 @@ fn configuration_id(
     conf: Option<&Conf<'_>>,
     record: &[u8],
     spans: &[Span],
-) -> Result<Option<ConfigId>, String> {
+) -> Result<Option<ConfigId>, Malformed> {
     let Some(conf) = conf else {
         return Ok(None);
     };
@@ -665,7 +658,11 @@ fn configuration_id(
 
 /// The interned configuration of a configuration's raw bytes, parsed unless a digest of
 /// the same bytes was seen.
-fn configuration_of(store: &mut Store, seen: &mut Seen, bytes: &[u8]) -> Result<ConfigId, String> {
+fn configuration_of(
+    store: &mut Store,
+    seen: &mut Seen,
+    bytes: &[u8],
+) -> Result<ConfigId, Malformed> {
     let digest = xxhash_rust::xxh3::xxh3_128(bytes);
     if let Some(&id) = seen.config.get(&digest) {
         return Ok(id);
