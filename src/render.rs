@@ -36,12 +36,15 @@ pub fn warning(l: &Located) -> String {
 
 fn drawn(l: &Located, severity: &str) -> String {
     let read;
-    let l = match (&l.source, read_for_snippet(&l.file)) {
-        (None, Some(text)) => {
-            read = l.clone().with_source(&text);
-            &read
-        }
-        _ => l,
+    let l = match &l.source {
+        None => match read_for_snippet(&l.file) {
+            Some(text) => {
+                read = l.clone().with_source(&text);
+                &read
+            }
+            None => l,
+        },
+        Some(_) => l,
     };
     let mut out = String::new();
     let theme = GraphicalTheme {
