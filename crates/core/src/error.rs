@@ -88,7 +88,7 @@ impl Error {
     pub fn located(&self) -> Vec<Located> {
         match self {
             Error::Config(problems) => problems.clone(),
-            Error::Script(e) => vec![Located::new(&e.file, e.line, e.column, e.what())],
+            Error::Script(e) => vec![Located::from(e)],
             _ => Vec::new(),
         }
     }

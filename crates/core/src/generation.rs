@@ -95,14 +95,15 @@ impl TestResult {
     }
 }
 
+impl From<&ScriptError> for Located {
+    fn from(e: &ScriptError) -> Located {
+        Located::new(&e.file, e.line, e.column, e.what())
+    }
+}
+
 impl From<ScriptError> for Located {
     fn from(e: ScriptError) -> Located {
-        Located::new(
-            &e.file,
-            e.line,
-            e.column,
-            format!("{} failed: {}", e.hook, e.message),
-        )
+        Located::from(&e)
     }
 }
 
