@@ -380,17 +380,8 @@ impl Live {
         // A generation whose own tests fail is not a good generation.
         let failures: Vec<Located> = generation
             .run_tests()
-            .into_iter()
-            .filter_map(|r| {
-                let why = r.outcome.as_ref().err()?;
-                let name = crate::script::cap_text(&r.name, crate::script::MAX_QUOTED);
-                Some(Located::new(
-                    &r.file,
-                    r.line,
-                    r.column,
-                    format!("test `{name}` failed: {why}"),
-                ))
-            })
+            .iter()
+            .filter_map(crate::generation::TestResult::located)
             .collect();
         if !failures.is_empty() {
             return Err(failures);
